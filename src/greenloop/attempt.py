@@ -1,0 +1,65 @@
+"""One reply -> files on disk: parse, guard, apply, validate, write. Nothing invalid is written."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from greenloop.config import Settings
+from greenloop.edits import AppliedFile, apply_all
+from greenloop.errors import FormatError, GuardrailViolation
+from greenloop.guardrails import WritePolicy
+from greenloop.replies import parse_reply
+from greenloop.trajectory import Trajectory
+from greenloop.validate import validate_files
+from greenloop.workspace import Workspace
+
+
+@dataclass
+class ReplyOutcome:
+    written: dict[str, AppliedFile] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)  # go back to the model; nothing was written
+    refused: list[str] = field(default_factory=list)  # refused files; the rest of the reply proceeded
+    warnings: list[str] = field(default_factory=list)
+    kind: str = "ok"  # ok | format_error | edit_error | invalid | refused
+
+
+def apply_reply(text: str, ws: Workspace, settings: Settings, already: set[str], traj: Trajectory,
+                step: str) -> ReplyOutcome:
+    out = ReplyOutcome()
+    try:
+        parsed = parse_reply(text)
+    except FormatError as exc:
+        out.errors, out.kind = [str(exc)], "format_error"
+        return out
+    policy = WritePolicy(settings.allowed_extensions, settings.max_files)
+    allowed = []
+    for edit in parsed.edits:
+        try:
+            policy.check(ws, edit.path)
+            allowed.append(edit)
+        except GuardrailViolation as exc:
+            out.refused.append(f"refused: {exc}")
+    files, edit_errors = apply_all(allowed, ws.read_text)
+    if len(set(files) | already) > settings.max_files:
+        out.errors, out.kind = [f"the run may write at most {settings.max_files} files"], "refused"
+        return out
+    traj.event(step, "edits", format=parsed.format, diffs={p: f.diff() for p, f in files.items()},
+               refused=out.refused, edit_errors=edit_errors)
+    if edit_errors:
+        out.errors, out.kind = edit_errors, "edit_error"
+        return out
+    if not files:
+        out.errors = out.refused or ["The reply changes no file."]
+        out.kind = "refused" if out.refused else "invalid"
+        return out
+    findings = validate_files(files, ws.root, max_lines=settings.max_file_lines,
+                              max_bytes=settings.max_file_bytes)
+    traj.event(step, "validation", errors=findings.errors, warnings=findings.warnings)
+    out.warnings = findings.warnings
+    if findings.errors:
+        out.errors, out.kind = findings.errors, "invalid"
+        return out
+    for path, f in files.items():
+        ws.write_text(path, f.after)
+    out.written = files
+    return out

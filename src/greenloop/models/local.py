@@ -1,0 +1,66 @@
+"""`local[:PATH.gguf]`: llama.cpp in-process (extra `greenloop[local]`). Loaded once per process."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from greenloop.errors import ModelError, ModelUnavailable
+from greenloop.modelstore import CATALOGUE, default_local_model, fetched_path
+from greenloop.types import Completion, Message, Step, Usage
+
+if TYPE_CHECKING:
+    from greenloop.config import Settings
+
+CONTEXT_TOKENS = 8192
+
+
+@functools.lru_cache(maxsize=2)
+def _load(path: str, n_ctx: int) -> Any:
+    """One Llama per (file, context) per process: a benchmark worker loads it once, not per task."""
+    try:
+        from llama_cpp import Llama
+    except ImportError as exc:
+        raise ModelUnavailable("local models need llama-cpp-python: pip install 'greenloop[local]' "
+                               "(it compiles for about 9 minutes the first time)") from exc
+    try:
+        return Llama(model_path=path, n_ctx=n_ctx, n_threads=os.cpu_count() or 2, verbose=False, seed=0)
+    except ValueError as exc:
+        raise ModelUnavailable(f"cannot load {path}: {exc}; is it a GGUF file?") from exc
+
+
+class LocalModel:
+    def __init__(self, name: str, settings: Settings) -> None:
+        self.settings = settings
+        if not name:
+            self.path = default_local_model()
+        elif name in CATALOGUE:
+            fetched = fetched_path(CATALOGUE[name])
+            if fetched is None:
+                raise ModelUnavailable(f"{name} is not fetched yet; run `greenloop models fetch {name}`")
+            self.path = fetched
+        else:
+            self.path = Path(name).expanduser()
+            if not self.path.is_file():
+                raise ModelUnavailable(f"local:{name}: no such file; give the path of a .gguf model")
+        self.name = f"local:{self.path.name}"
+
+    def preflight(self) -> None:
+        _load(str(self.path), CONTEXT_TOKENS)
+
+    def complete(self, messages: Sequence[Message], step: Step) -> Completion:
+        llm = _load(str(self.path), CONTEXT_TOKENS)
+        try:
+            out = llm.create_chat_completion(
+                messages=[{"role": m.role, "content": m.content} for m in messages],
+                temperature=self.settings.temperature, max_tokens=self.settings.reply_max_tokens,
+                seed=0,
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise ModelError(f"{self.name} failed at step {step}: {exc}") from exc
+        text = out["choices"][0]["message"]["content"] or ""
+        usage = out.get("usage") or {}
+        return Completion(text=text, usage=Usage(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)))

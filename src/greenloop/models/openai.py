@@ -1,0 +1,66 @@
+"""`openai:MODEL`: the official SDK; any OpenAI-compatible server through --base-url/OPENAI_BASE_URL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from greenloop.errors import ModelError, ModelUnavailable
+from greenloop.types import Completion, Message, Step, Usage
+
+if TYPE_CHECKING:
+    from greenloop.config import Settings
+
+STEP_HEADER = "X-Greenloop-Step"
+PREFLIGHT_TIMEOUT_S = 10.0
+
+
+class OpenAIModel:
+    def __init__(self, name: str, settings: Settings) -> None:
+        import openai
+
+        self._openai = openai
+        self.model = name
+        self.settings = settings
+        self.base_url = settings.base_url or os.environ.get("OPENAI_BASE_URL") or None
+        key = os.environ.get("OPENAI_API_KEY")
+        if not key and not self.base_url:
+            raise ModelUnavailable("OPENAI_API_KEY is not set; export it, or pass --base-url URL for a "
+                                   "local OpenAI-compatible server (Ollama, vLLM, llama.cpp)")
+        self.name = f"openai:{name}"
+        self.client = openai.OpenAI(api_key=key or "not-needed", base_url=self.base_url,
+                                    max_retries=settings.max_retries, timeout=settings.request_timeout)
+
+    def preflight(self) -> None:
+        where = self.base_url or "api.openai.com"
+        client = self.client.with_options(max_retries=1, timeout=PREFLIGHT_TIMEOUT_S)
+        try:
+            client.models.list(extra_headers={STEP_HEADER: "preflight"})
+        except self._openai.APIConnectionError as exc:
+            raise ModelUnavailable(f"cannot reach the model server at {where}; start it or fix "
+                                   "--base-url / OPENAI_BASE_URL") from exc
+        except self._openai.AuthenticationError as exc:
+            raise ModelUnavailable(f"{where} refused the API key; check OPENAI_API_KEY") from exc
+        except self._openai.NotFoundError:
+            return  # some compatible servers have no /models; the first real call will tell
+        except self._openai.APIStatusError as exc:
+            if exc.status_code >= 500:
+                raise ModelUnavailable(f"the model server at {where} answers {exc.status_code}; "
+                                       "try again when it is healthy") from exc
+
+    def complete(self, messages: Sequence[Message], step: Step) -> Completion:
+        try:
+            resp = self.client.chat.completions.create(
+                model=self.model,
+                messages=[{"role": m.role, "content": m.content} for m in messages],  # type: ignore[misc]
+                temperature=self.settings.temperature,
+                max_tokens=self.settings.reply_max_tokens,
+                extra_headers={STEP_HEADER: step},
+            )
+        except self._openai.APIError as exc:
+            raise ModelError(f"{self.name} failed at step {step}: {exc}") from exc
+        text = resp.choices[0].message.content or "" if resp.choices else ""
+        usage = resp.usage
+        return Completion(text=text, usage=Usage(usage.prompt_tokens if usage else 0,
+                                                 usage.completion_tokens if usage else 0))

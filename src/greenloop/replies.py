@@ -1,0 +1,240 @@
+"""Model text -> edits. Pure functions; the only exception raised is FormatError, whose message is
+written for the model: what was wrong and what shape to send instead."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from greenloop.errors import FormatError
+from greenloop.types import FileEdit, ParsedReply
+
+_DECODER = json.JSONDecoder(strict=False)  # models put raw newlines in JSON strings
+_SEARCH = re.compile(r"^[ \t]*<{5,9} ?SEARCH\b.*$", re.M)
+_DIVIDER = re.compile(r"^[ \t]*={5,9}[ \t]*$", re.M)
+_REPLACE = re.compile(r"^[ \t]*>{5,9} ?REPLACE\b.*$", re.M)
+_FENCE = re.compile(r"^[ \t]*(```|~~~)")
+_TEST_NAME = re.compile(r"(^|/)(tests?/|test_[^/]*$|[^/]*_test\.py$|[^/]*\.(test|spec)\.[jt]sx?$|conftest\.py$)")
+
+SHAPE_HINT = ('Reply with JSON {"testFile": {"path": ..., "content": ...}, "sourceFiles": [{"path": ..., '
+              '"content": ...}]}, or with SEARCH/REPLACE blocks each after a line naming the file, or with a '
+              "unified diff.")
+
+
+def is_test_path(path: str) -> bool:
+    return bool(_TEST_NAME.search(path.replace("\\", "/")))
+
+
+def parse_reply(text: str) -> ParsedReply:
+    """Edits from a generate/fix/rewrite reply. Tries JSON, then SEARCH/REPLACE, then unified diff."""
+    if not isinstance(text, str) or not text.strip():
+        raise FormatError("The reply was empty. " + SHAPE_HINT)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    json_error: FormatError | None = None
+    if "{" in text:
+        try:
+            found = _parse_json(text)
+        except FormatError as exc:
+            found, json_error = None, exc
+        if found is not None:
+            return ParsedReply(edits=found, format="json")
+    if _SEARCH.search(text):
+        return ParsedReply(edits=_parse_search_replace(text), format="search_replace")
+    if re.search(r"^(---|\+\+\+) ", text, re.M) and re.search(r"^@@", text, re.M):
+        return ParsedReply(edits=_parse_unified_diff(text), format="diff")
+    if json_error is not None:
+        raise json_error
+    raise FormatError("No file edits found in the reply (no JSON object, no SEARCH/REPLACE block, "
+                      "no unified diff). " + SHAPE_HINT)
+
+
+# --- JSON ---------------------------------------------------------------------------------------
+
+def _json_candidates(text: str) -> list[Any]:
+    objs: list[Any] = []
+    pos = text.find("{")
+    while pos != -1:
+        try:
+            obj, end = _DECODER.raw_decode(text, pos)
+        except json.JSONDecodeError:
+            pos = text.find("{", pos + 1)
+            continue
+        if isinstance(obj, dict):
+            objs.append(obj)
+        pos = text.find("{", end)
+    return objs
+
+
+def _parse_json(text: str) -> tuple[FileEdit, ...] | None:
+    keys = ("testFile", "testFiles", "sourceFiles", "files")
+    for obj in _json_candidates(text):
+        if any(k in obj for k in keys):
+            return _edits_from_json(obj)
+    if re.search(r'"(testFile|testFiles|sourceFiles)"\s*:', text):
+        raise FormatError("The JSON in the reply is incomplete or invalid (cut off, or a string is not "
+                          "escaped). Send the whole JSON object again, with \\n and \\\" escaped in strings.")
+    return None
+
+
+def _file_entry(entry: Any, where: str, is_test: bool) -> FileEdit:
+    if not isinstance(entry, dict):
+        raise FormatError(f"{where} must be an object with \"path\" and \"content\".")
+    path, content = entry.get("path"), entry.get("content")
+    if not isinstance(path, str) or not path.strip():
+        raise FormatError(f"{where} has no \"path\" string.")
+    if not isinstance(content, str):
+        raise FormatError(f"{where} ({path}) has no \"content\" string.")
+    return FileEdit(path=path.strip(), kind="whole", content=_ensure_newline(content),
+                    is_test=is_test or is_test_path(path))
+
+
+def _edits_from_json(obj: dict[str, Any]) -> tuple[FileEdit, ...]:
+    edits: list[FileEdit] = []
+    tests = obj.get("testFiles", [])
+    if "testFile" in obj and obj["testFile"] is not None:
+        tests = [obj["testFile"], *(tests if isinstance(tests, list) else [])]
+    if not isinstance(tests, list):
+        raise FormatError('"testFiles" must be a list of {"path", "content"} objects.')
+    for i, entry in enumerate(tests):
+        edits.append(_file_entry(entry, f"testFiles[{i}]", True))
+    sources = obj.get("sourceFiles", obj.get("files", []))
+    if isinstance(sources, dict):
+        sources = [sources]
+    if not isinstance(sources, list):
+        raise FormatError('"sourceFiles" must be a list of {"path", "content"} objects.')
+    for i, entry in enumerate(sources):
+        edits.append(_file_entry(entry, f"sourceFiles[{i}]", False))
+    if not edits:
+        raise FormatError("The JSON names no files. " + SHAPE_HINT)
+    return tuple(edits)
+
+
+def _ensure_newline(content: str) -> str:
+    content = content.replace("\r\n", "\n")
+    return content if content.endswith("\n") or not content else content + "\n"
+
+
+# --- SEARCH/REPLACE -----------------------------------------------------------------------------
+
+def _filename_before(lines: list[str]) -> str | None:
+    for line in reversed(lines):
+        stripped = line.strip()
+        if not stripped or _FENCE.match(stripped):
+            continue
+        name = stripped.strip("`*#:'\" ").removeprefix("File").removeprefix("file").strip(" :`*")
+        if name.lower().startswith(("path:", "filename:")):
+            name = name.split(":", 1)[1].strip(" `*")
+        if " " in name or not name or name.startswith(("<<<", "===", ">>>")):
+            return None
+        return name
+    return None
+
+
+def _parse_search_replace(text: str) -> tuple[FileEdit, ...]:
+    edits: list[FileEdit] = []
+    lines = text.split("\n")
+    i, current, block = 0, None, 0
+    while i < len(lines):
+        if not _SEARCH.match(lines[i]):
+            i += 1
+            continue
+        block += 1
+        name = _filename_before(lines[max(0, i - 3):i])
+        if name is not None:
+            current = name
+        if current is None:
+            raise FormatError(f"SEARCH/REPLACE block {block} has no file name; put the file's path alone "
+                              "on the line before <<<<<<< SEARCH.")
+        j = i + 1
+        while j < len(lines) and not _DIVIDER.match(lines[j]):
+            j += 1
+        k = j + 1
+        while k < len(lines) and not _REPLACE.match(lines[k]):
+            k += 1
+        if j >= len(lines) or k >= len(lines):
+            raise FormatError(f"SEARCH/REPLACE block {block} for {current} is not closed (missing ======= "
+                              "or >>>>>>> REPLACE); the reply may have been cut off. Send the block whole.")
+        search = "\n".join(lines[i + 1:j])
+        replace = "\n".join(lines[j + 1:k])
+        edits.append(FileEdit(path=current, kind="search_replace",
+                              search=search + "\n" if search else "", replace=replace + "\n" if replace else "",
+                              is_test=is_test_path(current)))
+        i = k + 1
+    return tuple(edits)
+
+
+# --- unified diff -------------------------------------------------------------------------------
+
+def _diff_path(header: str) -> str:
+    name = header[4:].split("\t")[0].strip()
+    if name == "/dev/null":
+        return name
+    return name[2:] if name.startswith(("a/", "b/")) else name
+
+
+def _parse_unified_diff(text: str) -> tuple[FileEdit, ...]:
+    lines = text.split("\n")
+    edits: list[FileEdit] = []
+    i = 0
+    while i < len(lines):
+        if not (lines[i].startswith("--- ") and i + 1 < len(lines) and lines[i + 1].startswith("+++ ")):
+            i += 1
+            continue
+        old, new = _diff_path(lines[i]), _diff_path(lines[i + 1])
+        if new == "/dev/null":
+            raise FormatError(f"The diff deletes {old}; greenloop does not delete files. Edit it instead.")
+        i += 2
+        hunks: list[tuple[str, str]] = []
+        while i < len(lines) and lines[i].startswith("@@"):
+            i += 1
+            before: list[str] = []
+            after: list[str] = []
+            while i < len(lines) and not lines[i].startswith(("@@", "--- ")):
+                line = lines[i]
+                if line.startswith("\\"):
+                    pass  # "\ No newline at end of file"
+                elif line.startswith("-"):
+                    before.append(line[1:])
+                elif line.startswith("+"):
+                    after.append(line[1:])
+                elif line.startswith(" ") or line == "":
+                    before.append(line[1:])
+                    after.append(line[1:])
+                else:
+                    break
+                i += 1
+            while before and after and before[-1] == "" and after[-1] == "":
+                before.pop()
+                after.pop()
+            hunks.append(("\n".join(before) + "\n" if before else "", "\n".join(after) + "\n" if after else ""))
+        if not hunks:
+            raise FormatError(f"The diff for {new} has no @@ hunks.")
+        if old == "/dev/null":
+            content = "".join(h[1] for h in hunks)
+            edits.append(FileEdit(path=new, kind="whole", content=content, is_test=is_test_path(new)))
+        else:
+            edits.append(FileEdit(path=new, kind="diff", hunks=tuple(hunks), is_test=is_test_path(new)))
+    if not edits:
+        raise FormatError("The unified diff has no file headers (--- a/path, +++ b/path). " + SHAPE_HINT)
+    return tuple(edits)
+
+
+def parse_commit_message(text: str) -> str | None:
+    """A usable Conventional Commits message from a reply, or None."""
+    body = text.replace("\r\n", "\n").strip()
+    fence = re.search(r"```[a-z]*\n(.*?)```", body, re.S)
+    if fence:
+        body = fence.group(1).strip()
+    lines = [ln.rstrip() for ln in body.split("\n")]
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    if not lines:
+        return None
+    subject = lines[0].strip().strip('"`')
+    if not re.match(r"^(feat|fix|test|refactor|docs|chore|perf|style|build|ci)(\([\w./-]+\))?!?: \S", subject):
+        return None
+    if len(subject) > 72:
+        return None
+    rest = "\n".join(lines[1:]).strip()
+    return subject + ("\n\n" + rest if rest else "")

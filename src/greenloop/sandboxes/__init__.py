@@ -1,0 +1,1 @@
+"""Sandboxes: bwrap (an OS-level jail) and process (limits only, loud warning)."""

@@ -1,0 +1,203 @@
+"""What every sandbox shares: the environment allowlist, rlimits, output caps and process-tree kill."""
+
+from __future__ import annotations
+
+import os
+import resource
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from greenloop.types import SandboxResult
+
+TRUNCATION_MARKER = "\n[greenloop: output truncated: {omitted} more bytes not shown]\n"
+SANDBOX_HOME = "/tmp/home"
+DRAIN_AFTER_EXIT_S = 1.0
+
+
+@dataclass(frozen=True)
+class Limits:
+    memory_bytes: int = 2 * 1024**3
+    file_size_bytes: int = 100 * 1024**2
+    processes: int = 256
+    cpu_seconds: int = 600
+    output_bytes: int = 1024 * 1024
+
+
+def python_prefixes() -> list[Path]:
+    """Directories the interpreter that runs the tests needs (venv and its base), deduplicated."""
+    seen: list[Path] = []
+    for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix):
+        rp = Path(p).resolve()
+        if rp not in seen and rp != Path("/") and not any(rp.is_relative_to(s) for s in seen):
+            seen.append(rp)
+    return seen
+
+
+def base_env(workdir: Path, bin_dirs: Sequence[Path], extra: Mapping[str, str] | None) -> dict[str, str]:
+    """Built from an allowlist, never by deleting a denylist: nothing of the host's env leaks."""
+    path = ":".join([*(str(b) for b in bin_dirs), "/usr/local/bin", "/usr/bin", "/bin"])
+    env = {
+        "PATH": path,
+        "HOME": SANDBOX_HOME,
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "TMPDIR": "/tmp",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONNOUSERSITE": "1",
+        "PYTHONHASHSEED": "0",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONPATH": os.pathsep.join(str(p) for p in (workdir / "src", workdir) if p.is_dir()),
+    }
+    env.update(extra or {})
+    return env
+
+
+def rlimit_setter(limits: Limits) -> Callable[[], None]:
+    """A preexec function: rlimits are inherited by everything the command starts."""
+
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size_bytes, limits.file_size_bytes))
+        resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
+        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+    return apply
+
+
+class _Capped:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.chunks: list[bytes] = []
+        self.kept = 0
+        self.omitted = 0
+
+    def add(self, data: bytes) -> None:
+        room = self.limit - self.kept
+        if room > 0:
+            self.chunks.append(data[:room])
+            self.kept += min(room, len(data))
+        self.omitted += max(0, len(data) - max(room, 0))
+
+    def text(self) -> str:
+        out = b"".join(self.chunks).decode("utf-8", errors="replace")
+        return out + TRUNCATION_MARKER.format(omitted=self.omitted) if self.omitted else out
+
+
+def run_capped(argv: Sequence[str], *, cwd: Path | None, env: Mapping[str, str], timeout_s: float,
+               limits: Limits, preexec: Callable[[], None] | None = None,
+               pass_fds: Sequence[int] = (), on_kill: Callable[[], None] | None = None) -> SandboxResult:
+    """Run argv in a new session; cap output; on timeout kill the whole process group (and on_kill)."""
+    start = time.monotonic()
+    proc = subprocess.Popen(list(argv), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                            preexec_fn=preexec, pass_fds=tuple(pass_fds), close_fds=True)
+    outs = {proc.stdout.fileno(): _Capped(limits.output_bytes),  # type: ignore[union-attr]
+            proc.stderr.fileno(): _Capped(limits.output_bytes)}  # type: ignore[union-attr]
+    sel = selectors.DefaultSelector()
+    for fd in outs:
+        os.set_blocking(fd, False)
+        sel.register(fd, selectors.EVENT_READ)
+    deadline = start + timeout_s
+    timed_out = False
+    exited_at: float | None = None
+    try:
+        while sel.get_map():
+            now = time.monotonic()
+            if now >= deadline:
+                timed_out = proc.poll() is None
+                break
+            if exited_at is None and proc.poll() is not None:
+                exited_at = now
+            if exited_at is not None and now - exited_at > DRAIN_AFTER_EXIT_S:
+                break  # a descendant still holds the pipe open; it is killed below
+            for key, _ in sel.select(timeout=min(0.05, deadline - now)):
+                try:
+                    data = os.read(key.fd, 65536)
+                except BlockingIOError:
+                    continue
+                if data:
+                    outs[key.fd].add(data)
+                else:
+                    sel.unregister(key.fd)
+    finally:
+        sel.close()
+        _kill_tree(proc)
+        if on_kill is not None:
+            on_kill()
+        code = proc.wait(timeout=10)
+        proc.stdout.close()  # type: ignore[union-attr]
+        proc.stderr.close()  # type: ignore[union-attr]
+    out, err = (c for c in outs.values())
+    return SandboxResult(
+        exit_code=code if code >= 0 else 128 - code,
+        stdout=out.text(), stderr=err.text(),
+        duration_s=time.monotonic() - start, timed_out=timed_out,
+        truncated=bool(out.omitted or err.omitted),
+        killed_by_signal=-code if code < 0 else None,
+    )
+
+
+def _kill_tree(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+class CgroupKiller:
+    """Best effort: a cgroup v2 leaf for the command, so `cgroup.kill` ends even escaped descendants."""
+
+    def __init__(self, name: str) -> None:
+        self.path: Path | None = None
+        root = _cgroup2_root()
+        if root is None:
+            return
+        candidate = root / "greenloop" / name
+        try:
+            candidate.mkdir(parents=True)
+        except OSError:
+            return
+        if (candidate / "cgroup.kill").exists():
+            self.path = candidate
+        else:
+            candidate.rmdir()
+
+    def enter(self) -> None:
+        """Called in the child before exec."""
+        if self.path is not None:
+            with open(self.path / "cgroup.procs", "w") as fh:
+                fh.write("0")
+
+    def kill(self) -> None:
+        if self.path is None:
+            return
+        try:
+            (self.path / "cgroup.kill").write_text("1")
+            for _ in range(50):
+                if not (self.path / "cgroup.procs").read_text().strip():
+                    break
+                time.sleep(0.01)
+            self.path.rmdir()
+        except OSError:
+            pass
+
+
+def _cgroup2_root() -> Path | None:
+    try:
+        own = Path("/proc/self/cgroup").read_text().splitlines()
+        mounts = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return None
+    rel = next((line.split("::", 1)[1] for line in own if line.startswith("0::")), None)
+    mount = next((line.split()[4] for line in mounts if " - cgroup2 " in line), None)
+    if rel is None or mount is None:
+        return None
+    root = Path(mount) / rel.lstrip("/")
+    return root if os.access(root, os.W_OK) else None

@@ -1,0 +1,49 @@
+"""Fallback where bubblewrap cannot run: limits, a scrubbed environment and a new session, but no
+file-system or network isolation. It says so, loudly, once per process."""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from greenloop.sandboxes.common import CgroupKiller, Limits, base_env, rlimit_setter, run_capped
+from greenloop.types import SandboxResult
+
+WARNING = ("greenloop: the 'process' sandbox does NOT isolate the file system or the network; "
+           "generated code runs with your permissions. Install bubblewrap for a real jail.")
+
+
+class SandboxWarning(UserWarning):
+    pass
+
+
+class ProcessSandbox:
+    name = "process"
+
+    def __init__(self, limits: Limits | None = None, announce: bool = True) -> None:
+        self.limits = limits or Limits()
+        if announce:
+            warnings.warn(WARNING, SandboxWarning, stacklevel=2)
+
+    def run(self, argv: Sequence[str], workdir: Path, timeout_s: float,
+            env: Mapping[str, str] | None = None) -> SandboxResult:
+        cgroup = CgroupKiller(f"run-{os.getpid()}-{os.urandom(3).hex()}")
+        limits = rlimit_setter(self.limits)
+
+        def preexec() -> None:
+            cgroup.enter()
+            limits()
+
+        full_env = base_env(workdir, [Path(sys.executable).parent], env)
+        full_env["HOME"] = str(workdir)
+        return run_capped(argv, cwd=workdir, env=full_env, timeout_s=timeout_s, limits=self.limits,
+                          preexec=preexec, on_kill=cgroup.kill)
+
+
+class NoSandbox(ProcessSandbox):
+    """`--sandbox none`: only on explicit request; same limits, same warning."""
+
+    name = "none"

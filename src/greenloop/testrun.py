@@ -1,0 +1,78 @@
+"""Running the tests in the sandbox and reading the result."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from greenloop.protocols import Sandbox
+from greenloop.types import TestReport
+
+_SUMMARY = re.compile(r"(\d+) (passed|failed|errors?|xfailed|xpassed|skipped)")
+_NOISE = [(re.compile(r"0x[0-9a-fA-F]+"), "0x?"), (re.compile(r"line \d+"), "line ?"),
+          (re.compile(r":\d+(:\d+)?\b"), ":?"), (re.compile(r"\d+\.\d+s\b"), "?s"),
+          (re.compile(r"\bin \d+(\.\d+)?s\b"), "in ?s")]
+PROMPT_HEAD, PROMPT_TAIL = 1500, 3500
+
+
+def test_interpreter(repo_root: Path) -> Path:
+    """The project's own .venv if it has one, else greenloop's interpreter (which has pytest)."""
+    venv_python = repo_root / ".venv" / "bin" / "python"
+    return venv_python if venv_python.exists() else Path(sys.executable)
+
+
+def test_argv(test_cmd: str | None, test_paths: Sequence[str], python: Path) -> list[str]:
+    if test_cmd:
+        return shlex.split(test_cmd)
+    return [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
+            "--color=no", *test_paths]
+
+
+def run_tests(sandbox: Sandbox, argv: list[str], workdir: Path, timeout_s: float) -> TestReport:
+    result = sandbox.run(argv, workdir, timeout_s=timeout_s)
+    output = result.stdout + (("\n" + result.stderr) if result.stderr.strip() else "")
+    if result.timed_out:
+        output += f"\n[greenloop: the tests were killed after {timeout_s:.0f}s (timeout)]"
+    counts = {"passed": 0, "failed": 0, "errors": 0}
+    summary_lines = [ln for ln in output.splitlines() if _SUMMARY.search(ln) and re.search(r"\bin [\d.]+s", ln)]
+    if summary_lines:
+        for n, kind in _SUMMARY.findall(summary_lines[-1]):
+            key = "errors" if kind.startswith("error") else kind
+            if key in counts:
+                counts[key] += int(n)
+    elif result.exit_code != 0:
+        counts["errors"] = 1
+    return TestReport(command=tuple(argv), exit_code=result.exit_code, passed=counts["passed"],
+                      failed=counts["failed"], errors=counts["errors"], output=output,
+                      duration_s=result.duration_s, timed_out=result.timed_out)
+
+
+def failure_summary(report: TestReport) -> str:
+    """One line for the attempt history: which tests failed and the first assertion message."""
+    lines = report.output.splitlines()
+    failed = [ln.split(" - ")[0].removeprefix("FAILED ").removeprefix("ERROR ")
+              for ln in lines if ln.startswith(("FAILED ", "ERROR "))]
+    first_e = next((ln[1:].strip() for ln in lines if ln.startswith("E ")), "")
+    if report.timed_out:
+        return "tests timed out"
+    head = f"{report.failed} failed, {report.errors} errors, {report.passed} passed"
+    detail = (", ".join(failed[:3]) + (f": {first_e}" if first_e else "")) if failed else first_e
+    return f"{head}" + (f" ({detail[:200]})" if detail else "")
+
+
+def failure_signature(text: str) -> str:
+    """The failure with line numbers, addresses and timings normalised, for oscillation detection."""
+    keep = [ln for ln in text.splitlines() if ln.startswith(("FAILED", "ERROR", "E "))] or text.splitlines()[-5:]
+    sig = "\n".join(keep)
+    for pattern, repl in _NOISE:
+        sig = pattern.sub(repl, sig)
+    return sig.strip()
+
+
+def for_prompt(output: str) -> str:
+    if len(output) <= PROMPT_HEAD + PROMPT_TAIL:
+        return output
+    return output[:PROMPT_HEAD] + "\n[... output shortened ...]\n" + output[-PROMPT_TAIL:]
