@@ -52,14 +52,16 @@ def apply_reply(text: str, ws: Workspace, settings: Settings, already: set[str],
         out.errors = out.refused or ["The reply changes no file."]
         out.kind = "refused" if out.refused else "invalid"
         return out
-    findings = validate_files(files, ws.root, max_lines=settings.max_file_lines,
-                              max_bytes=settings.max_file_bytes)
-    traj.event(step, "validation", errors=findings.errors, warnings=findings.warnings)
-    out.warnings = findings.warnings
-    if findings.errors:
-        out.errors, out.kind = findings.errors, "invalid"
-        return out
     for path, f in files.items():
-        ws.write_text(path, f.after)
-    out.written = files
+        findings = validate_files({path: f}, ws.root, max_lines=settings.max_file_lines,
+                                  max_bytes=settings.max_file_bytes, siblings=files)
+        out.warnings.extend(findings.warnings)
+        if findings.errors:
+            out.errors.extend(findings.errors)
+            continue
+        ws.write_text(path, f.after)  # valid files land; an invalid one never reaches the disk
+        out.written[path] = f
+    traj.event(step, "validation", errors=out.errors, warnings=out.warnings, written=sorted(out.written))
+    if out.errors:
+        out.kind = "invalid"
     return out

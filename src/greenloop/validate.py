@@ -147,9 +147,10 @@ def _unresolved_imports(path: str, tree: ast.Module, known: set[str], declared: 
 
 
 def validate_files(files: Mapping[str, AppliedFile], root: Path, *, max_lines: int,
-                   max_bytes: int) -> Findings:
+                   max_bytes: int, siblings: Iterable[str] = ()) -> Findings:
+    """`siblings`: other paths written by the same reply (their modules count as the project's)."""
     findings = Findings()
-    known = project_modules(root, files)
+    known = project_modules(root, [*files, *siblings])
     declared = declared_dependencies(root)
     for path, f in files.items():
         text = f.after

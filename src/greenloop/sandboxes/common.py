@@ -129,9 +129,9 @@ def run_capped(argv: Sequence[str], *, cwd: Path | None, env: Mapping[str, str],
     finally:
         sel.close()
         _kill_tree(proc)
+        code = proc.wait(timeout=10)  # reap first: a zombie still counts in the cgroup
         if on_kill is not None:
             on_kill()
-        code = proc.wait(timeout=10)
         proc.stdout.close()  # type: ignore[union-attr]
         proc.stderr.close()  # type: ignore[union-attr]
     out, err = (c for c in outs.values())

@@ -1,0 +1,85 @@
+"""Shared fixtures: real git repositories in tmp dirs, scripts for the scripted model, the real CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+GOOD_TEST = ('from textkit.slug import slugify\n\n\ndef test_basic():\n    assert slugify("Hello World") == "hello-world"\n'
+             '\n\ndef test_punct():\n    assert slugify("  A, b!  ") == "a-b"\n')
+BAD_IMPL = 'def slugify(text):\n    return text.lower().replace(" ", "-")\n'
+GOOD_IMPL = ('import re\n\n\ndef slugify(text: str) -> str:\n'
+             '    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")\n')
+TASK = "Add a slugify(text) helper in textkit/slug.py"
+
+
+def whole(test: str | None = GOOD_TEST, impl: str | None = GOOD_IMPL, **extra: str) -> str:
+    obj: dict = {}
+    if test is not None:
+        obj["testFile"] = {"path": "tests/test_slug.py", "content": test}
+    obj["sourceFiles"] = ([{"path": "textkit/slug.py", "content": impl}] if impl is not None else []) + [
+        {"path": p, "content": c} for p, c in extra.items()]
+    return json.dumps(obj)
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True,
+                          timeout=60).stdout
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    (root / "textkit").mkdir(parents=True)
+    (root / "textkit" / "__init__.py").write_text("")
+    (root / "README.md").write_text("# textkit\n")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.email", "dev@example.com")
+    git(root, "config", "user.name", "Dev")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "init")
+    return root
+
+
+def write_script(path: Path, replies: list) -> Path:
+    path.write_text(json.dumps({"replies": replies}))
+    return path
+
+
+def snapshot(repo: Path) -> dict[str, str]:
+    """Everything the user could notice: files in the working tree, index, HEAD, branches, stash, worktrees."""
+    state: dict[str, str] = {}
+    for p in sorted(repo.rglob("*")):
+        rel = p.relative_to(repo)
+        if rel.parts and rel.parts[0] == ".git":
+            continue
+        if p.is_file() or p.is_symlink():
+            state[str(rel)] = hashlib.sha256(p.read_bytes() if p.is_file() else os.readlink(p).encode()).hexdigest()
+    state["index"] = hashlib.sha256((repo / ".git" / "index").read_bytes()).hexdigest() \
+        if (repo / ".git" / "index").exists() else ""
+    state["HEAD"] = (repo / ".git" / "HEAD").read_text()
+    state["status"] = git(repo, "status", "--porcelain=v2", "--branch", "--untracked-files=all")
+    state["stash"] = git(repo, "stash", "list")
+    state["worktrees"] = git(repo, "worktree", "list", "--porcelain")
+    return state
+
+
+def cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """The real console script, as a user runs it."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "greenloop", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, env=full_env)
+
+
+def summary(proc: subprocess.CompletedProcess) -> dict:
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def events(path: str | Path) -> list[dict]:
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
