@@ -12,6 +12,7 @@ from typing import Any, Optional
 import typer
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from greenloop import __version__
@@ -24,7 +25,7 @@ err = Console(stderr=True)
 
 
 def _fail(message: str, code: int = 2, as_json: bool = False) -> None:
-    err.print(f"[red]greenloop: error:[/red] {message}", highlight=False, soft_wrap=True)
+    err.print(f"[red]greenloop: error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     if as_json:
         print(json.dumps({"status": "error", "run_id": None, "branch": None, "commit": None, "attempts": 0,
                           "files": [], "tests": {"passed": 0, "failed": 0}, "warnings": [],
@@ -80,6 +81,7 @@ def run(
     """Write tests, then code, until the tests pass; commit on a new branch."""
     from greenloop import loop
     from greenloop.config import load_settings
+    from greenloop.gitops import open_repo
     from greenloop.models import resolve
     from greenloop.sandboxes.common import Limits
     from greenloop.sandboxes.select import choose
@@ -92,7 +94,8 @@ def run(
     signal.signal(signal.SIGTERM, _sigterm)
     view: LiveView | None = None
     try:
-        settings = load_settings(repo if repo.is_dir() else None, flags)
+        root = open_repo(repo).root  # the repository first: the most basic mistake is named first
+        settings = load_settings(root, flags)
         chosen = resolve(settings.model, settings)
         limits = Limits(memory_bytes=settings.memory_limit_mb * 1024**2,
                         file_size_bytes=settings.file_size_limit_mb * 1024**2,
@@ -102,7 +105,7 @@ def run(
         if not as_json and sys.stderr.isatty():
             view = LiveView(settings.max_iterations, chosen.name)
             view.live.start()
-        result = loop.run(task, repo, settings, chosen, box, reason, progress=view)
+        result = loop.run(task, root, settings, chosen, box, reason, progress=view)
     except KeyboardInterrupt:
         if view:
             view.live.stop()
@@ -131,9 +134,9 @@ def run(
             err.print(f"branch {result.branch}  commit {result.commit[:12] if result.commit else ''}")
             err.print(f"files: {', '.join(result.files)}; tests: {result.tests_passed} passed")
         else:
-            err.print(f"{result.error}")
+            err.print(escape(result.error or ""))
         for w in result.warnings:
-            err.print(f"[yellow]warning:[/yellow] {w}")
+            err.print(f"[yellow]warning:[/yellow] {escape(w)}")
         err.print(f"trajectory: {result.trajectory}")
     raise typer.Exit(0 if result.status == "success" else 1)
 

@@ -49,15 +49,15 @@ def open_repo(path: Path) -> Repo:
     """The repository at `path`, or a one-line UsageError naming the fix."""
     if not path.is_dir():
         raise UsageError(f"--repo {path}: no such directory")
-    proc = git("rev-parse", "--is-bare-repository", "--show-toplevel", "--git-common-dir",
-               cwd=path, check=False)
+    proc = git("rev-parse", "--is-bare-repository", "--git-common-dir", cwd=path, check=False)
     if proc.returncode != 0:
         raise UsageError(f"{path} is not a git repository; run `git init` there or pass --repo DIR")
-    lines = proc.stdout.splitlines()
-    if lines[0] == "true" or len(lines) < 3:
+    bare, common_text = proc.stdout.splitlines()[:2]
+    top = git("rev-parse", "--show-toplevel", cwd=path, check=False)
+    if bare == "true" or top.returncode != 0:
         raise UsageError(f"{path} is a bare repository; run greenloop in a clone with a working tree")
-    root = Path(lines[1]).resolve()
-    common = Path(lines[2])
+    root = Path(top.stdout.strip()).resolve()
+    common = Path(common_text)
     common = (common if common.is_absolute() else (path / common)).resolve()
     if git("rev-parse", "--verify", "-q", "HEAD", cwd=root, check=False).returncode != 0:
         raise UsageError(f"{root} has no commits yet; make a first commit, then run greenloop")

@@ -1,4 +1,7 @@
-"""`anthropic:MODEL`: the official Anthropic SDK."""
+"""`anthropic:MODEL`: the official Anthropic SDK.
+
+Sampling parameters are not sent: API version 2026-10-21 (the SDK 2.x default) rejects temperature,
+top_p and top_k with a 400 even at default values, and the SDK no longer accepts them."""
 
 from __future__ import annotations
 
@@ -47,7 +50,7 @@ class AnthropicModel:
         try:
             resp = self.client.messages.create(
                 model=self.model, system=system, messages=chat,  # type: ignore[arg-type]
-                temperature=self.settings.temperature, max_tokens=self.settings.reply_max_tokens,
+                max_tokens=self.settings.reply_max_tokens,
                 extra_headers={STEP_HEADER: step},
             )
         except self._anthropic.APIError as exc:

@@ -1,0 +1,74 @@
+"""HTTP providers against a local server: real SDKs, real sockets, no patching."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import BAD_IMPL, TASK, cli, summary, whole
+from fakeserver import FakeServer
+
+from greenloop.config import load_settings
+from greenloop.errors import ModelUnavailable
+from greenloop.models import resolve
+from greenloop.types import Message
+
+
+def test_openai_compatible_server_runs_the_loop_with_step_headers(repo: Path) -> None:
+    replies = [whole(impl=BAD_IMPL), whole(test=None), "feat(textkit): add slugify\n\nDone."]
+    with FakeServer(replies) as server:
+        proc = cli("run", TASK, "--repo", str(repo), "--model", "openai:test-model", "--base-url",
+                   f"{server.url}/v1", "--json", env={"OPENAI_API_KEY": ""})
+        steps = server.steps()
+        chats = [r for r in server.requests if r["path"].endswith("/chat/completions")]
+    s = summary(proc)
+    assert proc.returncode == 0 and s["status"] == "success", proc.stderr
+    assert steps == ["preflight", "generate", "fix", "commit_message"]
+    assert all(r["body"]["temperature"] == 0 and r["body"]["model"] == "test-model" for r in chats)
+    assert s["usage"] == {"calls": 3, "input_tokens": 33, "output_tokens": 21}
+
+
+def test_openai_provider_retries_429_then_succeeds() -> None:
+    settings = load_settings(None, {"max_retries": 3})
+    with FakeServer(["hello"], fail_first=2, fail_status=429) as server:
+        model = resolve("openai:m", settings.model_copy(update={"base_url": server.url}))
+        out = model.complete([Message("user", "hi")], "generate")
+        posts = [r for r in server.requests if r["body"] is not None]
+    assert out.text == "hello" and len(posts) == 3
+
+
+def test_openai_provider_retries_5xx() -> None:
+    settings = load_settings(None, {"max_retries": 2})
+    with FakeServer(["ok"], fail_first=1, fail_status=503) as server:
+        model = resolve("openai:m", settings.model_copy(update={"base_url": server.url}))
+        assert model.complete([Message("user", "hi")], "fix").text == "ok"
+        assert server.steps()[-1] == "fix"
+
+
+def test_anthropic_provider_against_local_messages_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")  # the provider reads its key from the environment
+    with FakeServer(["the reply"]) as server:
+        settings = load_settings(None, {"base_url": server.url})
+        model = resolve("anthropic:claude-test", settings)
+        model.preflight()
+        out = model.complete([Message("system", "be brief"), Message("user", "hi")], "generate")
+        post = [r for r in server.requests if r["body"] is not None][0]
+    assert out.text == "the reply" and out.usage.input_tokens == 11
+    assert post["body"]["system"] == "be brief" and post["body"]["messages"] == [{"role": "user", "content": "hi"}]
+    assert post["headers"]["x-greenloop-step"] == "generate"
+
+
+def test_unreachable_server_is_a_usage_error() -> None:
+    settings = load_settings(None, {"base_url": "http://127.0.0.1:9/v1"})
+    with pytest.raises(ModelUnavailable, match="cannot reach the model server"):
+        resolve("openai:m", settings).preflight()
+
+
+def test_scripted_model_checks_steps(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(["a", {"text": "b", "step": "fix"}]))
+    model = resolve(f"scripted:{path}", load_settings(None))
+    assert model.complete([Message("user", "x")], "generate").text == "a"
+    with pytest.raises(Exception, match="is for step 'fix'"):
+        model.complete([Message("user", "x")], "rewrite")
