@@ -56,6 +56,26 @@ def build_argv(layout: Layout, argv: Sequence[str], bwrap: str) -> list[str]:
     return args
 
 
+def _git_dirs(workdir: Path) -> list[Path]:
+    """A worktree's own git dir and the repository's common git dir (hooks, config): bound read-only,
+    so a program can neither plant hooks nor set core.fsmonitor/core.hooksPath for later host runs."""
+    dot_git = workdir / ".git"
+    if dot_git.is_dir():
+        return [dot_git.resolve()]
+    try:
+        text = dot_git.read_text(encoding="utf-8")
+    except OSError:
+        return []
+    if not text.startswith("gitdir:"):
+        return []
+    own = (workdir / text.split(":", 1)[1].strip()).resolve()
+    try:
+        common = (own / (own / "commondir").read_text(encoding="utf-8").strip()).resolve()
+    except OSError:
+        return [own]
+    return [common, own]
+
+
 def _masked_dirs() -> tuple[Path, ...]:
     homes = {Path.home(), Path("/root")}
     if os.environ.get("HOME"):
@@ -90,7 +110,7 @@ class BwrapSandbox:
         self.extra_ro = tuple(extra_ro)
 
     def layout(self, workdir: Path, env: Mapping[str, str] | None) -> Layout:
-        ro = [p for p in (*python_prefixes(), *self.extra_ro) if p.exists()]
+        ro = [p for p in (*python_prefixes(), *self.extra_ro, *_git_dirs(workdir)) if p.exists()]
         bin_dirs = [Path(sys.executable).parent, *(p / "bin" for p in ro)]
         return Layout(workdir=workdir.resolve(), ro_paths=tuple(dict.fromkeys(ro)),
                       masked=_masked_dirs(), env=base_env(workdir.resolve(), bin_dirs, env))
