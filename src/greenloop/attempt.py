@@ -43,13 +43,13 @@ def apply_reply(text: str, ws: Workspace, settings: Settings, already: set[str],
     if len(set(files) | already) > settings.max_files:
         out.errors, out.kind = [f"the run may write at most {settings.max_files} files"], "refused"
         return out
-    traj.event(step, "edits", format=parsed.format, diffs={p: f.diff() for p, f in files.items()},
+    traj.event(step, "edits", format=parsed.format, diffs={p: f.diff() for p, f in files.items() if f.after != f.before},
                refused=out.refused, edit_errors=edit_errors)
     if edit_errors:
         out.errors, out.kind = edit_errors, "edit_error"
         return out
-    if not files:
-        out.errors = out.refused or ["The reply changes no file."]
+    if all(f.after == f.before for f in files.values()):
+        out.errors = out.refused or ["The reply changes no file; the files already have that content."]
         out.kind = "refused" if out.refused else "invalid"
         return out
     for path, f in files.items():

@@ -156,11 +156,18 @@ def runs(repo: Path = typer.Option(Path("."), "--repo")) -> None:
     from greenloop.runlog import all_runs
 
     r = _repo(repo)
-    table = Table("run", "time", "task", "status", "branch", "attempts", "model")
+    header = ("run", "time", "task", "status", "branch", "attempts", "model")
+    rows = []
     for rec in all_runs(r.common_dir):
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(rec.started))
         status = rec.status + (" (undone)" if rec.undone else "")
-        table.add_row(rec.run_id, when, rec.task[:50], status, rec.branch or "-", str(rec.attempts), rec.model)
+        rows.append((rec.run_id, when, rec.task[:50], status, rec.branch or "-", str(rec.attempts), rec.model))
+    if not sys.stdout.isatty():  # scripts get one tab-separated line per run
+        print("\n".join("\t".join(row) for row in (header, *rows)))
+        return
+    table = Table(*header)
+    for row in rows:
+        table.add_row(*row)
     Console().print(table)
 
 

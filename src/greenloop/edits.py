@@ -158,8 +158,8 @@ def apply_edit(edit: FileEdit, before: str | None) -> str:
 
 def apply_all(edits: tuple[FileEdit, ...] | list[FileEdit],
               read: Callable[[str], str | None]) -> tuple[dict[str, AppliedFile], list[str]]:
-    """Apply edits in order (several may target one file). Returns the new files and one error per
-    failed edit; an edit that fails leaves its file as the earlier edits made it."""
+    """Apply edits in order (several may target one file). Returns every file the edits touched (changed
+    or not) and one error per failed edit; a failed edit leaves its file as the earlier edits made it."""
     current: dict[str, str | None] = {}
     originals: dict[str, str | None] = {}
     tests: dict[str, bool] = {}
@@ -184,8 +184,8 @@ def apply_all(edits: tuple[FileEdit, ...] | list[FileEdit],
         before = originals[path]
         if before is not None and "\r\n" in before:
             after = after.replace("\n", "\r\n")
-        if after != before:
-            result[path] = AppliedFile(path=path, before=before, after=after, is_test=tests[path])
+        # unchanged files are returned too: a reply that restates an existing test still names its tests
+        result[path] = AppliedFile(path=path, before=before, after=after, is_test=tests[path])
     return result, errors
 
 

@@ -132,7 +132,7 @@ class BwrapSandbox:
             os.chmod(stage, 0o755)
             staged = _stage(layout, Path(stage))
             _chown_tree(layout.workdir, SANDBOX_UID)
-            spec = {"uid": SANDBOX_UID, "gid": SANDBOX_UID,
+            spec = {"uid": SANDBOX_UID, "gid": SANDBOX_UID, "parent": os.getpid(),
                     "mounts": [[str(d), str(s)] for d, s in staged.sources.items()],
                     "argv": build_argv(staged, argv, self.bwrap)}
             import json  # local: only the root path needs it

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import resource
 import selectors
@@ -58,10 +59,16 @@ def base_env(workdir: Path, bin_dirs: Sequence[Path], extra: Mapping[str, str] |
     return env
 
 
+PR_SET_PDEATHSIG = 1
+
+
 def rlimit_setter(limits: Limits) -> Callable[[], None]:
-    """A preexec function: rlimits are inherited by everything the command starts."""
+    """A preexec function: rlimits are inherited by everything the command starts, and the command
+    is killed if greenloop dies (even by SIGKILL), so a jail never outlives its run."""
+    libc = ctypes.CDLL(None, use_errno=True)
 
     def apply() -> None:
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size_bytes, limits.file_size_bytes))
         resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))

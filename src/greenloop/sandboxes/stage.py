@@ -15,6 +15,8 @@ import sys
 MS_BIND = 4096
 MS_REC = 16384
 PR_SET_NO_NEW_PRIVS = 38
+PR_SET_PDEATHSIG = 1
+SIGKILL = 9
 
 
 def main() -> None:
@@ -30,6 +32,11 @@ def main() -> None:
     os.setresgid(gid, gid, gid)
     os.setresuid(uid, uid, uid)
     if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        sys.exit(125)
+    # The uid change cleared the parent-death signal set before exec; set it again, then make sure
+    # greenloop did not die in between (the jail must never outlive its run).
+    libc.prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)
+    if os.getppid() != spec["parent"]:
         sys.exit(125)
     os.execv(spec["argv"][0], spec["argv"])
 

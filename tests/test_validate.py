@@ -1,0 +1,124 @@
+"""Static validation and the write policy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from greenloop.config import Settings
+from greenloop.edits import AppliedFile
+from greenloop.errors import GuardrailViolation
+from greenloop.guardrails import WritePolicy, suspicious_code
+from greenloop.validate import validate_files
+from greenloop.workspace import Workspace
+
+
+def check(tmp_path: Path, content: str, path: str = "pkg/mod.py", is_test: bool = False, **kw: int):
+    files = {path: AppliedFile(path=path, before=None, after=content, is_test=is_test)}
+    return validate_files(files, tmp_path, max_lines=kw.get("max_lines", 500), max_bytes=kw.get("max_bytes", 100_000))
+
+
+@pytest.mark.parametrize("content, fragment", [
+    ("def f(:\n    pass\n", "pkg/mod.py:1:"),
+    ("x = (1,\n", "SyntaxError"),
+    ("def f():\nreturn 1\n", "pkg/mod.py:2:"),
+    ("return 5\n", "'return' outside function"),
+    ("```python\nX = 1\n```\n", "markdown fence"),
+    ("def f(x):\n    pass\n", "function 'f' has no implementation"),
+    ("def f(x):\n    '''Doc.'''\n    ...\n", "function 'f' has no implementation"),
+    ("def f(x):\n    raise NotImplementedError\n", "function 'f' has no implementation"),
+    ("def f(x):\n    # TODO: implement\n    return None\n", "placeholder comment"),
+    ("import numpyish_not_installed\n", "imports 'numpyish_not_installed'"),
+    ("from nowhere_pkg.sub import x\n", "imports 'nowhere_pkg'"),
+])
+def test_errors(tmp_path: Path, content: str, fragment: str) -> None:
+    errors = check(tmp_path, content).errors
+    assert errors and any(fragment in e for e in errors), errors
+
+
+@pytest.mark.parametrize("content", [
+    "import os, re, json\nfrom collections import Counter\n",
+    "import pytest\n",  # installed
+    "from pkg import other\n",  # the project's own package
+    "try:\n    import fancy_optional\nexcept ImportError:\n    fancy_optional = None\n",
+    "from abc import ABC, abstractmethod\nclass A(ABC):\n    @abstractmethod\n    def f(self):\n        ...\n",
+    "from typing import Protocol\nclass P(Protocol):\n    def f(self) -> int:\n        ...\n",
+    "class MyError(Exception):\n    pass\n",
+    "from .sibling import x\n",
+])
+def test_valid_code_passes(tmp_path: Path, content: str) -> None:
+    (tmp_path / "pkg").mkdir()
+    assert check(tmp_path, content).errors == []
+
+
+def test_declared_dependency_is_accepted(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\ndependencies = ["some-dep>=1"]\n')
+    assert check(tmp_path, "import some_dep\n").errors == []
+
+
+def test_placeholder_bodies_are_allowed_in_tests(tmp_path: Path) -> None:
+    assert check(tmp_path, "def helper():\n    pass\n", path="tests/test_x.py", is_test=True).errors == []
+
+
+def test_size_limits(tmp_path: Path) -> None:
+    assert "over the limit of 5" in check(tmp_path, "x = 1\n" * 10, max_lines=5).errors[0]
+    assert "bytes is over the limit" in check(tmp_path, "x = 1\n" * 100, max_bytes=100).errors[0]
+
+
+def test_suspicious_code_is_a_warning(tmp_path: Path) -> None:
+    findings = check(tmp_path, "import subprocess, os\n\ndef f():\n    os.system('ls')\n    return eval('1') + len(os.environ)\n")
+    assert findings.errors == []
+    text = "\n".join(findings.warnings)
+    for what in ("subprocess", "os.system()", "eval()", "reads the environment"):
+        assert what in text
+
+
+def test_suspicious_code_finds_sockets_and_ctypes() -> None:
+    warnings = suspicious_code("m.py", "import socket\nimport ctypes\nopen('/etc/passwd', 'w')\n")
+    assert any("network sockets" in w for w in warnings) and any("ctypes" in w for w in warnings)
+    assert any("writing outside the project" in w for w in warnings)
+
+
+POLICY = WritePolicy(Settings().allowed_extensions, max_files=20)
+
+
+@pytest.mark.parametrize("name, fragment", [
+    ("../x.py", "'..' is refused"),
+    ("/tmp/x.py", "absolute paths are refused"),
+    ("~/x.py", "absolute paths are refused"),
+    (".git/hooks/pre-commit.py", "restricted location"),
+    (".env", "restricted file"),
+    (".env.local", "restricted file"),
+    (".github/workflows/ci.yml", "restricted location"),
+    (".venv/lib/x.py", "restricted location"),
+    ("node_modules/x/index.js", "restricted location"),
+    ("poetry.lock", "restricted file"),
+    ("pyproject.toml", "restricted file"),
+    (".gitlab-ci.yml", "restricted file"),
+    ("run.sh", "extension '.sh' is not allowed"),
+    ("Makefile", "extension '(none)' is not allowed"),
+    ("pkg/evil.pth", "restricted file"),
+])
+def test_write_policy_refuses(tmp_path: Path, name: str, fragment: str) -> None:
+    with pytest.raises(GuardrailViolation, match=fragment.replace("(", r"\(").replace(")", r"\)")):
+        POLICY.check(Workspace(tmp_path), name)
+
+
+def test_write_policy_allows_ordinary_files(tmp_path: Path) -> None:
+    for name in ("pkg/mod.py", "tests/test_mod.py", "./docs/notes.md", "web/app.ts"):
+        POLICY.check(Workspace(tmp_path), name)
+
+
+def test_symlink_leading_out_is_refused(tmp_path: Path) -> None:
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    (root / "out").symlink_to(outside)
+    (root / "f.py").symlink_to(outside / "f.py")
+    ws = Workspace(root)
+    with pytest.raises(GuardrailViolation, match="outside the repository"):
+        POLICY.check(ws, "out/x.py")
+    with pytest.raises(GuardrailViolation):
+        ws.write_text("f.py", "x")
+    assert list(outside.iterdir()) == []
