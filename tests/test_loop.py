@@ -146,7 +146,7 @@ def test_failed_edits_twice_ask_for_whole_files(repo: Path, tmp_path: Path) -> N
     assert s["status"] == "success"
     requests = [e for e in events(s["trajectory"]) if e["kind"] == "model_request" and e["step"] == "fix"]
     assert "did not match. Did you mean" in requests[1]["messages"][-1]["content"]
-    assert "Send whole files" in requests[2]["messages"][-1]["content"]
+    assert "Send every file you change whole" in requests[2]["messages"][-1]["content"]
     assert "prefer SEARCH/REPLACE" in requests[0]["messages"][-1]["content"]
 
 

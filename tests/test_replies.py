@@ -56,6 +56,12 @@ PARSE_OK = [
     ("diff_two_files", DIFF + "--- a/tests/test_a.py\n+++ b/tests/test_a.py\n@@ -1 +1 @@\n-x\n+y\n", "diff",
      [("a.py", "diff", False), ("tests/test_a.py", "diff", True)]),
     ("diff_wrong_line_numbers", "--- a/a.py\n+++ b/a.py\n@@ -90,1 +90,1 @@\n-X = 1\n+X = 2\n", "diff", [("a.py", "diff", False)]),
+    ("fenced_files", "tests/test_a.py\n```python\ndef test_a():\n    assert True\n```\n\na.py\n```python\nX = 1\n```\n",
+     "fenced_files", [("tests/test_a.py", "whole", True), ("a.py", "whole", False)]),
+    ("fenced_path_in_info", "```python pkg/a.py\nX = 1\n```", "fenced_files", [("pkg/a.py", "whole", False)]),
+    ("fenced_bold_file_label", "**File: a.py**\n\n```\nX = 1\n```", "fenced_files", [("a.py", "whole", False)]),
+    ("fenced_repeated_last_wins_and_cut_copy_ignored", "a.py\n```\nX = 1\n```\na.py\n```\nX = 2\n```\na.py\n```\nX = 3",
+     "fenced_files", [("a.py", "whole", False)]),
     ("diff_no_prefix", "--- a.py\n+++ a.py\n@@\n-X = 1\n+X = 2\n", "diff", [("a.py", "diff", False)]),
 ]
 
@@ -71,6 +77,7 @@ PARSE_ERR = [
     ("json_bad_list", J({"sourceFiles": "a.py"}), "must be a list"),
     ("sr_unclosed", "a.py\n<<<<<<< SEARCH\nX = 1\n=======\nX = 2\n", "not closed"),
     ("sr_no_filename", "<<<<<<< SEARCH\nX = 1\n=======\nX = 2\n>>>>>>> REPLACE\n", "has no file name"),
+    ("fenced_cut_off", "a.py\n```python\nX = 1\n", "not closed"),
     ("diff_delete", "--- a/a.py\n+++ /dev/null\n@@ -1 +0,0 @@\n-X = 1\n", "does not delete"),
 ]
 
@@ -86,6 +93,19 @@ def test_parse_ok(text: str, fmt: str, expected: list) -> None:
 def test_parse_errors_are_precise(text: str, fragment: str) -> None:
     with pytest.raises(FormatError, match=fragment.replace("(", r"\(")):
         parse_reply(text)
+
+
+def test_fenced_files_contents_are_exact() -> None:
+    parsed = parse_reply("a.py\n```\nX = 1\n```\na.py\n```\nX = 2\n```\na.py\n```\nX = 3")
+    assert parsed.edits[0].content == "X = 2\n"
+
+
+def test_search_block_without_a_name_is_placed_by_its_text() -> None:
+    reply = "```\n<<<<<<< SEARCH\nX = 1\n=======\nX = 2\n>>>>>>> REPLACE\n```"
+    parsed = parse_reply(reply, {"a.py": "X = 1\n", "tests/test_a.py": "from a import X\n"})
+    assert [(e.path, e.search) for e in parsed.edits] == [("a.py", "X = 1\n")]
+    with pytest.raises(FormatError, match="has no file name"):
+        parse_reply(reply, {"a.py": "X = 1\n", "b.py": "X = 1\n"})  # ambiguous: two owners
 
 
 def test_json_contents_are_exact() -> None:

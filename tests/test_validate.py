@@ -31,6 +31,8 @@ def check(tmp_path: Path, content: str, path: str = "pkg/mod.py", is_test: bool 
     ("def f(x):\n    # TODO: implement\n    return None\n", "placeholder comment"),
     ("import numpyish_not_installed\n", "imports 'numpyish_not_installed'"),
     ("from nowhere_pkg.sub import x\n", "imports 'nowhere_pkg'"),
+    ("from pkg.mod import f\n\n\ndef f():\n    return 1\n", "the module imports itself ('pkg.mod')"),
+    ("...\n", "the file has no code"),
 ])
 def test_errors(tmp_path: Path, content: str, fragment: str) -> None:
     errors = check(tmp_path, content).errors
@@ -55,6 +57,10 @@ def test_valid_code_passes(tmp_path: Path, content: str) -> None:
 def test_declared_dependency_is_accepted(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\ndependencies = ["some-dep>=1"]\n')
     assert check(tmp_path, "import some_dep\n").errors == []
+
+
+def test_test_file_without_tests_is_an_error(tmp_path: Path) -> None:
+    assert "defines no test" in check(tmp_path, "...\n", path="tests/test_x.py", is_test=True).errors[0]
 
 
 def test_placeholder_bodies_are_allowed_in_tests(tmp_path: Path) -> None:

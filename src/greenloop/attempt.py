@@ -27,7 +27,7 @@ def apply_reply(text: str, ws: Workspace, settings: Settings, already: set[str],
                 step: str) -> ReplyOutcome:
     out = ReplyOutcome()
     try:
-        parsed = parse_reply(text)
+        parsed = parse_reply(text, {p: ws.read_text(p) or "" for p in already})
     except FormatError as exc:
         out.errors, out.kind = [str(exc)], "format_error"
         return out

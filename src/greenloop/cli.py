@@ -16,11 +16,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from greenloop import __version__
+from greenloop.bench.cli import bench_app
 from greenloop.errors import GreenloopError, UsageError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="greenloop: tests first, then code, in a sandbox, on a branch of its own.")
 models_app = typer.Typer(no_args_is_help=True, help="Local models: list and fetch.")
 app.add_typer(models_app, name="models")
+app.add_typer(bench_app, name="bench")
 err = Console(stderr=True)
 
 

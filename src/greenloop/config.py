@@ -28,6 +28,8 @@ class Settings(BaseModel):
     request_timeout: float = Field(600.0, gt=0)
     max_retries: int = Field(4, ge=0, le=20)
     reply_max_tokens: int = Field(4096, ge=64)
+    fix_format: Literal["edits", "whole"] = "edits"
+    commit_message: Literal["model", "template"] = "model"
     test_cmd: str | None = None
     test_timeout: float = Field(120.0, gt=0)
     sandbox: Literal["auto", "bwrap", "process", "none"] = "auto"

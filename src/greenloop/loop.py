@@ -15,7 +15,7 @@ from greenloop.errors import BudgetExceeded, GreenloopError, ModelError
 from greenloop.models.meter import MeteredModel
 from greenloop.prompts import render
 from greenloop.protocols import Model, Sandbox
-from greenloop.replies import parse_commit_message
+from greenloop.replies import is_test_path, parse_commit_message
 from greenloop.testrun import failure_signature, failure_summary, for_prompt, run_tests, test_argv
 from greenloop.testrun import test_interpreter
 from greenloop.trajectory import Trajectory, runs_dir
@@ -39,16 +39,16 @@ class State:
 
 def _messages(step: Step, st: State, ws: Workspace, attempt: int, settings: Settings) -> list[Message]:
     system = render("system", dependencies=st.context.dependencies)
-    named = next((f.path for f in st.context.named if f.path.endswith(".py")), None)
+    target = next((f.path for f in st.context.named if f.path.endswith(".py") and not is_test_path(f.path)), None)
     if step == "generate":
         user = render("generate", task=st.task, files=st.context.files, named=st.context.named,
-                      examples=st.context.examples, test_path=st.context.suggested_test_path(named))
+                      examples=st.context.examples, target=target, test_path=st.context.suggested_test_path(target))
     else:
         current = [{"path": p, "content": ws.read_text(p) or ""} for p in st.files]
         name = "rewrite" if step == "rewrite" else "fix"
         user = render(name, task=st.task, attempt=attempt - 1, max_attempts=settings.max_iterations,
                       history=st.history, failure=st.failure, current=current, paths=list(st.files),
-                      prefer_whole=st.edit_failures_in_row >= 2)
+                      prefer_whole=settings.fix_format == "whole" or st.edit_failures_in_row >= 2)
     return [Message("system", system), Message("user", user)]
 
 
@@ -59,15 +59,16 @@ def _next_step(st: State) -> Step:
     return "fix"
 
 
-def _commit_message(model: MeteredModel, st: State, diff: str, passed: int) -> str:
+def _commit_message(model: MeteredModel, st: State, diff: str, passed: int, ask_model: bool) -> str:
     files = sorted(st.files)
     body = "Files:\n" + "\n".join(f"- {f}" for f in files) + f"\n\nTests: {passed} passed."
     text = ""
-    try:
-        prompt = render("commit_message", task=st.task, files=files, passed=passed, diff=diff[:6000])
-        text = model.complete([Message("user", prompt)], "commit_message").text
-    except (BudgetExceeded, ModelError):
-        pass  # the template below is the documented fallback
+    if ask_model:
+        try:
+            prompt = render("commit_message", task=st.task, files=files, passed=passed, diff=diff[:6000])
+            text = model.complete([Message("user", prompt)], "commit_message").text
+        except (BudgetExceeded, ModelError):
+            pass  # the template below is the documented fallback
     message = parse_commit_message(text)
     if message is None:
         subject = f"feat: {st.task.strip().splitlines()[0]}"
@@ -151,7 +152,8 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
         if green:
             progress(step="commit_message")
             diff = gitops.diff_of(wt, sorted(st.files))
-            message = _commit_message(metered, st, diff, st.last_report.passed if st.last_report else 0)
+            message = _commit_message(metered, st, diff, st.last_report.passed if st.last_report else 0,
+                                      settings.commit_message == "model")
             commit = gitops.commit(wt, sorted(st.files), message, verify=settings.verify,
                                    committer=(settings.committer_name, settings.committer_email))
             traj.event("commit", "commit", sha=commit, branch=wt.branch, message=message, diff=diff)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from greenloop.errors import FormatError
@@ -17,7 +18,8 @@ _REPLACE = re.compile(r"^[ \t]*>{5,9} ?REPLACE\b.*$", re.M)
 _FENCE = re.compile(r"^[ \t]*(```|~~~)")
 _TEST_NAME = re.compile(r"(^|/)(tests?/|test_[^/]*$|[^/]*_test\.py$|[^/]*\.(test|spec)\.[jt]sx?$|conftest\.py$)")
 
-SHAPE_HINT = ('Reply with JSON {"testFile": {"path": ..., "content": ...}, "sourceFiles": [{"path": ..., '
+_PATH_TOKEN = re.compile(r"^[\w.-]+(/[\w.-]+)*\.(py|pyi|js|mjs|cjs|ts|tsx|jsx|json|md|txt|toml|cfg|ini|ya?ml|html|css)$")
+SHAPE_HINT = ('Reply with each whole file as its path on a line of its own followed by a fenced code block, or with JSON {"testFile": {"path": ..., "content": ...}, "sourceFiles": [{"path": ..., '
               '"content": ...}]}, or with SEARCH/REPLACE blocks each after a line naming the file, or with a '
               "unified diff.")
 
@@ -26,8 +28,10 @@ def is_test_path(path: str) -> bool:
     return bool(_TEST_NAME.search(path.replace("\\", "/")))
 
 
-def parse_reply(text: str) -> ParsedReply:
-    """Edits from a generate/fix/rewrite reply. Tries JSON, then SEARCH/REPLACE, then unified diff."""
+def parse_reply(text: str, files: Mapping[str, str] | None = None) -> ParsedReply:
+    """Edits from a generate/fix/rewrite reply. Tries JSON, then SEARCH/REPLACE, then unified diff, then
+    whole files in fences. `files` (the run's current files) lets a SEARCH block without a file name be
+    placed when its text occurs in exactly one of them."""
     if not isinstance(text, str) or not text.strip():
         raise FormatError("The reply was empty. " + SHAPE_HINT)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -40,9 +44,12 @@ def parse_reply(text: str) -> ParsedReply:
         if found is not None:
             return ParsedReply(edits=found, format="json")
     if _SEARCH.search(text):
-        return ParsedReply(edits=_parse_search_replace(text), format="search_replace")
+        return ParsedReply(edits=_parse_search_replace(text, files or {}), format="search_replace")
     if re.search(r"^(---|\+\+\+) ", text, re.M) and re.search(r"^@@", text, re.M):
         return ParsedReply(edits=_parse_unified_diff(text), format="diff")
+    fenced = _parse_fenced_files(text)
+    if fenced:
+        return ParsedReply(edits=fenced, format="fenced_files")
     if json_error is not None:
         raise json_error
     raise FormatError("No file edits found in the reply (no JSON object, no SEARCH/REPLACE block, "
@@ -115,6 +122,47 @@ def _ensure_newline(content: str) -> str:
     return content if content.endswith("\n") or not content else content + "\n"
 
 
+# --- whole files in fences: "path" line, then ```lang ... ``` ------------------------------------
+
+def _path_in(line: str) -> str | None:
+    cleaned = line.strip().strip("`*#:'\" ").strip()
+    for prefix in ("File:", "file:", "Filename:", "filename:", "Path:", "path:"):
+        cleaned = cleaned.removeprefix(prefix).strip(" `*")
+    return cleaned if _PATH_TOKEN.match(cleaned) else None
+
+
+def _parse_fenced_files(text: str) -> tuple[FileEdit, ...]:
+    lines = text.split("\n")
+    edits: list[FileEdit] = []
+    i = 0
+    while i < len(lines):
+        opener = _FENCE.match(lines[i])
+        if not opener:
+            i += 1
+            continue
+        fence = opener.group(1)
+        info = lines[i].strip()[3:].strip()
+        path = next((p for tok in re.split(r"[\s:]+", info) if (p := _path_in(tok))), None)
+        if path is None:
+            before = [ln for ln in lines[max(0, i - 2):i] if ln.strip()]
+            path = _path_in(before[-1]) if before else None
+        end = i + 1
+        while end < len(lines) and lines[end].strip() != fence:
+            end += 1
+        if path is not None:
+            if end >= len(lines) and any(e.path == path for e in edits):
+                break  # a cut-off repetition of a file the reply already gave whole
+            if end >= len(lines):
+                raise FormatError(f"The code block for {path} is not closed with {fence}; the reply may have been "
+                                  "cut off. Send the whole file again.")
+            content = "\n".join(lines[i + 1:end])
+            edits = [e for e in edits if e.path != path]  # a repeated file: the last complete copy wins
+            edits.append(FileEdit(path=path, kind="whole", content=_ensure_newline(content),
+                                  is_test=is_test_path(path)))
+        i = end + 1
+    return tuple(edits)
+
+
 # --- SEARCH/REPLACE -----------------------------------------------------------------------------
 
 def _filename_before(lines: list[str]) -> str | None:
@@ -131,7 +179,13 @@ def _filename_before(lines: list[str]) -> str | None:
     return None
 
 
-def _parse_search_replace(text: str) -> tuple[FileEdit, ...]:
+def _owner(search: str, files: Mapping[str, str]) -> str | None:
+    needle = search.strip()
+    owners = [path for path, content in files.items() if needle and needle in content]
+    return owners[0] if len(owners) == 1 else None
+
+
+def _parse_search_replace(text: str, files: Mapping[str, str]) -> tuple[FileEdit, ...]:
     edits: list[FileEdit] = []
     lines = text.split("\n")
     i, current, block = 0, None, 0
@@ -140,18 +194,20 @@ def _parse_search_replace(text: str) -> tuple[FileEdit, ...]:
             i += 1
             continue
         block += 1
-        name = _filename_before(lines[max(0, i - 3):i])
-        if name is not None:
-            current = name
-        if current is None:
-            raise FormatError(f"SEARCH/REPLACE block {block} has no file name; put the file's path alone "
-                              "on the line before <<<<<<< SEARCH.")
         j = i + 1
         while j < len(lines) and not _DIVIDER.match(lines[j]):
             j += 1
         k = j + 1
         while k < len(lines) and not _REPLACE.match(lines[k]):
             k += 1
+        name = _filename_before(lines[max(0, i - 3):i])
+        if name is not None:
+            current = name
+        elif j < len(lines):
+            current = _owner("\n".join(lines[i + 1:j]), files) or current
+        if current is None:
+            raise FormatError(f"SEARCH/REPLACE block {block} has no file name; put the file's path alone "
+                              "on the line before <<<<<<< SEARCH.")
         if j >= len(lines) or k >= len(lines):
             raise FormatError(f"SEARCH/REPLACE block {block} for {current} is not closed (missing ======= "
                               "or >>>>>>> REPLACE); the reply may have been cut off. Send the block whole.")

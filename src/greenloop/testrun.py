@@ -16,6 +16,7 @@ _NOISE = [(re.compile(r"0x[0-9a-fA-F]+"), "0x?"), (re.compile(r"line \d+"), "lin
           (re.compile(r":\d+(:\d+)?\b"), ":?"), (re.compile(r"\d+\.\d+s\b"), "?s"),
           (re.compile(r"\bin \d+(\.\d+)?s\b"), "in ?s")]
 PROMPT_HEAD, PROMPT_TAIL = 1500, 3500
+NO_TESTS_COLLECTED = 5  # pytest's exit code
 
 
 def test_interpreter(repo_root: Path) -> Path:
@@ -36,6 +37,9 @@ def run_tests(sandbox: Sandbox, argv: list[str], workdir: Path, timeout_s: float
     output = result.stdout + (("\n" + result.stderr) if result.stderr.strip() else "")
     if result.timed_out:
         output += f"\n[greenloop: the tests were killed after {timeout_s:.0f}s (timeout)]"
+    elif result.exit_code == NO_TESTS_COLLECTED:
+        output += ("\n[greenloop: pytest collected no tests: name the test functions test_* in a file "
+                   "tests/test_*.py, and make sure the file imports without errors]")
     counts = {"passed": 0, "failed": 0, "errors": 0}
     summary_lines = [ln for ln in output.splitlines() if _SUMMARY.search(ln) and re.search(r"\bin [\d.]+s", ln)]
     if summary_lines:

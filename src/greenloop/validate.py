@@ -58,8 +58,18 @@ def _exempt(fn: ast.FunctionDef | ast.AsyncFunctionDef, parents: Mapping[ast.AST
     return False
 
 
+def _empty_module(tree: ast.Module) -> bool:
+    body = [s for s in tree.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant)
+                                         and isinstance(s.value.value, str))]
+    return bool(tree.body) and all(
+        isinstance(s, ast.Pass) or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant)
+                                    and s.value.value is Ellipsis) for s in body)
+
+
 def _placeholders(path: str, tree: ast.Module, source: str) -> list[str]:
     parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    if _empty_module(tree) and not path.endswith("__init__.py"):
+        return [f"{path}: the file has no code (only '...', 'pass' or a docstring); write the whole file"]
     found = [
         f"{path}:{node.lineno}: function '{node.name}' has no implementation (only pass/.../"
         "NotImplementedError); write the real body"
@@ -124,6 +134,23 @@ def project_modules(root: Path, new_paths: Iterable[str]) -> set[str]:
     return mods
 
 
+def module_name(path: str) -> str:
+    parts = list(Path(path).with_suffix("").parts)
+    if parts and parts[0] == "src":
+        parts = parts[1:]
+    if parts and parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def _self_imports(path: str, tree: ast.Module) -> list[str]:
+    own = module_name(path)
+    return [f"{path}:{node.lineno}: the module imports itself ('{own}'); remove that import"
+            for node in ast.walk(tree)
+            if (isinstance(node, ast.ImportFrom) and node.level == 0 and node.module == own)
+            or (isinstance(node, ast.Import) and any(a.name == own for a in node.names))]
+
+
 def _unresolved_imports(path: str, tree: ast.Module, known: set[str], declared: set[str]) -> list[str]:
     guarded = _guarded_imports(tree)
     out: list[str] = []
@@ -176,6 +203,11 @@ def validate_files(files: Mapping[str, AppliedFile], root: Path, *, max_lines: i
             continue
         if not f.is_test:
             findings.errors.extend(_placeholders(path, tree, text))
+        elif _empty_module(tree) or not any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                                            for n in ast.walk(tree)):
+            findings.errors.append(f"{path}: the test file defines no test; write test_* functions that "
+                                   "import and check the code")
+        findings.errors.extend(_self_imports(path, tree))
         findings.errors.extend(_unresolved_imports(path, tree, known, declared))
         findings.warnings.extend(suspicious_code(path, text))
     return findings

@@ -1,0 +1,40 @@
+# The two commands of the README: `make demo` and `make test`. Everything else is a step of theirs.
+PY ?= python3
+VENV := .venv
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup setup-local test demo bench-overhead clean
+
+# System packages: bubblewrap (the sandbox's jail) and git. Debian/Ubuntu; elsewhere greenloop falls back
+# to the 'process' sandbox and says so.
+$(VENV)/.system:
+	@if command -v apt-get >/dev/null 2>&1 && ! (command -v bwrap >/dev/null && command -v git >/dev/null); then \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq bubblewrap git; fi
+	$(PY) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.system pyproject.toml
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+# llama-cpp-python compiles from source the first time (about 9 minutes on 2 cores); pip caches the wheel.
+$(VENV)/.local: $(VENV)/.installed
+	$(VENV)/bin/pip install -q -e '.[dev,local]'
+	touch $@
+
+setup-local: $(VENV)/.local
+
+test: setup
+	$(VENV)/bin/python -m pytest
+
+demo: setup-local
+	$(VENV)/bin/python scripts/demo.py
+
+bench-overhead: setup
+	$(VENV)/bin/python benchmarks/sandbox_overhead.py
+
+clean:
+	rm -rf $(VENV) demo-repo

@@ -1,0 +1,72 @@
+"""The benchmark harness end to end on 3 HumanEval tasks with a scripted model (one false green),
+locally and with the Ray executor in local mode."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+from conftest import cli, write_script
+
+from greenloop.bench.humaneval import load_problems, program_from_reply
+
+T0 = ("tests/test_solution.py\n```python\nfrom solution import has_close_elements\n\n\ndef test_examples():\n"
+      "    assert has_close_elements([1.0, 2.0, 3.0], 0.5) is False\n"
+      "    assert has_close_elements([1.0, 2.8, 3.0, 4.0, 5.0, 2.0], 0.3) is True\n```\n\n"
+      "solution.py\n```python\nfrom typing import List\n\n\ndef has_close_elements(numbers: List[float], threshold: float) -> bool:\n"
+      "    return any(abs(a - b) < threshold for i, a in enumerate(numbers) for b in numbers[i + 1:])\n```\n")
+# A weak test that a wrong implementation passes: green, but the hidden tests fail (a false green).
+T1 = ("tests/test_solution.py\n```python\nfrom solution import separate_paren_groups\n\n\ndef test_empty():\n"
+      "    assert separate_paren_groups('') == []\n```\n\n"
+      "solution.py\n```python\nfrom typing import List\n\n\ndef separate_paren_groups(paren_string: str) -> List[str]:\n"
+      "    return [g for g in paren_string.split(' ') if g == 'never']\n```\n")
+T2_BAD = ("tests/test_solution.py\n```python\nfrom solution import truncate_number\n\n\ndef test_example():\n"
+          "    assert truncate_number(3.5) == 0.5\n```\n\n"
+          "solution.py\n```python\ndef truncate_number(number: float) -> float:\n    return float(int(number))\n```\n")
+AGENT_SCRIPT = [{"step": "generate", "text": T0}, {"step": "generate", "text": T1}, {"step": "generate", "text": T2_BAD}]
+ONESHOT_SCRIPT = ["```python\ndef has_close_elements(numbers, threshold):\n    return any(abs(a - b) < threshold "
+                  "for i, a in enumerate(numbers) for b in numbers[i + 1:])\n```",
+                  "```python\ndef separate_paren_groups(paren_string):\n    return []\n```",
+                  "Here:\n```python\n    return number % 1.0\n```"]
+
+
+def _bench(tmp_path: Path, script: list, *extra: str) -> tuple[dict, Path]:
+    path = write_script(tmp_path / "script.json", script)
+    report = tmp_path / "report"
+    proc = cli("bench", "humaneval", "--model", f"scripted:{path}", "--tasks", "0,1,2", "--max-iterations", "1",
+               "--json", "--report", str(report), *extra, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1]), report
+
+
+def test_agent_mode_end_to_end_with_a_false_green(tmp_path: Path) -> None:
+    total, report = _bench(tmp_path, AGENT_SCRIPT, "--mode", "agent")
+    assert {k: total[k] for k in ("benchmark", "mode", "tasks", "passed", "false_green", "calls")} == {
+        "benchmark": "humaneval", "mode": "agent", "tasks": 3, "passed": 1, "false_green": 0.5, "calls": 3}
+    assert total["pass_rate"] == pytest.approx(1 / 3, abs=1e-3) and total["input_tokens"] > 0
+    rows = [json.loads(line) for line in (report / "humaneval-agent.jsonl").read_text().splitlines()]
+    assert [(r["task_id"], r["solved"], r["green"]) for r in rows] == [
+        ("HumanEval/0", True, True), ("HumanEval/1", False, True), ("HumanEval/2", False, False)]
+    page = (report / "humaneval-agent.html").read_text()
+    assert "<svg" in page and "Pass rate by attempt" in page and "false-green rate" in page
+
+
+def test_oneshot_mode(tmp_path: Path) -> None:
+    total, _ = _bench(tmp_path, ONESHOT_SCRIPT, "--mode", "oneshot")
+    assert (total["mode"], total["tasks"], total["passed"], total["calls"], total["false_green"]) == ("oneshot", 3, 2, 3, 0.0)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="ray is not installed (extra greenloop[ray])")
+def test_ray_executor_in_local_mode(tmp_path: Path) -> None:
+    total, _ = _bench(tmp_path, AGENT_SCRIPT, "--mode", "agent", "--executor", "ray")
+    assert (total["tasks"], total["passed"], total["false_green"], total["calls"]) == (3, 1, 0.5, 3)
+
+
+def test_program_from_a_bare_body_reply_keeps_the_signature() -> None:
+    problem = load_problems(task_ids=["2"])[0]
+    program = program_from_reply(problem, "```python\n    return number % 1.0\n```")
+    namespace: dict = {}
+    exec(compile(program, "candidate", "exec"), namespace)  # noqa: S102 - the test's own fixed program
+    assert namespace["truncate_number"](3.5) == 0.5
