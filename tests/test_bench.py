@@ -17,14 +17,12 @@ T0 = ("tests/test_solution.py\n```python\nfrom solution import has_close_element
       "    assert has_close_elements([1.0, 2.8, 3.0, 4.0, 5.0, 2.0], 0.3) is True\n```\n\n"
       "solution.py\n```python\nfrom typing import List\n\n\ndef has_close_elements(numbers: List[float], threshold: float) -> bool:\n"
       "    return any(abs(a - b) < threshold for i, a in enumerate(numbers) for b in numbers[i + 1:])\n```\n")
-# A weak test that a wrong implementation passes: green, but the hidden tests fail (a false green).
-T1 = ("tests/test_solution.py\n```python\nfrom solution import separate_paren_groups\n\n\ndef test_empty():\n"
-      "    assert separate_paren_groups('') == []\n```\n\n"
+# An implementation that only knows the visible example: green, but the hidden tests fail (a false green).
+# It also tries to rewrite the visible tests, which the harness protects.
+T1 = ("tests/test_visible.py\n```python\ndef test_nothing():\n    assert True\n```\n\n"
       "solution.py\n```python\nfrom typing import List\n\n\ndef separate_paren_groups(paren_string: str) -> List[str]:\n"
-      "    return [g for g in paren_string.split(' ') if g == 'never']\n```\n")
-T2_BAD = ("tests/test_solution.py\n```python\nfrom solution import truncate_number\n\n\ndef test_example():\n"
-          "    assert truncate_number(3.5) == 0.5\n```\n\n"
-          "solution.py\n```python\ndef truncate_number(number: float) -> float:\n    return float(int(number))\n```\n")
+      "    if paren_string == '( ) (( )) (( )( ))':\n        return ['()', '(())', '(()())']\n    return []\n```\n")
+T2_BAD = "```python\ndef truncate_number(number: float) -> float:\n    return float(int(number))\n```\n"  # no path: solution.py
 AGENT_SCRIPT = [{"step": "generate", "text": T0}, {"step": "generate", "text": T1}, {"step": "generate", "text": T2_BAD}]
 ONESHOT_SCRIPT = ["```python\ndef has_close_elements(numbers, threshold):\n    return any(abs(a - b) < threshold "
                   "for i, a in enumerate(numbers) for b in numbers[i + 1:])\n```",
@@ -62,6 +60,21 @@ def test_oneshot_mode(tmp_path: Path) -> None:
 def test_ray_executor_in_local_mode(tmp_path: Path) -> None:
     total, _ = _bench(tmp_path, AGENT_SCRIPT, "--mode", "agent", "--executor", "ray")
     assert (total["tasks"], total["passed"], total["false_green"], total["calls"]) == (3, 1, 0.5, 3)
+
+
+def test_visible_tests_keep_the_examples_when_the_docstring_is_dropped(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from greenloop.bench.humaneval import visible_tests
+    problem = load_problems(task_ids=["2"])[0]
+    (tmp_path / "test_visible.py").write_text(visible_tests(problem))
+    for body, code in (("def truncate_number(number):\n    return number\n", 1),  # no docstring, wrong
+                       ("def truncate_number(number):\n    return number % 1.0\n", 0)):
+        (tmp_path / "solution.py").write_text(body)
+        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_visible.py"],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == code, proc.stdout
 
 
 def test_program_from_a_bare_body_reply_keeps_the_signature() -> None:

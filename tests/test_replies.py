@@ -108,6 +108,13 @@ def test_search_block_without_a_name_is_placed_by_its_text() -> None:
         parse_reply(reply, {"a.py": "X = 1\n", "b.py": "X = 1\n"})  # ambiguous: two owners
 
 
+def test_a_single_unnamed_block_goes_to_the_target_file() -> None:
+    parsed = parse_reply("Here it is:\n```python\ndef f():\n    return 1\n```\n", default_path="pkg/f.py")
+    assert parsed.format == "single_block" and parsed.edits[0].path == "pkg/f.py"
+    with pytest.raises(FormatError):
+        parse_reply("```python\nA = 1\n```\n```python\nB = 2\n```", default_path="pkg/f.py")  # two blocks: which?
+
+
 def test_json_contents_are_exact() -> None:
     parsed = parse_reply("```json\n" + J(WHOLE) + "\n```")
     assert parsed.edits[1].content == "X = 1\n" and parsed.test_paths == ["tests/test_a.py"]

@@ -61,10 +61,14 @@ def test_declared_dependency_is_accepted(tmp_path: Path) -> None:
 
 def test_test_file_without_tests_is_an_error(tmp_path: Path) -> None:
     assert "defines no test" in check(tmp_path, "...\n", path="tests/test_x.py", is_test=True).errors[0]
+    impl_in_test = "def add(a, b):\n    return a + b\n"
+    assert "defines no test" in check(tmp_path, impl_in_test, path="tests/test_x.py", is_test=True).errors[0]
 
 
 def test_placeholder_bodies_are_allowed_in_tests(tmp_path: Path) -> None:
-    assert check(tmp_path, "def helper():\n    pass\n", path="tests/test_x.py", is_test=True).errors == []
+    source = "def helper():\n    pass\n\n\ndef test_x():\n    assert helper() is None\n"
+    assert check(tmp_path, source, path="tests/test_x.py", is_test=True).errors == []
+    assert check(tmp_path, "import pytest\n", path="tests/conftest.py", is_test=True).errors == []
 
 
 def test_size_limits(tmp_path: Path) -> None:
@@ -114,6 +118,14 @@ def test_write_policy_refuses(tmp_path: Path, name: str, fragment: str) -> None:
 def test_write_policy_allows_ordinary_files(tmp_path: Path) -> None:
     for name in ("pkg/mod.py", "tests/test_mod.py", "./docs/notes.md", "web/app.ts"):
         POLICY.check(Workspace(tmp_path), name)
+
+
+def test_protected_paths_are_refused(tmp_path: Path) -> None:
+    policy = WritePolicy(Settings().allowed_extensions, max_files=20, protected=("tests/test_visible.py", "spec/*"))
+    for name in ("tests/test_visible.py", "./tests/test_visible.py", "spec/test_a.py"):
+        with pytest.raises(GuardrailViolation, match="protected"):
+            policy.check(Workspace(tmp_path), name)
+    policy.check(Workspace(tmp_path), "tests/test_other.py")
 
 
 def test_symlink_leading_out_is_refused(tmp_path: Path) -> None:

@@ -24,14 +24,15 @@ class ReplyOutcome:
 
 
 def apply_reply(text: str, ws: Workspace, settings: Settings, already: set[str], traj: Trajectory,
-                step: str) -> ReplyOutcome:
+                step: str, target: str | None = None) -> ReplyOutcome:
+    """`target`: the one implementation file of the task, if there is one (receives an unnamed code block)."""
     out = ReplyOutcome()
     try:
-        parsed = parse_reply(text, {p: ws.read_text(p) or "" for p in already})
+        parsed = parse_reply(text, {p: ws.read_text(p) or "" for p in already}, default_path=target)
     except FormatError as exc:
         out.errors, out.kind = [str(exc)], "format_error"
         return out
-    policy = WritePolicy(settings.allowed_extensions, settings.max_files)
+    policy = WritePolicy(settings.allowed_extensions, settings.max_files, settings.protected_paths)
     allowed = []
     for edit in parsed.edits:
         try:

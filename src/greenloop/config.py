@@ -30,6 +30,7 @@ class Settings(BaseModel):
     reply_max_tokens: int = Field(4096, ge=64)
     fix_format: Literal["edits", "whole"] = "edits"
     commit_message: Literal["model", "template"] = "model"
+    require_tests: bool = True  # tests first; off only where the project's own tests (test_cmd) judge the work
     test_cmd: str | None = None
     test_timeout: float = Field(120.0, gt=0)
     sandbox: Literal["auto", "bwrap", "process", "none"] = "auto"
@@ -45,6 +46,7 @@ class Settings(BaseModel):
         ".py", ".pyi", ".js", ".mjs", ".cjs", ".ts", ".tsx", ".jsx", ".json", ".md", ".txt",
         ".toml", ".cfg", ".ini", ".yaml", ".yml", ".html", ".css",
     )
+    protected_paths: tuple[str, ...] = ()
     keep_failed: bool = False
     verify: bool = False
     from_ref: str = "HEAD"

@@ -25,6 +25,7 @@ RESTRICTED_PATTERNS = (".env*", "*.pem", "*.key", "id_rsa*", "*.pth")
 class WritePolicy:
     allowed_extensions: tuple[str, ...]
     max_files: int
+    protected: tuple[str, ...] = ()  # globs of the project's own files that the run may not write
 
     def check(self, ws: Workspace, name: str) -> PurePosixPath:
         """The relative path if `name` may be written; else GuardrailViolation with the reason."""
@@ -37,6 +38,9 @@ class WritePolicy:
         if leaf in RESTRICTED_FILES or any(fnmatch.fnmatch(leaf, p) for p in RESTRICTED_PATTERNS):
             raise GuardrailViolation(f"{name}: restricted file (config, lock, secret or CI); greenloop "
                                      "does not write it")
+        if any(fnmatch.fnmatch(str(rel), pattern) for pattern in self.protected):
+            raise GuardrailViolation(f"{name}: protected by the configuration (protected_paths); it judges "
+                                     "the work and cannot be changed by it")
         if rel.suffix not in self.allowed_extensions:
             raise GuardrailViolation(f"{name}: extension '{rel.suffix or '(none)'}' is not allowed; "
                                      f"allowed: {' '.join(self.allowed_extensions)}")

@@ -36,13 +36,20 @@ class State:
     failure: str = ""
     edit_failures_in_row: int = 0
 
+    @property
+    def target(self) -> str | None:
+        """The one implementation file the task names, if it names exactly one."""
+        named = [f.path for f in self.context.named if f.path.endswith(".py") and not is_test_path(f.path)]
+        return named[0] if len(named) == 1 else None
+
 
 def _messages(step: Step, st: State, ws: Workspace, attempt: int, settings: Settings) -> list[Message]:
     system = render("system", dependencies=st.context.dependencies)
-    target = next((f.path for f in st.context.named if f.path.endswith(".py") and not is_test_path(f.path)), None)
+    target = st.target
     if step == "generate":
         user = render("generate", task=st.task, files=st.context.files, named=st.context.named,
-                      examples=st.context.examples, target=target, test_path=st.context.suggested_test_path(target))
+                      examples=st.context.examples, target=target, test_path=st.context.suggested_test_path(target),
+                      tests_required=settings.require_tests)
     else:
         current = [{"path": p, "content": ws.read_text(p) or ""} for p in st.files]
         name = "rewrite" if step == "rewrite" else "fix"
@@ -85,11 +92,11 @@ def _iterate(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, se
         progress(step=step, attempt=attempt)
         reply = model.complete(_messages(step, st, ws, attempt, settings), step)
         progress(tokens=model.usage.input_tokens + model.usage.output_tokens)
-        outcome = apply_reply(reply.text, ws, settings, set(st.files), traj, step)
+        outcome = apply_reply(reply.text, ws, settings, set(st.files), traj, step, st.target)
         st.warnings.extend(w for w in outcome.warnings + outcome.refused if w not in st.warnings)
         st.files.update({p: f.is_test or st.files.get(p, False) for p, f in outcome.written.items()})
         tests = [p for p, is_test in st.files.items() if is_test]
-        if outcome.errors or not tests:
+        if outcome.errors or (not tests and settings.require_tests):
             errors = outcome.errors or ["The reply has no test file. Write the tests first, in tests/test_*.py."]
             st.edit_failures_in_row = st.edit_failures_in_row + 1 if outcome.kind == "edit_error" else 0
             st.failure = "\n".join(errors)

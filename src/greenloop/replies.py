@@ -18,6 +18,7 @@ _REPLACE = re.compile(r"^[ \t]*>{5,9} ?REPLACE\b.*$", re.M)
 _FENCE = re.compile(r"^[ \t]*(```|~~~)")
 _TEST_NAME = re.compile(r"(^|/)(tests?/|test_[^/]*$|[^/]*_test\.py$|[^/]*\.(test|spec)\.[jt]sx?$|conftest\.py$)")
 
+_CODE_BLOCKS = re.compile(r"^[ \t]*```[\w+-]*[ \t]*\n(.*?)^[ \t]*```[ \t]*$", re.M | re.S)
 _PATH_TOKEN = re.compile(r"^[\w.-]+(/[\w.-]+)*\.(py|pyi|js|mjs|cjs|ts|tsx|jsx|json|md|txt|toml|cfg|ini|ya?ml|html|css)$")
 SHAPE_HINT = ('Reply with each whole file as its path on a line of its own followed by a fenced code block, or with JSON {"testFile": {"path": ..., "content": ...}, "sourceFiles": [{"path": ..., '
               '"content": ...}]}, or with SEARCH/REPLACE blocks each after a line naming the file, or with a '
@@ -28,10 +29,11 @@ def is_test_path(path: str) -> bool:
     return bool(_TEST_NAME.search(path.replace("\\", "/")))
 
 
-def parse_reply(text: str, files: Mapping[str, str] | None = None) -> ParsedReply:
+def parse_reply(text: str, files: Mapping[str, str] | None = None, default_path: str | None = None) -> ParsedReply:
     """Edits from a generate/fix/rewrite reply. Tries JSON, then SEARCH/REPLACE, then unified diff, then
     whole files in fences. `files` (the run's current files) lets a SEARCH block without a file name be
-    placed when its text occurs in exactly one of them."""
+    placed when its text occurs in exactly one of them; `default_path` (the one file the task targets)
+    receives a reply that is a single code block naming no file."""
     if not isinstance(text, str) or not text.strip():
         raise FormatError("The reply was empty. " + SHAPE_HINT)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -50,6 +52,10 @@ def parse_reply(text: str, files: Mapping[str, str] | None = None) -> ParsedRepl
     fenced = _parse_fenced_files(text)
     if fenced:
         return ParsedReply(edits=fenced, format="fenced_files")
+    blocks = _CODE_BLOCKS.findall(text)
+    if default_path and len(blocks) == 1 and blocks[0].strip():
+        return ParsedReply(edits=(FileEdit(path=default_path, kind="whole", content=_ensure_newline(blocks[0]),
+                                           is_test=is_test_path(default_path)),), format="single_block")
     if json_error is not None:
         raise json_error
     raise FormatError("No file edits found in the reply (no JSON object, no SEARCH/REPLACE block, "

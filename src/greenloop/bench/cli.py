@@ -24,14 +24,14 @@ def humaneval(
     executor: str = typer.Option("local", "--executor", help="local (process pool) or ray."),
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="A Ray cluster; default: local."),
     max_iterations: int = typer.Option(4, "--max-iterations", help="Agent attempts per task."),
-    reply_max_tokens: int = typer.Option(1024, "--reply-max-tokens", help="Cap on each reply."),
+    reply_max_tokens: int = typer.Option(768, "--reply-max-tokens", help="Cap on each reply."),
     fix_format: str = typer.Option("whole", "--fix-format", help="edits or whole (what fixes ask for)."),
     as_json: bool = typer.Option(False, "--json", help="Totals as JSON on the last stdout line."),
     report: Optional[Path] = typer.Option(None, "--report", help="Write per-task JSONL and an HTML page here."),
 ) -> None:
     """HumanEval, one-shot or agent; hidden tests run once, after each task, in the sandbox."""
     from greenloop.bench.executors import run_local, run_ray
-    from greenloop.bench.humaneval import load_problems
+    from greenloop.bench.humaneval import AGENT_TEST_CMD, load_problems
     from greenloop.bench.report import totals, write_report
     from greenloop.config import load_settings
     from greenloop.errors import UsageError
@@ -42,7 +42,8 @@ def humaneval(
     try:
         settings = load_settings(None, {"max_iterations": max_iterations, "reply_max_tokens": reply_max_tokens,
                                         "fix_format": fix_format, "test_timeout": 30.0,
-                                        "commit_message": "template"})
+                                        "commit_message": "template", "test_cmd": AGENT_TEST_CMD,
+                                        "require_tests": False, "protected_paths": ("tests/test_visible.py",)})
         problems = load_problems(limit, [t.strip() for t in tasks.split(",")] if tasks else None)
         if not problems:
             raise UsageError("no HumanEval task matches --tasks/--limit")

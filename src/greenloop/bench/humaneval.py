@@ -3,6 +3,7 @@ inform the loop. In `agent` mode each task is a real greenloop run in a throwawa
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import tempfile
@@ -75,10 +76,36 @@ def run_oneshot(problem: dict[str, Any], model: Model, sandbox: Sandbox) -> Task
                       reply.usage.output_tokens, round(time.monotonic() - start, 3))
 
 
+VISIBLE_TESTS = '''"""The docstring's examples, run as doctests against solution.py: the visible tests of this task.
+The examples are copied from the task here, so rewriting solution.py's docstring cannot change them."""
+import doctest
+
+import solution
+
+EXAMPLES = {examples!r}
+
+
+def test_docstring_examples():
+    test = doctest.DocTestParser().get_doctest(EXAMPLES, dict(vars(solution)), "docstring", "solution.py", 0)
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    runner.run(test)
+    assert runner.failures == 0, f"{{runner.failures}} of {{len(test.examples)}} docstring example(s) failed (above)"
+'''
+
+
+def visible_tests(problem: dict[str, Any]) -> str:
+    """A pytest file that runs the prompt's docstring examples against solution.py."""
+    tree = ast.parse(problem["prompt"])
+    fn = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == problem["entry_point"])
+    return VISIBLE_TESTS.format(examples=ast.get_docstring(fn, clean=True) or "")
+
+
+AGENT_TEST_CMD = "python -m pytest -q -p no:cacheprovider -o addopts= --color=no tests"
+
+
 def agent_task_text(problem: dict[str, Any]) -> str:
     return (f"Implement the function `{problem['entry_point']}` in solution.py so that it does what its "
-            "docstring says. The examples in the docstring are the visible tests; write them as pytest tests "
-            f"in tests/test_solution.py (import it with `from solution import {problem['entry_point']}`).")
+            "docstring says. tests/test_visible.py runs the docstring's examples as doctests.")
 
 
 def _git(cwd: Path, *args: str) -> str:
@@ -93,6 +120,8 @@ def run_agent(problem: dict[str, Any], model: Model, sandbox: Sandbox, settings:
     with tempfile.TemporaryDirectory(prefix="greenloop-bench-") as tmp:
         repo = Path(tmp)
         (repo / "solution.py").write_text(problem["prompt"])
+        (repo / "tests").mkdir()
+        (repo / "tests" / "test_visible.py").write_text(visible_tests(problem))
         _git(repo, "init", "-q", "-b", "main")
         _git(repo, "add", "-A")
         _git(repo, "commit", "-qm", "task")
