@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -79,6 +80,19 @@ def cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: f
 
 def summary(proc: subprocess.CompletedProcess) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def wait_until_testing(repo: Path, timeout: float = 60) -> None:
+    """Block until a run in `repo` has passed validation, so that it is inside its test run."""
+    runs = repo / ".git" / "greenloop" / "runs"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        trajs = list(runs.glob("*/trajectory.jsonl")) if runs.exists() else []
+        if trajs and '"validation"' in trajs[0].read_text():
+            time.sleep(0.5)  # the sandbox is starting the tests now
+            return
+        time.sleep(0.1)
+    raise AssertionError("the run never reached its test run")
 
 
 def events(path: str | Path) -> list[dict]:

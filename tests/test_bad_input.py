@@ -5,16 +5,10 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from conftest import TASK, git, snapshot, summary, whole, write_script
-
-
-def _cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    from conftest import cli
-    return cli(*args, env=env)
+from conftest import TASK, cli, git, snapshot, summary, wait_until_testing, whole, write_script
 
 
 def _assert_usage_error(proc: subprocess.CompletedProcess, fragment: str) -> None:
@@ -25,7 +19,7 @@ def _assert_usage_error(proc: subprocess.CompletedProcess, fragment: str) -> Non
 
 
 def test_not_a_git_repository(tmp_path: Path) -> None:
-    proc = _cli("run", TASK, "--repo", str(tmp_path), "--model", "scripted:x.json", "--json")
+    proc = cli("run", TASK, "--repo", str(tmp_path), "--model", "scripted:x.json", "--json")
     _assert_usage_error(proc, "is not a git repository; run `git init`")
     assert list(tmp_path.iterdir()) == []
 
@@ -34,7 +28,7 @@ def test_bare_repository(tmp_path: Path, repo: Path) -> None:
     bare = tmp_path / "bare.git"
     git(tmp_path, "clone", "-q", "--bare", str(repo), str(bare))
     write_script(tmp_path / "s.json", [whole()])
-    proc = _cli("run", TASK, "--repo", str(bare), "--model", f"scripted:{tmp_path / 's.json'}", "--json")
+    proc = cli("run", TASK, "--repo", str(bare), "--model", f"scripted:{tmp_path / 's.json'}", "--json")
     _assert_usage_error(proc, "bare repository")
     assert not (bare / "greenloop").exists()
 
@@ -42,7 +36,7 @@ def test_bare_repository(tmp_path: Path, repo: Path) -> None:
 def test_repository_without_commits(tmp_path: Path) -> None:
     git(tmp_path, "init", "-q")
     write_script(tmp_path / "s.json", [whole()])
-    proc = _cli("run", TASK, "--repo", str(tmp_path), "--model", f"scripted:{tmp_path / 's.json'}", "--json")
+    proc = cli("run", TASK, "--repo", str(tmp_path), "--model", f"scripted:{tmp_path / 's.json'}", "--json")
     _assert_usage_error(proc, "has no commits yet")
 
 
@@ -54,36 +48,36 @@ def test_repository_without_commits(tmp_path: Path) -> None:
 ])
 def test_bad_model_spec(repo: Path, spec: str, fragment: str) -> None:
     before = snapshot(repo)
-    _assert_usage_error(_cli("run", TASK, "--repo", str(repo), "--model", spec, "--json"), fragment)
+    _assert_usage_error(cli("run", TASK, "--repo", str(repo), "--model", spec, "--json"), fragment)
     assert snapshot(repo) == before and not (repo / ".git" / "greenloop").exists()
 
 
 def test_missing_api_keys(repo: Path) -> None:
     env = {"OPENAI_API_KEY": "", "OPENAI_BASE_URL": "", "ANTHROPIC_API_KEY": ""}
-    _assert_usage_error(_cli("run", TASK, "--repo", str(repo), "--model", "openai:gpt-4o", "--json", env=env),
+    _assert_usage_error(cli("run", TASK, "--repo", str(repo), "--model", "openai:gpt-4o", "--json", env=env),
                         "OPENAI_API_KEY is not set")
-    _assert_usage_error(_cli("run", TASK, "--repo", str(repo), "--model", "anthropic:claude", "--json", env=env),
+    _assert_usage_error(cli("run", TASK, "--repo", str(repo), "--model", "anthropic:claude", "--json", env=env),
                         "ANTHROPIC_API_KEY is not set")
     assert not (repo / ".git" / "greenloop").exists()
 
 
 def test_unreachable_server(repo: Path) -> None:
     before = snapshot(repo)
-    proc = _cli("run", TASK, "--repo", str(repo), "--model", "openai:m", "--base-url", "http://127.0.0.1:9/v1",
+    proc = cli("run", TASK, "--repo", str(repo), "--model", "openai:m", "--base-url", "http://127.0.0.1:9/v1",
                 "--json")
     _assert_usage_error(proc, "cannot reach the model server at http://127.0.0.1:9/v1")
     assert snapshot(repo) == before and not (repo / ".git" / "greenloop" / "runs").exists()
 
 
 def test_empty_task(repo: Path) -> None:
-    _assert_usage_error(_cli("run", "   ", "--repo", str(repo), "--json"), "the task is empty")
+    _assert_usage_error(cli("run", "   ", "--repo", str(repo), "--json"), "the task is empty")
 
 
 def test_bad_configuration_value(repo: Path) -> None:
     (repo / "pyproject.toml").write_text("[tool.greenloop]\nmax_iterations = 0\n")
-    proc = _cli("run", TASK, "--repo", str(repo), "--model", "scripted:x", "--json")
+    proc = cli("run", TASK, "--repo", str(repo), "--model", "scripted:x", "--json")
     _assert_usage_error(proc, "[tool.greenloop] in pyproject.toml: max_iterations")
-    proc = _cli("run", TASK, "--repo", str(repo), "--json", env={"GREENLOOP_SANDBOX": "docker"})
+    proc = cli("run", TASK, "--repo", str(repo), "--json", env={"GREENLOOP_SANDBOX": "docker"})
     assert proc.returncode == 2
 
 
@@ -103,14 +97,7 @@ def test_ctrl_c_stops_cleans_up_and_exits_130(repo: Path, tmp_path: Path) -> Non
     proc = subprocess.Popen([sys.executable, "-m", "greenloop", "run", TASK, "--repo", str(repo), "--model",
                              f"scripted:{tmp_path / 's.json'}", "--json"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    runs = repo / ".git" / "greenloop" / "runs"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        trajs = list(runs.glob("*/trajectory.jsonl")) if runs.exists() else []
-        if trajs and '"validation"' in trajs[0].read_text():
-            break
-        time.sleep(0.1)
-    time.sleep(0.5)  # inside the test run now
+    wait_until_testing(repo)
     proc.send_signal(signal.SIGINT)
     _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err

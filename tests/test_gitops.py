@@ -10,15 +10,15 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import BAD_IMPL, GOOD_IMPL, TASK, cli, git, snapshot, summary, whole, write_script
+from conftest import BAD_IMPL, GOOD_IMPL, TASK, cli, git, snapshot, summary, wait_until_testing, whole, write_script
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from greenloop import gitops, loop
+from greenloop import loop
 from greenloop.config import load_settings
 from greenloop.models.scripted import FunctionModel
-from greenloop.sandboxes.select import choose
 from greenloop.sandboxes.common import Limits
+from greenloop.sandboxes.select import choose
 
 
 def make_busy(repo: Path) -> None:
@@ -89,14 +89,7 @@ def test_sigkill_mid_run_is_cleaned_up_at_the_next_start(repo: Path, tmp_path: P
     proc = subprocess.Popen([sys.executable, "-m", "greenloop", "run", TASK, "--repo", str(repo), "--model",
                              f"scripted:{tmp_path / 'slow.json'}", "--json"], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
-    runs = repo / ".git" / "greenloop" / "runs"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        trajs = list(runs.glob("*/trajectory.jsonl")) if runs.exists() else []
-        if trajs and '"validation"' in trajs[0].read_text():
-            break
-        time.sleep(0.1)
-    time.sleep(0.5)
+    wait_until_testing(repo)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     assert git(repo, "worktree", "list").count("\n") == 2  # the killed run's worktree is still there

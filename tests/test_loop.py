@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import BAD_IMPL, GOOD_IMPL, TASK, cli, events, git, snapshot, summary, whole, \
-    write_script
+from conftest import BAD_IMPL, GOOD_IMPL, TASK, cli, events, git, snapshot, summary, whole, write_script
 
 
 def test_wrong_first_implementation_is_fixed_from_the_failure_output(repo: Path, tmp_path: Path) -> None:

@@ -28,7 +28,8 @@ def apply_reply(text: str, ws: Workspace, settings: Settings, already: set[str],
     """`target`: the one implementation file of the task, if there is one (receives an unnamed code block)."""
     out = ReplyOutcome()
     try:
-        parsed = parse_reply(text, {p: ws.read_text(p) or "" for p in already}, default_path=target)
+        current = {p: ws.read_text(p) or "" for p in already}
+        parsed = parse_reply(text, current, default_path=target)
     except FormatError as exc:
         out.errors, out.kind = [str(exc)], "format_error"
         return out
@@ -44,8 +45,8 @@ def apply_reply(text: str, ws: Workspace, settings: Settings, already: set[str],
     if len(set(files) | already) > settings.max_files:
         out.errors, out.kind = [f"the run may write at most {settings.max_files} files"], "refused"
         return out
-    traj.event(step, "edits", format=parsed.format, diffs={p: f.diff() for p, f in files.items() if f.after != f.before},
-               refused=out.refused, edit_errors=edit_errors)
+    diffs = {p: f.diff() for p, f in files.items() if f.after != f.before}
+    traj.event(step, "edits", format=parsed.format, diffs=diffs, refused=out.refused, edit_errors=edit_errors)
     if edit_errors:
         out.errors, out.kind = edit_errors, "edit_error"
         return out

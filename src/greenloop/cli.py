@@ -19,7 +19,8 @@ from greenloop import __version__
 from greenloop.bench.cli import bench_app
 from greenloop.errors import GreenloopError, UsageError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="greenloop: tests first, then code, in a sandbox, on a branch of its own.")
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="greenloop: tests first, then code, in a sandbox, on a branch of its own.")
 models_app = typer.Typer(no_args_is_help=True, help="Local models: list and fetch.")
 app.add_typer(models_app, name="models")
 app.add_typer(bench_app, name="bench")
@@ -67,15 +68,18 @@ class LiveView:
 def run(
     task: str = typer.Argument(..., help="What to build, in plain words."),
     repo: Path = typer.Option(Path("."), "--repo", help="The git repository (default: here)."),
-    model: Optional[str] = typer.Option(None, "--model", help="openai:MODEL, anthropic:MODEL, local[:PATH.gguf], scripted:FILE"),
+    model: Optional[str] = typer.Option(None, "--model",
+                                        help="openai:MODEL, anthropic:MODEL, local[:PATH.gguf], scripted:FILE"),
     base_url: Optional[str] = typer.Option(None, "--base-url", help="An OpenAI-compatible server."),
     max_iterations: Optional[int] = typer.Option(None, "--max-iterations", help="Attempts (default 5)."),
     max_calls: Optional[int] = typer.Option(None, "--max-calls", help="Model call budget."),
     max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="Token budget (input + output)."),
-    test_cmd: Optional[str] = typer.Option(None, "--test-cmd", help="Test command (default: pytest on the generated tests)."),
+    test_cmd: Optional[str] = typer.Option(None, "--test-cmd",
+                                           help="Test command (default: pytest on the generated tests)."),
     test_timeout: Optional[float] = typer.Option(None, "--test-timeout", help="Seconds per test run."),
     sandbox: Optional[str] = typer.Option(None, "--sandbox", help="auto, bwrap, process or none."),
-    keep_failed: Optional[bool] = typer.Option(None, "--keep-failed", help="Keep the worktree and branch of a failed run."),
+    keep_failed: Optional[bool] = typer.Option(None, "--keep-failed",
+                                               help="Keep the worktree and branch of a failed run."),
     verify: Optional[bool] = typer.Option(None, "--verify", help="Run the repository's commit hooks."),
     from_ref: Optional[str] = typer.Option(None, "--from", help="Start from this commit (default HEAD)."),
     as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON on the last line."),

@@ -66,7 +66,7 @@ def _loose(lines: list[str], search: list[str], replace: list[str]) -> tuple[int
         ok = all(
             (w.rstrip() == "" and s.rstrip() == "")
             or w.rstrip() == add + (s.rstrip()[len(remove):] if s.startswith(remove) else "\0")
-            for w, s in zip(window, search)
+            for w, s in zip(window, search, strict=True)
         )
         if ok:
             adjusted = [(add + r[len(remove):]) if r.strip() and r.startswith(remove) else r for r in replace]

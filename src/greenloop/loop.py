@@ -16,8 +16,7 @@ from greenloop.models.meter import MeteredModel
 from greenloop.prompts import render
 from greenloop.protocols import Model, Sandbox
 from greenloop.replies import is_test_path, parse_commit_message
-from greenloop.testrun import failure_signature, failure_summary, for_prompt, run_tests, test_argv
-from greenloop.testrun import test_interpreter
+from greenloop.testrun import failure_signature, failure_summary, for_prompt, run_tests, test_argv, test_interpreter
 from greenloop.trajectory import Trajectory, runs_dir
 from greenloop.types import Attempt, Message, RunResult, Step, TestReport
 from greenloop.workspace import Workspace

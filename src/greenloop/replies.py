@@ -16,11 +16,14 @@ _SEARCH = re.compile(r"^[ \t]*<{5,9} ?SEARCH\b.*$", re.M)
 _DIVIDER = re.compile(r"^[ \t]*={5,9}[ \t]*$", re.M)
 _REPLACE = re.compile(r"^[ \t]*>{5,9} ?REPLACE\b.*$", re.M)
 _FENCE = re.compile(r"^[ \t]*(```|~~~)")
-_TEST_NAME = re.compile(r"(^|/)(tests?/|test_[^/]*$|[^/]*_test\.py$|[^/]*\.(test|spec)\.[jt]sx?$|conftest\.py$)")
+_TEST_NAME = re.compile(
+    r"(^|/)(tests?/|test_[^/]*$|[^/]*_test\.py$|[^/]*\.(test|spec)\.[jt]sx?$|conftest\.py$)")
 
 _CODE_BLOCKS = re.compile(r"^[ \t]*```[\w+-]*[ \t]*\n(.*?)^[ \t]*```[ \t]*$", re.M | re.S)
-_PATH_TOKEN = re.compile(r"^[\w.-]+(/[\w.-]+)*\.(py|pyi|js|mjs|cjs|ts|tsx|jsx|json|md|txt|toml|cfg|ini|ya?ml|html|css)$")
-SHAPE_HINT = ('Reply with each whole file as its path on a line of its own followed by a fenced code block, or with JSON {"testFile": {"path": ..., "content": ...}, "sourceFiles": [{"path": ..., '
+_PATH_TOKEN = re.compile(
+    r"^[\w.-]+(/[\w.-]+)*\.(py|pyi|js|mjs|cjs|ts|tsx|jsx|json|md|txt|toml|cfg|ini|ya?ml|html|css)$")
+SHAPE_HINT = ("Reply with each whole file as its path on a line of its own followed by a fenced code block, "
+              'or with JSON {"testFile": {"path": ..., "content": ...}, "sourceFiles": [{"path": ..., '
               '"content": ...}]}, or with SEARCH/REPLACE blocks each after a line naming the file, or with a '
               "unified diff.")
 

@@ -126,14 +126,10 @@ def run_agent(problem: dict[str, Any], model: Model, sandbox: Sandbox, settings:
         _git(repo, "add", "-A")
         _git(repo, "commit", "-qm", "task")
         result = loop.run(agent_task_text(problem), repo, settings, model, sandbox)
-        program = (_git(repo, "show", f"{result.commit}:solution.py") if result.commit
-                   else _final_attempt_program(repo, problem))
+        # A failed run leaves no commit: greenloop delivered nothing, so the prompt as given is judged.
+        program = _git(repo, "show", f"{result.commit}:solution.py") if result.commit else problem["prompt"]
         solved = hidden_check(problem, program, sandbox)
     return TaskResult(problem["task_id"], "agent", solved, result.status == "success", result.attempts,
                       result.calls, result.input_tokens, result.output_tokens,
                       round(time.monotonic() - start, 3), result.error)
 
-
-def _final_attempt_program(repo: Path, problem: dict[str, Any]) -> str:
-    """A failed run leaves no commit; what counts then is the prompt as given (unsolved by the agent)."""
-    return problem["prompt"] + "    raise NotImplementedError\n"

@@ -13,7 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from greenloop.sandboxes.common import (
-    CgroupKiller, Limits, base_env, python_prefixes, rlimit_setter, run_capped,
+    CgroupKiller,
+    Limits,
+    base_env,
+    python_prefixes,
+    rlimit_setter,
+    run_capped,
 )
 from greenloop.types import SandboxResult
 
