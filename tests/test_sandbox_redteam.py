@@ -272,3 +272,15 @@ def test_results_are_read_back_without_following_symlinks(env: dict) -> None:
     from greenloop.errors import GuardrailViolation
     with pytest.raises(GuardrailViolation):
         Workspace(env["work"]).read_text("report.xml")
+
+
+def test_the_projects_own_venv_is_bound_read_only(tmp_path: Path) -> None:
+    venv = tmp_path / "project" / ".venv"  # under /tmp, which the jail masks: it must be bound explicitly
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    work = tmp_path / "worktree"  # greenloop's worktree; the venv lives in the user's checkout beside it
+    work.mkdir()
+    code = "import sys\nprint(sys.prefix)\ntry:\n    open(sys.prefix + '/pwned', 'w')\nexcept OSError as e:\n    print('blocked', type(e).__name__)\n"
+    result = BwrapSandbox(LIMITS).run([str(venv / "bin" / "python"), "-c", code], work, timeout_s=30)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[0] == str(venv) and "blocked" in result.stdout
+    assert not (venv / "pwned").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -140,3 +141,32 @@ def test_symlink_leading_out_is_refused(tmp_path: Path) -> None:
     with pytest.raises(GuardrailViolation):
         ws.write_text("f.py", "x")
     assert list(outside.iterdir()) == []
+
+
+@pytest.mark.parametrize("path, source, package_type, fragment", [
+    ("web/a.js", "const x = (1;\n", None, "web/a.js:1:"),
+    ("web/a.ts", "let x: number = ;\n", None, "syntax error"),
+    ("web/a.tsx", "export const A = () => <div>{1</div>;\n", None, "syntax error"),
+    ("web/a.js", "const fs = require('fs');\nmodule.exports = {};\n", "module", "is an ES module here"),
+    ("web/a.js", "import fs from 'fs';\nexport const x = 1;\n", None, "the project is CommonJS"),
+    ("web/a.mjs", "const fs = require('fs');\n", None, "is an ES module here"),
+])
+def test_javascript_and_typescript_errors(tmp_path: Path, path: str, source: str, package_type: str | None,
+                                          fragment: str) -> None:
+    if package_type:
+        (tmp_path / "package.json").write_text(json.dumps({"type": package_type}))
+    errors = check(tmp_path, source, path=path).errors
+    assert errors and fragment in errors[0], errors
+
+
+@pytest.mark.parametrize("path, source, package_type", [
+    ("web/a.js", "const fs = require('fs');\nmodule.exports = { x: 1 };\n", None),
+    ("web/a.js", "import fs from 'fs';\nexport const x = 1;\n", "module"),
+    ("web/a.cjs", "module.exports = 1;\n", "module"),
+    ("web/a.ts", "export function f(x: number): number {\n  return x + 1;\n}\n", None),
+    ("web/a.tsx", "export const A = () => <div>{1}</div>;\n", None),
+])
+def test_valid_javascript_and_typescript(tmp_path: Path, path: str, source: str, package_type: str | None) -> None:
+    if package_type:
+        (tmp_path / "package.json").write_text(json.dumps({"type": package_type}))
+    assert check(tmp_path, source, path=path).errors == []

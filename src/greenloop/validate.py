@@ -16,6 +16,7 @@ from pathlib import Path
 
 from greenloop.edits import AppliedFile
 from greenloop.guardrails import suspicious_code
+from greenloop.validate_js import JS_SUFFIXES, check_js
 
 _FENCE_LINE = re.compile(r"^\s*(```|~~~)")
 _PLACEHOLDER_COMMENT = re.compile(r"#\s*(TODO:?\s*implement|implement (this|me)|your code here|\.\.\.\s*$)", re.I)
@@ -186,6 +187,9 @@ def validate_files(files: Mapping[str, AppliedFile], root: Path, *, max_lines: i
         n_lines = text.count("\n") + 1
         if n_lines > max_lines:
             findings.errors.append(f"{path}: {n_lines} lines is over the limit of {max_lines}; split the module")
+        if path.endswith(JS_SUFFIXES):
+            findings.errors.extend(check_js(path, text, root))
+            continue
         if not path.endswith((".py", ".pyi")):
             continue
         fence = next((i for i, line in enumerate(text.split("\n"), 1) if _FENCE_LINE.match(line)), None)

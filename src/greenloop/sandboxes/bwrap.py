@@ -61,6 +61,24 @@ def build_argv(layout: Layout, argv: Sequence[str], bwrap: str) -> list[str]:
     return args
 
 
+def _venv_dirs(argv0: str) -> list[Path]:
+    """The project's own virtual environment (when the command is its interpreter) and the Python it is
+    built on: bound read-only, so the tests run with the project's dependencies."""
+    exe = Path(argv0)
+    if not exe.is_absolute():
+        return []
+    venv = exe.parent.parent
+    cfg = venv / "pyvenv.cfg"
+    if not cfg.is_file():
+        return []
+    dirs = [venv.resolve()]
+    for line in cfg.read_text(encoding="utf-8", errors="replace").splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == "home" and value.strip():
+            dirs.append(Path(value.strip()).resolve().parent)  # home is the base's bin/; bind its prefix
+    return dirs
+
+
 def _git_dirs(workdir: Path) -> list[Path]:
     """A worktree's own git dir and the repository's common git dir (hooks, config): bound read-only,
     so a program can neither plant hooks nor set core.fsmonitor/core.hooksPath for later host runs."""
@@ -114,15 +132,15 @@ class BwrapSandbox:
         self.bwrap = bwrap or shutil.which("bwrap") or "bwrap"
         self.extra_ro = tuple(extra_ro)
 
-    def layout(self, workdir: Path, env: Mapping[str, str] | None) -> Layout:
-        ro = [p for p in (*python_prefixes(), *self.extra_ro, *_git_dirs(workdir)) if p.exists()]
+    def layout(self, workdir: Path, env: Mapping[str, str] | None, argv0: str = "") -> Layout:
+        ro = [p for p in (*python_prefixes(), *_venv_dirs(argv0), *self.extra_ro, *_git_dirs(workdir)) if p.exists()]
         bin_dirs = [Path(sys.executable).parent, *(p / "bin" for p in ro)]
         return Layout(workdir=workdir.resolve(), ro_paths=tuple(dict.fromkeys(ro)),
                       masked=_masked_dirs(), env=base_env(workdir.resolve(), bin_dirs, env))
 
     def run(self, argv: Sequence[str], workdir: Path, timeout_s: float,
             env: Mapping[str, str] | None = None) -> SandboxResult:
-        layout = self.layout(workdir, env)
+        layout = self.layout(workdir, env, argv[0] if argv else "")
         cgroup = CgroupKiller(f"run-{os.getpid()}-{os.urandom(3).hex()}")
         limits = rlimit_setter(self.limits)
 
