@@ -87,6 +87,8 @@ def test_settings_layers(repo: Path) -> None:
     s = load_settings(repo, {"test_timeout": 7}, environ={"GREENLOOP_MAX_ITERATIONS": "4"})
     assert (s.max_iterations, s.test_timeout) == (4, 7)
     assert load_settings(repo, {}, environ={}).max_iterations == 3
+    listed = load_settings(repo, {}, environ={"GREENLOOP_PROTECTED_PATHS": "tests/*, spec/a.py"})
+    assert listed.protected_paths == ("tests/*", "spec/a.py")
 
 
 def test_ctrl_c_stops_cleans_up_and_exits_130(repo: Path, tmp_path: Path) -> None:

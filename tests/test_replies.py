@@ -113,6 +113,8 @@ def test_a_single_unnamed_block_goes_to_the_target_file() -> None:
     assert parsed.format == "single_block" and parsed.edits[0].path == "pkg/f.py"
     with pytest.raises(FormatError):
         parse_reply("```python\nA = 1\n```\n```python\nB = 2\n```", default_path="pkg/f.py")  # two blocks: which?
+    with_usage = "Fixed:\n```python\ndef f():\n    return 2\n```\nUsage:\n```python\nprint(f())\n```\n"
+    assert parse_reply(with_usage, default_path="pkg/f.py").edits[0].content == "def f():\n    return 2\n"
 
 
 def test_json_contents_are_exact() -> None:

@@ -29,6 +29,7 @@ def check(tmp_path: Path, content: str, path: str = "pkg/mod.py", is_test: bool 
     ("def f(x):\n    pass\n", "function 'f' has no implementation"),
     ("def f(x):\n    '''Doc.'''\n    ...\n", "function 'f' has no implementation"),
     ("def f(x):\n    raise NotImplementedError\n", "function 'f' has no implementation"),
+    ("def f(x):\n    \"\"\"Only a docstring.\"\"\"\n", "function 'f' has no implementation"),
     ("def f(x):\n    # TODO: implement\n    return None\n", "placeholder comment"),
     ("import numpyish_not_installed\n", "imports 'numpyish_not_installed'"),
     ("from nowhere_pkg.sub import x\n", "imports 'nowhere_pkg'"),

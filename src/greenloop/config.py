@@ -75,7 +75,7 @@ def _env_table(environ: Mapping[str, str]) -> dict[str, Any]:
         name = key[len(ENV_PREFIX):].lower()
         if name not in fields:
             continue  # GREENLOOP_* variables that are not settings (e.g. cache dirs) are ignored
-        if fields[name].annotation is tuple[str, ...]:
+        if fields[name].annotation == tuple[str, ...]:
             out[name] = tuple(v.strip() for v in value.split(",") if v.strip())
         else:
             out[name] = value

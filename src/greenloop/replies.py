@@ -55,8 +55,10 @@ def parse_reply(text: str, files: Mapping[str, str] | None = None, default_path:
     fenced = _parse_fenced_files(text)
     if fenced:
         return ParsedReply(edits=fenced, format="fenced_files")
-    blocks = _CODE_BLOCKS.findall(text)
-    if default_path and len(blocks) == 1 and blocks[0].strip():
+    blocks = [b for b in _CODE_BLOCKS.findall(text) if b.strip()]
+    if len(blocks) > 1:  # prose often adds a usage example; the block that defines something is the file
+        blocks = [b for b in blocks if re.search(r"^\s*(async\s+def|def|class)\s", b, re.M)]
+    if default_path and len(blocks) == 1:
         return ParsedReply(edits=(FileEdit(path=default_path, kind="whole", content=_ensure_newline(blocks[0]),
                                            is_test=is_test_path(default_path)),), format="single_block")
     if json_error is not None:

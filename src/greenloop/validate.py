@@ -34,6 +34,8 @@ def _is_placeholder_body(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
             and isinstance(body[0].value.value, str):
         body = body[1:]
+    if not body:
+        return True  # only a docstring
     if len(body) != 1:
         return False
     stmt = body[0]
