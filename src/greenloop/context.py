@@ -32,6 +32,11 @@ class ProjectContext:
     python_requires: str
     dependencies: list[str] = field(default_factory=list)
 
+    @classmethod
+    def empty(cls) -> ProjectContext:
+        return cls(files=[], named=[], examples=[], test_dir="tests", test_framework="pytest",
+                   python_requires=">=3.11")
+
     def suggested_test_path(self, target: str | None) -> str:
         stem = Path(target).stem if target else "feature"
         return f"{self.test_dir}/test_{stem}.py" if self.test_dir else f"test_{stem}.py"

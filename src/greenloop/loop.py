@@ -145,9 +145,10 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
     wt = gitops.create_worktree(repo, run_id, task, settings.from_ref)
     traj.event("start", "worktree", path=str(wt.path), branch=wt.branch, base=wt.base_commit)
     status, error, commit, green, interrupted = "failed", None, None, False, False
-    st = State(task=task, context=gather(wt.path, task))
+    st = State(task=task, context=ProjectContext.empty())
     started = time.monotonic()
     try:
+        st.context = gather(wt.path, task)  # inside the try: a failure here still removes the worktree
         traj.event("context", "context", files=len(st.context.files), named=[f.path for f in st.context.named],
                    examples=[f.path for f in st.context.examples], test_dir=st.context.test_dir)
         try:
