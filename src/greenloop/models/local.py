@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
 from collections.abc import Sequence
@@ -27,9 +28,12 @@ def _load(path: str, n_ctx: int) -> Any:
         raise ModelUnavailable("local models need llama-cpp-python: pip install 'greenloop[local]' "
                                "(it compiles for about 9 minutes the first time)") from exc
     try:
-        return Llama(model_path=path, n_ctx=n_ctx, n_threads=os.cpu_count() or 2, verbose=False, seed=0)
+        llm = Llama(model_path=path, n_ctx=n_ctx, n_threads=os.cpu_count() or 2, verbose=False, seed=0)
     except ValueError as exc:
         raise ModelUnavailable(f"cannot load {path}: {exc}; is it a GGUF file?") from exc
+    # Free it before interpreter shutdown: llama-cpp-python's own finalizer fails once modules are torn down.
+    atexit.register(llm.close)
+    return llm
 
 
 class LocalModel:
