@@ -22,7 +22,8 @@ HERE = Path(__file__).resolve().parent
 
 def bench_model() -> str:
     tool = HERE.parent.parent / "shared" / "tools" / "bench-model"
-    return "local:" + subprocess.run([str(tool)], capture_output=True, text=True, check=True, timeout=1800).stdout.strip()
+    proc = subprocess.run([str(tool)], capture_output=True, text=True, check=True, timeout=1800)
+    return "local:" + proc.stdout.strip()
 
 
 def main() -> None:

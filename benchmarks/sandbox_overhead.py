@@ -21,19 +21,20 @@ from pathlib import Path
 from greenloop.sandboxes.bwrap import BwrapSandbox, bwrap_problem
 from greenloop.sandboxes.common import Limits, base_env
 
-TESTS = "def test_a():\n    assert 1 + 1 == 2\n\n\ndef test_b():\n    assert 'a'.upper() == 'A'\n\n\ndef test_c():\n    assert sorted([3, 1, 2]) == [1, 2, 3]\n"
+TESTS = ("def test_a():\n    assert 1 + 1 == 2\n\n\ndef test_b():\n    assert 'a'.upper() == 'A'\n\n\n"
+         "def test_c():\n    assert sorted([3, 1, 2]) == [1, 2, 3]\n")
 
 
-def bare(argv: list[str], cwd: Path) -> float:
+def bare(argv: list[str], cwd: Path, extra: dict[str, str]) -> float:
     start = time.perf_counter()
-    subprocess.run(argv, cwd=cwd, env=base_env(cwd, [Path(sys.executable).parent], None),
+    subprocess.run(argv, cwd=cwd, env=base_env(cwd, [Path(sys.executable).parent], extra),
                    capture_output=True, timeout=120, check=True)
     return time.perf_counter() - start
 
 
-def jailed(box: BwrapSandbox, argv: list[str], cwd: Path) -> float:
+def jailed(box: BwrapSandbox, argv: list[str], cwd: Path, extra: dict[str, str]) -> float:
     start = time.perf_counter()
-    result = box.run(argv, cwd, timeout_s=120)
+    result = box.run(argv, cwd, timeout_s=120, env=extra)
     assert result.exit_code == 0, result.stderr
     return time.perf_counter() - start
 
@@ -45,24 +46,27 @@ def main() -> None:
     if (problem := bwrap_problem()) is not None:
         sys.exit(f"bwrap unavailable: {problem}")
     box = BwrapSandbox(Limits())
-    cases = {
-        "python -c pass": [sys.executable, "-c", "pass"],
-        "pytest, 3 tests": [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_tiny.py"],
+    pytest_argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_tiny.py"]
+    cases = {  # name: (argv, extra environment)
+        "python -c pass": ([sys.executable, "-c", "pass"], {}),
+        "pytest, 3 tests": (pytest_argv, {}),
+        "pytest, 3 tests, no plugin autoload": (pytest_argv, {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}),
     }
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         (work / "test_tiny.py").write_text(TESTS)
-        for name, argv in cases.items():
-            bare(argv, work), jailed(box, argv, work)  # warm-up
+        for name, (argv, extra) in cases.items():
+            bare(argv, work, extra), jailed(box, argv, work, extra)  # warm-up
             b, j = [], []
             for _ in range(args.runs):
-                b.append(bare(argv, work))
-                j.append(jailed(box, argv, work))
+                b.append(bare(argv, work, extra))
+                j.append(jailed(box, argv, work, extra))
             mb, mj = statistics.median(b), statistics.median(j)
             results[name] = {"bare_ms": round(mb * 1000, 1), "jailed_ms": round(mj * 1000, 1),
                              "ratio": round(mj / mb, 3), "runs": args.runs}
-            print(f"{name}: bare {mb * 1000:.0f} ms, jailed {mj * 1000:.0f} ms, ratio {mj / mb:.2f}x (median of {args.runs})")
+            print(f"{name}: bare {mb * 1000:.0f} ms, jailed {mj * 1000:.0f} ms, ratio {mj / mb:.2f}x "
+                  f"(median of {args.runs})")
     record = {
         "benchmark": "sandbox_overhead", "date": time.strftime("%Y-%m-%d"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),

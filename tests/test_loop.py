@@ -174,3 +174,18 @@ def test_human_output_without_json(repo: Path, tmp_path: Path) -> None:
     proc = cli("run", TASK, "--repo", str(repo), "--model", f"scripted:{script}")
     assert proc.returncode == 0
     assert "success after 1 attempt(s)" in proc.stderr and "trajectory:" in proc.stderr
+
+
+def test_a_reply_that_changes_nothing_makes_the_next_call_sample(repo: Path, tmp_path: Path) -> None:
+    script = write_script(tmp_path / "s.json", [
+        {"step": "generate", "text": whole(impl=BAD_IMPL)},
+        {"step": "fix", "text": whole(test=None, impl=BAD_IMPL)},  # no change: a greedy model's fixed point
+        {"step": "fix", "text": whole(test=None)},
+        {"step": "commit_message", "text": "feat: add slugify"},
+    ])
+    s = summary(cli("run", TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json"))
+    assert s["status"] == "success" and s["attempts"] == 3
+    requests = [e for e in events(s["trajectory"]) if e["kind"] == "model_request"]
+    assert [r["temperature"] for r in requests] == [None, None, 0.7, None]
+    attempts = [e for e in events(s["trajectory"]) if e["kind"] == "attempt"]
+    assert attempts[1]["outcome"] == "unchanged" and "changes no file" in attempts[1]["errors"][0]

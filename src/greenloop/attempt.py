@@ -20,7 +20,7 @@ class ReplyOutcome:
     errors: list[str] = field(default_factory=list)  # go back to the model; nothing was written
     refused: list[str] = field(default_factory=list)  # refused files; the rest of the reply proceeded
     warnings: list[str] = field(default_factory=list)
-    kind: str = "ok"  # ok | format_error | edit_error | invalid | refused
+    kind: str = "ok"  # ok | format_error | edit_error | invalid | refused | unchanged
 
 
 def apply_reply(text: str, ws: Workspace, settings: Settings, already: set[str], traj: Trajectory,
@@ -51,8 +51,9 @@ def apply_reply(text: str, ws: Workspace, settings: Settings, already: set[str],
         out.errors, out.kind = edit_errors, "edit_error"
         return out
     if all(f.after == f.before for f in files.values()):
-        out.errors = out.refused or ["The reply changes no file; the files already have that content."]
-        out.kind = "refused" if out.refused else "invalid"
+        out.errors = out.refused or ["The reply changes no file; the files already have that content. "
+                                     "Change the code so that the failing test passes."]
+        out.kind = "refused" if out.refused else "unchanged"
         return out
     for path, f in files.items():
         findings = validate_files({path: f}, ws.root, max_lines=settings.max_file_lines,

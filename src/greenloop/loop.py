@@ -34,6 +34,8 @@ class State:
     last_report: TestReport | None = None
     failure: str = ""
     edit_failures_in_row: int = 0
+    last_reply: str = ""
+    stuck: bool = False  # the last reply changed nothing or repeated the one before: sample the next
 
     @property
     def target(self) -> str | None:
@@ -89,9 +91,12 @@ def _iterate(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, se
     step: Step = "generate"
     for attempt in range(1, settings.max_iterations + 1):
         progress(step=step, attempt=attempt)
-        reply = model.complete(_messages(step, st, ws, attempt, settings), step)
+        temperature = settings.retry_temperature if st.stuck else None
+        reply = model.complete(_messages(step, st, ws, attempt, settings), step, temperature)
         progress(tokens=model.usage.input_tokens + model.usage.output_tokens)
         outcome = apply_reply(reply.text, ws, settings, set(st.files), traj, step, st.target)
+        st.stuck = reply.text == st.last_reply or outcome.kind == "unchanged"
+        st.last_reply = reply.text
         st.warnings.extend(w for w in outcome.warnings + outcome.refused if w not in st.warnings)
         st.files.update({p: f.is_test or st.files.get(p, False) for p, f in outcome.written.items()})
         tests = [p for p, is_test in st.files.items() if is_test]

@@ -14,8 +14,9 @@ from greenloop.types import Completion, Message, SandboxResult, Step
 class Model(Protocol):
     name: str
 
-    def complete(self, messages: Sequence[Message], step: Step) -> Completion:
-        """One chat completion. Raises ModelError after the provider's retries are spent."""
+    def complete(self, messages: Sequence[Message], step: Step, temperature: float | None = None) -> Completion:
+        """One chat completion; `temperature` overrides the configured one for this call (None: keep it).
+        Raises ModelError after the provider's retries are spent."""
         ...
 
     def preflight(self) -> None:

@@ -87,7 +87,7 @@ class Attempt:
 
     number: int
     step: Step
-    outcome: Literal["passed", "tests_failed", "format_error", "edit_error", "invalid", "refused"]
+    outcome: Literal["passed", "tests_failed", "format_error", "edit_error", "invalid", "refused", "unchanged"]
     summary: str
     signature: str = ""
 

@@ -44,7 +44,8 @@ class AnthropicModel:
         except self._anthropic.NotFoundError:
             return
 
-    def complete(self, messages: Sequence[Message], step: Step) -> Completion:
+    def complete(self, messages: Sequence[Message], step: Step, temperature: float | None = None) -> Completion:
+        """`temperature` is accepted for the protocol and not sent (the API refuses it, see above)."""
         system = "\n\n".join(m.content for m in messages if m.role == "system")
         chat = [{"role": m.role, "content": m.content} for m in messages if m.role != "system"]
         try:

@@ -55,12 +55,13 @@ class LocalModel:
     def preflight(self) -> None:
         _load(str(self.path), CONTEXT_TOKENS)
 
-    def complete(self, messages: Sequence[Message], step: Step) -> Completion:
+    def complete(self, messages: Sequence[Message], step: Step, temperature: float | None = None) -> Completion:
         llm = _load(str(self.path), CONTEXT_TOKENS)
         try:
             out = llm.create_chat_completion(
                 messages=[{"role": m.role, "content": m.content} for m in messages],
-                temperature=self.settings.temperature, max_tokens=self.settings.reply_max_tokens,
+                temperature=self.settings.temperature if temperature is None else temperature,
+                max_tokens=self.settings.reply_max_tokens,
                 seed=0,
             )
         except (ValueError, RuntimeError) as exc:

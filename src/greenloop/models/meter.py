@@ -36,12 +36,12 @@ class MeteredModel:
         if self.max_tokens is not None and spent >= self.max_tokens:
             raise BudgetExceeded(f"token budget spent ({spent} of --max-tokens {self.max_tokens})")
 
-    def complete(self, messages: Sequence[Message], step: Step) -> Completion:
+    def complete(self, messages: Sequence[Message], step: Step, temperature: float | None = None) -> Completion:
         self.check_budget()
-        self.trajectory.event(step, "model_request", model=self.name,
+        self.trajectory.event(step, "model_request", model=self.name, temperature=temperature,
                               messages=[{"role": m.role, "content": m.content} for m in messages])
         start = time.monotonic()
-        completion = self.model.complete(messages, step)
+        completion = self.model.complete(messages, step, temperature)
         self.usage.calls += 1
         self.usage.input_tokens += completion.usage.input_tokens
         self.usage.output_tokens += completion.usage.output_tokens

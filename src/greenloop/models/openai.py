@@ -49,12 +49,12 @@ class OpenAIModel:
                 raise ModelUnavailable(f"the model server at {where} answers {exc.status_code}; "
                                        "try again when it is healthy") from exc
 
-    def complete(self, messages: Sequence[Message], step: Step) -> Completion:
+    def complete(self, messages: Sequence[Message], step: Step, temperature: float | None = None) -> Completion:
         try:
             resp = self.client.chat.completions.create(
                 model=self.model,
                 messages=[{"role": m.role, "content": m.content} for m in messages],  # type: ignore[misc]
-                temperature=self.settings.temperature,
+                temperature=self.settings.temperature if temperature is None else temperature,
                 max_tokens=self.settings.reply_max_tokens,
                 extra_headers={STEP_HEADER: step},
             )

@@ -25,12 +25,14 @@ class FunctionModel:
         self.fn = fn
         self.name = name
         self.requests: list[tuple[Step, list[Message]]] = []
+        self.temperatures: list[float | None] = []
 
     def preflight(self) -> None:
         return None
 
-    def complete(self, messages: Sequence[Message], step: Step) -> Completion:
+    def complete(self, messages: Sequence[Message], step: Step, temperature: float | None = None) -> Completion:
         self.requests.append((step, list(messages)))
+        self.temperatures.append(temperature)
         text = self.fn(messages, step)
         prompt = sum(estimate_tokens(m.content) for m in messages)
         return Completion(text=text, usage=Usage(prompt, estimate_tokens(text)))
