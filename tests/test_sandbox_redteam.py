@@ -47,9 +47,11 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def run(ctx: dict, code: str, timeout: float = 20, **subs: object):
+    """Run the program as hostile-<token>.py, so that leftovers() finds exactly its processes."""
     program = Template(code).substitute({k: str(v) for k, v in {**ctx, **subs}.items()})
-    (ctx["work"] / "hostile.py").write_text(program)
-    return BwrapSandbox(LIMITS).run([sys.executable, "hostile.py"], ctx["work"], timeout_s=timeout)
+    name = f"hostile-{ctx['token']}.py"
+    (ctx["work"] / name).write_text(program)
+    return BwrapSandbox(LIMITS).run([sys.executable, name], ctx["work"], timeout_s=timeout)
 
 
 TRY = "def attempt(f):\n    try:\n        f(); print('SUCCEEDED')\n    except BaseException as e:\n        print('blocked', type(e).__name__)\n"
@@ -149,13 +151,14 @@ def test_fork_storm_is_contained(env: dict) -> None:
                       "        n += 1\nexcept OSError as e:\n    print('stopped after', n)\n", timeout=15)
     assert "stopped after" in result.stdout and not result.timed_out
     assert int(result.stdout.split()[-1]) < LIMITS.processes
-    assert _sandbox_uid_processes() == 0
+    assert leftovers(env["token"]) == 0
 
 
-def _sandbox_uid_processes() -> int:
+def leftovers(token: str) -> int:
+    """Live processes still running this test's hostile program (zombies are dead, awaiting init)."""
     time.sleep(0.3)
-    out = subprocess.run(["ps", "-u", "65534", "-o", "stat="], capture_output=True, text=True, timeout=10).stdout
-    return sum(1 for stat in out.split() if not stat.startswith("Z"))  # zombies are dead, awaiting init
+    out = subprocess.run(["ps", "-eo", "stat=,args="], capture_output=True, text=True, timeout=10).stdout
+    return sum(1 for line in out.splitlines() if f"hostile-{token}" in line and not line.strip().startswith("Z"))
 
 
 def test_memory_hog_is_stopped(env: dict) -> None:
@@ -184,7 +187,7 @@ def test_double_forked_daemon_does_not_outlive_the_run(env: dict) -> None:
     first = beat.read_text()
     time.sleep(0.5)
     assert beat.read_text() == first  # nobody writes any more
-    assert _sandbox_uid_processes() == 0
+    assert leftovers(env["token"]) == 0
 
 
 def test_git_metadata_of_the_worktree_is_read_only(env: dict) -> None:
@@ -243,7 +246,7 @@ def test_ptrace_and_signals_cannot_reach_host_processes(env: dict) -> None:
 def test_killing_the_sandbox_parent_leaves_the_host_untouched(env: dict) -> None:
     result = run(env, "import os, signal\nos.kill(1, signal.SIGKILL)\nos.kill(os.getppid(), signal.SIGKILL)\nprint('alive')\n")
     assert result.exit_code != 0 or "alive" in result.stdout  # it can only kill inside its own namespace
-    assert _sandbox_uid_processes() == 0
+    assert leftovers(env["token"]) == 0
 
 
 def test_remount_and_nested_namespaces_are_refused(env: dict) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from greenloop.errors import EditError
@@ -188,6 +188,3 @@ def apply_all(edits: tuple[FileEdit, ...] | list[FileEdit],
         result[path] = AppliedFile(path=path, before=before, after=after, is_test=tests[path])
     return result, errors
 
-
-def preview(files: Mapping[str, AppliedFile]) -> str:
-    return "\n".join(f.diff() for f in files.values())

@@ -47,9 +47,5 @@ class ScriptExhausted(ModelError):
     """A scripted model has no reply left."""
 
 
-class SandboxError(GreenloopError):
-    """The sandbox itself could not run a command (not: the command failed)."""
-
-
 class GitError(UsageError):
     """A git operation was refused or failed; the message says what to do."""

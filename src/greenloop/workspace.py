@@ -60,6 +60,3 @@ class Workspace:
         with os.fdopen(fd, "wb") as fh:
             fh.write(content.encode("utf-8"))
         return path
-
-    def exists(self, name: str) -> bool:
-        return self.resolve(name).is_file()

@@ -3,7 +3,7 @@ per worker (and a local GGUF loaded once per worker process), never once per tas
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
@@ -70,5 +70,3 @@ def run_ray(problems: list[dict[str, Any]], mode: str, model_spec: str | None, s
         done, pending = ray.wait(pending, num_returns=1)
         yield TaskResult(**ray.get(done[0]))
 
-
-Runner = Callable[..., Iterator[TaskResult]]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -158,8 +158,6 @@ class BwrapSandbox:
             spec = {"uid": SANDBOX_UID, "gid": SANDBOX_UID, "parent": os.getpid(),
                     "mounts": [[str(d), str(s)] for d, s in staged.sources.items()],
                     "argv": build_argv(staged, argv, self.bwrap)}
-            import json  # local: only the root path needs it
-
             outer = ["unshare", "--mount", "--propagation", "private", "--",
                      sys.executable, "-I", "-S", str(STAGE_SCRIPT), json.dumps(spec)]
             return run_capped(outer, cwd=None, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
@@ -188,9 +186,3 @@ def _chown_tree(root: Path, uid: int) -> None:
                 continue
             os.chown(path, uid, uid, follow_symlinks=False)
 
-
-def is_available() -> bool:
-    return bwrap_problem() is None
-
-
-__all__ = ["BwrapSandbox", "Layout", "build_argv", "bwrap_problem", "is_available", "subprocess"]
