@@ -13,8 +13,9 @@ import sys
 from pathlib import Path
 
 DEMO = Path(__file__).resolve().parent.parent / "demo-repo"
-TASK = ("Add a slugify(text) helper in textkit/slug.py: lowercase, ASCII letters and digits kept, "
-        "runs of anything else become one '-', no leading or trailing '-'.")
+TASK = ("Add a slugify(text) helper in textkit/slug.py: lowercase; every run of characters other than ASCII "
+        "letters and digits becomes a single '-'; no leading or trailing '-'. "
+        "Example: slugify('Hello, World!') == 'hello-world'.")
 
 
 def git(*args: str) -> None:
