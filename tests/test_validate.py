@@ -130,6 +130,13 @@ def test_protected_paths_are_refused(tmp_path: Path) -> None:
     policy.check(Workspace(tmp_path), "tests/test_other.py")
 
 
+def test_files_per_run_limit() -> None:
+    policy = WritePolicy(Settings().allowed_extensions, max_files=2)
+    policy.check_count({"a.py", "tests/test_a.py"})
+    with pytest.raises(GuardrailViolation, match="at most 2 files; this reply would make it 3"):
+        policy.check_count({"a.py", "b.py", "tests/test_a.py"})
+
+
 def test_symlink_leading_out_is_refused(tmp_path: Path) -> None:
     root, outside = tmp_path / "root", tmp_path / "outside"
     root.mkdir()

@@ -42,8 +42,10 @@ def apply_reply(text: str, ws: Workspace, settings: Settings, already: set[str],
         except GuardrailViolation as exc:
             out.refused.append(f"refused: {exc}")
     files, edit_errors = apply_all(allowed, ws.read_text)
-    if len(set(files) | already) > settings.max_files:
-        out.errors, out.kind = [f"the run may write at most {settings.max_files} files"], "refused"
+    try:
+        policy.check_count(set(files) | already)
+    except GuardrailViolation as exc:
+        out.errors, out.kind = [str(exc)], "refused"
         return out
     diffs = {p: f.diff() for p, f in files.items() if f.after != f.before}
     traj.event(step, "edits", format=parsed.format, diffs=diffs, refused=out.refused, edit_errors=edit_errors)

@@ -47,6 +47,12 @@ class WritePolicy:
         ws.resolve(name)  # symlinks leading out
         return rel
 
+    def check_count(self, paths: set[str]) -> None:
+        """The files-per-run limit, over everything the run has written plus what a reply would add."""
+        if len(paths) > self.max_files:
+            raise GuardrailViolation(f"the run may write at most {self.max_files} files; this reply would make "
+                                     f"it {len(paths)}. Change fewer files.")
+
 
 _SUSPICIOUS_CALLS = {
     "eval": "eval()", "exec": "exec()", "compile": "compile()", "__import__": "__import__()",

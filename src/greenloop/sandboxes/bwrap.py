@@ -13,11 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from greenloop.sandboxes.common import (
-    CgroupKiller,
     Limits,
     base_env,
     python_prefixes,
-    rlimit_setter,
     run_capped,
 )
 from greenloop.types import SandboxResult
@@ -141,16 +139,9 @@ class BwrapSandbox:
     def run(self, argv: Sequence[str], workdir: Path, timeout_s: float,
             env: Mapping[str, str] | None = None) -> SandboxResult:
         layout = self.layout(workdir, env, argv[0] if argv else "")
-        cgroup = CgroupKiller(f"run-{os.getpid()}-{os.urandom(3).hex()}")
-        limits = rlimit_setter(self.limits)
-
-        def preexec() -> None:
-            cgroup.enter()
-            limits()
-
         if os.geteuid() != 0:
             return run_capped(build_argv(layout, argv, self.bwrap), cwd=None, env={}, timeout_s=timeout_s,
-                              limits=self.limits, preexec=preexec, on_kill=cgroup.kill)
+                              limits=self.limits)
         with tempfile.TemporaryDirectory(prefix="greenloop-stage-") as stage:
             os.chmod(stage, 0o755)
             staged = _stage(layout, Path(stage))
@@ -161,8 +152,7 @@ class BwrapSandbox:
             outer = ["unshare", "--mount", "--propagation", "private", "--",
                      sys.executable, "-I", "-S", str(STAGE_SCRIPT), json.dumps(spec)]
             return run_capped(outer, cwd=None, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
-                              timeout_s=timeout_s, limits=self.limits, preexec=preexec,
-                              on_kill=cgroup.kill)
+                              timeout_s=timeout_s, limits=self.limits)
 
 
 def _stage(layout: Layout, stage: Path) -> Layout:

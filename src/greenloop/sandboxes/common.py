@@ -98,13 +98,20 @@ class _Capped:
 
 
 def run_capped(argv: Sequence[str], *, cwd: Path | None, env: Mapping[str, str], timeout_s: float,
-               limits: Limits, preexec: Callable[[], None] | None = None,
-               pass_fds: Sequence[int] = (), on_kill: Callable[[], None] | None = None) -> SandboxResult:
-    """Run argv in a new session; cap output; on timeout kill the whole process group (and on_kill)."""
+               limits: Limits) -> SandboxResult:
+    """Run argv in a new session under `limits` (rlimits, a cgroup leaf where one can be made); cap
+    output; at the end kill the whole process group, then anything left in the cgroup."""
+    cgroup = CgroupKiller(f"run-{os.getpid()}-{os.urandom(3).hex()}")
+    set_limits = rlimit_setter(limits)
+
+    def preexec() -> None:
+        cgroup.enter()
+        set_limits()
+
     start = time.monotonic()
     proc = subprocess.Popen(list(argv), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-                            preexec_fn=preexec, pass_fds=tuple(pass_fds), close_fds=True)
+                            preexec_fn=preexec, close_fds=True)
     outs = {proc.stdout.fileno(): _Capped(limits.output_bytes),  # type: ignore[union-attr]
             proc.stderr.fileno(): _Capped(limits.output_bytes)}  # type: ignore[union-attr]
     sel = selectors.DefaultSelector()
@@ -137,8 +144,7 @@ def run_capped(argv: Sequence[str], *, cwd: Path | None, env: Mapping[str, str],
         sel.close()
         _kill_tree(proc)
         code = proc.wait(timeout=10)  # reap first: a zombie still counts in the cgroup
-        if on_kill is not None:
-            on_kill()
+        cgroup.kill()
         proc.stdout.close()  # type: ignore[union-attr]
         proc.stderr.close()  # type: ignore[union-attr]
     out, err = (c for c in outs.values())

@@ -3,13 +3,12 @@ file-system or network isolation. It says so, loudly, once per process."""
 
 from __future__ import annotations
 
-import os
 import sys
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from greenloop.sandboxes.common import CgroupKiller, Limits, base_env, rlimit_setter, run_capped
+from greenloop.sandboxes.common import Limits, base_env, run_capped
 from greenloop.types import SandboxResult
 
 WARNING = ("greenloop: the 'process' sandbox does NOT isolate the file system or the network; "
@@ -30,17 +29,9 @@ class ProcessSandbox:
 
     def run(self, argv: Sequence[str], workdir: Path, timeout_s: float,
             env: Mapping[str, str] | None = None) -> SandboxResult:
-        cgroup = CgroupKiller(f"run-{os.getpid()}-{os.urandom(3).hex()}")
-        limits = rlimit_setter(self.limits)
-
-        def preexec() -> None:
-            cgroup.enter()
-            limits()
-
         full_env = base_env(workdir, [Path(sys.executable).parent], env)
         full_env["HOME"] = str(workdir)
-        return run_capped(argv, cwd=workdir, env=full_env, timeout_s=timeout_s, limits=self.limits,
-                          preexec=preexec, on_kill=cgroup.kill)
+        return run_capped(argv, cwd=workdir, env=full_env, timeout_s=timeout_s, limits=self.limits)
 
 
 class NoSandbox(ProcessSandbox):
