@@ -23,9 +23,11 @@ class ReplyOutcome:
     kind: str = "ok"  # ok | format_error | edit_error | invalid | refused | unchanged
 
 
-def apply_reply(text: str, ws: Workspace, settings: Settings, already: set[str], traj: Trajectory,
-                step: str, target: str | None = None) -> ReplyOutcome:
-    """`target`: the one implementation file of the task, if there is one (receives an unnamed code block)."""
+def prepare_reply(text: str, ws: Workspace, settings: Settings, already: set[str], traj: Trajectory,
+                  step: str, target: str | None = None) -> ReplyOutcome:
+    """Parse, guard, apply and validate a reply without writing: the valid files are in `written`,
+    ready for `write`. `target`: the one implementation file of the task, if there is one (it
+    receives an unnamed code block)."""
     out = ReplyOutcome()
     try:
         current = {p: ws.read_text(p) or "" for p in already}
@@ -64,9 +66,20 @@ def apply_reply(text: str, ws: Workspace, settings: Settings, already: set[str],
         if findings.errors:
             out.errors.extend(findings.errors)
             continue
-        ws.write_text(path, f.after)  # valid files land; an invalid one never reaches the disk
         out.written[path] = f
     traj.event(step, "validation", errors=out.errors, warnings=out.warnings, written=sorted(out.written))
     if out.errors:
         out.kind = "invalid"
     return out
+
+
+def write(out: ReplyOutcome, ws: Workspace) -> ReplyOutcome:
+    """Put the valid files of a prepared reply on disk; an invalid one never reaches it."""
+    for path, f in out.written.items():
+        ws.write_text(path, f.after)
+    return out
+
+
+def apply_reply(text: str, ws: Workspace, settings: Settings, already: set[str], traj: Trajectory,
+                step: str, target: str | None = None) -> ReplyOutcome:
+    return write(prepare_reply(text, ws, settings, already, traj, step, target), ws)

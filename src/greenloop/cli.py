@@ -72,6 +72,8 @@ def run(
                                         help="openai:MODEL, anthropic:MODEL, local[:PATH.gguf], scripted:FILE"),
     base_url: Optional[str] = typer.Option(None, "--base-url", help="An OpenAI-compatible server."),
     max_iterations: Optional[int] = typer.Option(None, "--max-iterations", help="Attempts (default 5)."),
+    candidates: Optional[int] = typer.Option(None, "--candidates",
+                                             help="First drafts to sample and choose from by execution (default 1)."),
     max_calls: Optional[int] = typer.Option(None, "--max-calls", help="Model call budget."),
     max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="Token budget (input + output)."),
     test_cmd: Optional[str] = typer.Option(None, "--test-cmd",
@@ -95,8 +97,8 @@ def run(
     if not task.strip():
         _fail('the task is empty; say what to build, e.g. greenloop run "add a slugify helper"', 2, as_json)
     flags = {"model": model, "base_url": base_url, "max_iterations": max_iterations, "max_calls": max_calls,
-             "max_tokens": max_tokens, "test_cmd": test_cmd, "test_timeout": test_timeout, "sandbox": sandbox,
-             "keep_failed": keep_failed, "verify": verify, "from_ref": from_ref}
+             "candidates": candidates, "max_tokens": max_tokens, "test_cmd": test_cmd, "test_timeout": test_timeout,
+             "sandbox": sandbox, "keep_failed": keep_failed, "verify": verify, "from_ref": from_ref}
     signal.signal(signal.SIGTERM, _sigterm)
     view: LiveView | None = None
     try:

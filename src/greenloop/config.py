@@ -26,6 +26,7 @@ class Settings(BaseModel):
     max_tokens: int | None = Field(None, ge=1)
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     retry_temperature: float = Field(0.7, ge=0.0, le=2.0)  # after a reply that changed nothing or repeated itself
+    candidates: int = Field(1, ge=1, le=16)  # first drafts sampled at generate/rewrite, chosen by execution
     request_timeout: float = Field(600.0, gt=0)
     max_retries: int = Field(4, ge=0, le=20)
     reply_max_tokens: int = Field(4096, ge=64)

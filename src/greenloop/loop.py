@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from greenloop import PROMPT_VERSION, __version__, gitops
-from greenloop.attempt import apply_reply
+from greenloop.attempt import ReplyOutcome, apply_reply, prepare_reply, write
+from greenloop.candidates import example_failures, select
 from greenloop.config import Settings, redacted
 from greenloop.context import ProjectContext, gather
 from greenloop.errors import BudgetExceeded, GreenloopError, ModelError
+from greenloop.examples import Example, extract
 from greenloop.models.meter import MeteredModel
 from greenloop.prompts import render
 from greenloop.protocols import Model, Sandbox
@@ -36,6 +38,7 @@ class State:
     edit_failures_in_row: int = 0
     last_reply: str = ""
     stuck: bool = False  # the last reply changed nothing or repeated the one before: sample the next
+    examples: list[Example] = field(default_factory=list)  # the task's own examples, checked on every green
 
     @property
     def target(self) -> str | None:
@@ -86,17 +89,44 @@ def _commit_message(model: MeteredModel, st: State, diff: str, passed: int, ask_
     return f"{message}\n\nGenerated-by: greenloop {__version__} ({model.name})\n"
 
 
+def _draft(step: Step, st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, settings: Settings,
+           traj: Trajectory, python: Path, attempt: int) -> tuple[str, ReplyOutcome]:
+    """One reply applied; or, with `candidates` > 1, the best of several by execution."""
+    messages = _messages(step, st, ws, attempt, settings)
+    first = model.complete(messages, step, settings.retry_temperature if st.stuck else None).text
+    count = settings.candidates
+    if count == 1:
+        return first, apply_reply(first, ws, settings, set(st.files), traj, step, st.target)
+    texts = [first]
+    try:
+        while len(texts) < count:
+            texts.append(model.complete(messages, step, settings.retry_temperature).text)
+    except BudgetExceeded:
+        pass  # the budget ends the sampling; the candidates so far are still judged
+    prepared = [prepare_reply(t, ws, settings, set(st.files), traj, step, st.target) for t in texts]
+    has_tests = not settings.require_tests or any(st.files.values())
+    valid = [o for o in prepared if not o.errors and o.written
+             and (has_tests or any(f.is_test for f in o.written.values()))]
+    if len(valid) < 2:
+        return first, write((valid or prepared)[0], ws)
+    return first, select(valid, st.examples, ws, sandbox, python, settings.test_timeout, traj, step,
+                         [p for p, is_test in st.files.items() if is_test])
+
+
+def _example_failures(st: State, sandbox: Sandbox, ws: Workspace, python: Path, timeout_s: float) -> list[str]:
+    impl = [p for p, is_test in st.files.items() if not is_test]
+    return example_failures(st.examples, impl, ws, sandbox, python, timeout_s) if st.examples else []
+
+
 def _iterate(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, settings: Settings,
              traj: Trajectory, python: Path, progress: Progress) -> bool:
     step: Step = "generate"
     for attempt in range(1, settings.max_iterations + 1):
         progress(step=step, attempt=attempt)
-        temperature = settings.retry_temperature if st.stuck else None
-        reply = model.complete(_messages(step, st, ws, attempt, settings), step, temperature)
+        text, outcome = _draft(step, st, model, sandbox, ws, settings, traj, python, attempt)
         progress(tokens=model.usage.input_tokens + model.usage.output_tokens)
-        outcome = apply_reply(reply.text, ws, settings, set(st.files), traj, step, st.target)
-        st.stuck = reply.text == st.last_reply or outcome.kind == "unchanged"
-        st.last_reply = reply.text
+        st.stuck = text == st.last_reply or outcome.kind == "unchanged"
+        st.last_reply = text
         st.warnings.extend(w for w in outcome.warnings + outcome.refused if w not in st.warnings)
         st.files.update({p: f.is_test or st.files.get(p, False) for p, f in outcome.written.items()})
         tests = [p for p, is_test in st.files.items() if is_test]
@@ -119,14 +149,17 @@ def _iterate(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, se
                    passed=report.passed, failed=report.failed, errors=report.errors,
                    timed_out=report.timed_out, seconds=round(report.duration_s, 3), output=report.output)
         progress(passed=report.passed, failed=report.failed + report.errors)
-        if report.green:
+        missed = _example_failures(st, sandbox, ws, python, settings.test_timeout) if report.green else []
+        if missed:
+            traj.event("test", "task_examples", failures=missed)
+        if report.green and not missed:
             st.history.append(Attempt(attempt, step, "passed", f"{report.passed} passed"))
             traj.event(step, "attempt", number=attempt, outcome="passed")
             return True
         refused = ("\n" + "\n".join(outcome.refused)) if outcome.refused else ""
-        st.failure = for_prompt(report.output) + refused
-        st.history.append(Attempt(attempt, step, "tests_failed", failure_summary(report),
-                                  failure_signature(report.output)))
+        st.failure = "\n".join(missed) if missed else for_prompt(report.output) + refused
+        st.history.append(Attempt(attempt, step, "tests_failed", missed[0] if missed else failure_summary(report),
+                                  failure_signature(st.failure)))
         traj.event(step, "attempt", number=attempt, outcome="tests_failed", summary=st.history[-1].summary)
         step = _next_step(st)
     return False
@@ -150,12 +183,13 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
     wt = gitops.create_worktree(repo, run_id, task, settings.from_ref)
     traj.event("start", "worktree", path=str(wt.path), branch=wt.branch, base=wt.base_commit)
     status, error, commit, green, interrupted = "failed", None, None, False, False
-    st = State(task=task, context=ProjectContext.empty())
+    st = State(task=task, context=ProjectContext.empty(), examples=extract(task))
     started = time.monotonic()
     try:
         st.context = gather(wt.path, task)  # inside the try: a failure here still removes the worktree
         traj.event("context", "context", files=len(st.context.files), named=[f.path for f in st.context.named],
-                   examples=[f.path for f in st.context.examples], test_dir=st.context.test_dir)
+                   examples=[f.path for f in st.context.examples], test_dir=st.context.test_dir,
+                   task_examples=[e.assertion for e in st.examples])
         try:
             green = _iterate(st, metered, sandbox, Workspace(wt.path), settings, traj,
                              test_interpreter(repo.root), progress)

@@ -60,3 +60,7 @@ class Workspace:
         with os.fdopen(fd, "wb") as fh:
             fh.write(content.encode("utf-8"))
         return path
+
+    def remove(self, name: str) -> None:
+        """Delete a file greenloop wrote (a candidate that was not chosen); absent is fine."""
+        self.resolve(name).unlink(missing_ok=True)

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from greenloop.config import Settings
 
 CONTEXT_TOKENS = 8192
+LOOP_WINDOW = 400  # a reply whose last 400 characters already occurred in it is looping: stop it there
 
 
 @functools.lru_cache(maxsize=2)
@@ -51,21 +52,34 @@ class LocalModel:
             if not self.path.is_file():
                 raise ModelUnavailable(f"local:{name}: no such file; give the path of a .gguf model")
         self.name = f"local:{self.path.name}"
+        self.calls = 0  # the sampling seed: reproducible runs, yet each sample of a step differs
 
     def preflight(self) -> None:
         _load(str(self.path), CONTEXT_TOKENS)
 
     def complete(self, messages: Sequence[Message], step: Step, temperature: float | None = None) -> Completion:
         llm = _load(str(self.path), CONTEXT_TOKENS)
+        self.calls += 1
+        parts: list[str] = []
         try:
-            out = llm.create_chat_completion(
+            stream = llm.create_chat_completion(
                 messages=[{"role": m.role, "content": m.content} for m in messages],
                 temperature=self.settings.temperature if temperature is None else temperature,
                 max_tokens=self.settings.reply_max_tokens,
-                seed=0,
+                seed=self.calls,
+                stream=True,
             )
+            for n, chunk in enumerate(stream, 1):
+                parts.append(chunk["choices"][0]["delta"].get("content") or "")
+                if n % 32 == 0 and _looping("".join(parts)):
+                    break  # a small model repeating itself would otherwise run to reply_max_tokens
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"{self.name} failed at step {step}: {exc}") from exc
-        text = out["choices"][0]["message"]["content"] or ""
-        usage = out.get("usage") or {}
-        return Completion(text=text, usage=Usage(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)))
+        text = "".join(parts)
+        completion_tokens = len(parts)
+        return Completion(text=text, usage=Usage(max(llm.n_tokens - completion_tokens, 0), completion_tokens))
+
+
+def _looping(text: str) -> bool:
+    tail = text[-LOOP_WINDOW:]
+    return len(text) >= 3 * LOOP_WINDOW and text.find(tail) < len(text) - LOOP_WINDOW

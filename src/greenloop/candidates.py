@@ -1,0 +1,184 @@
+"""Several first drafts, one choice, by execution (CodeT's dual agreement).
+
+With `candidates = N > 1` the generate (and rewrite) step samples N replies, each with tests and
+an implementation. Every implementation is run against every candidate's assertions and the task's
+own examples, one assertion at a time (probe.py). The implementation is chosen by agreement:
+among those that pass the most task examples, implementations that pass the same set of assertions
+form a group, and the group with the largest (members x assertions passed) wins. The tests come from
+the candidate whose assertions the chosen implementation satisfies most. An assertion that *no*
+eligible implementation satisfies contradicts the consensus; it is dropped from the tests, and the
+run says so in its warnings and trajectory. Task examples are never dropped.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from greenloop.attempt import ReplyOutcome
+from greenloop.edits import AppliedFile
+from greenloop.examples import EXAMPLES_PATH, Example, examples_source
+from greenloop.probe import Check, Module, Outcome, instrument, is_check, run_checks
+from greenloop.protocols import Sandbox
+from greenloop.trajectory import Trajectory
+from greenloop.workspace import Workspace
+
+Matrix = dict[int, dict[str, Outcome]]  # candidate -> check id -> outcome
+
+
+@dataclass
+class Choice:
+    implementation: int
+    tests: int
+    dropped: list[Check] = field(default_factory=list)
+    scores: dict[int, int] = field(default_factory=dict)
+    eligible: list[int] = field(default_factory=list)
+
+
+def _impl_paths(cands: Sequence[ReplyOutcome]) -> list[str]:
+    return list(dict.fromkeys(p for c in cands for p, f in c.written.items() if not f.is_test))
+
+
+def install(ws: Workspace, cands: Sequence[ReplyOutcome], index: int) -> None:
+    """Put candidate `index`'s implementation files on disk; the others' files as they were before."""
+    for path in _impl_paths(cands):
+        mine = cands[index].written.get(path)
+        before = next(c.written[path].before for c in cands if path in c.written)
+        if mine is not None:
+            ws.write_text(path, mine.after)
+        elif before is None:
+            ws.remove(path)
+        else:
+            ws.write_text(path, before)
+
+
+def test_modules(cands: Sequence[ReplyOutcome], ws: Workspace, current_tests: Sequence[str]) -> dict[int, list[Module]]:
+    """Each candidate's test files (key = its index), and the test files already on disk (key -1)."""
+    out: dict[int, list[Module]] = {}
+    for i, c in enumerate(cands):
+        out[i] = [m for p, f in c.written.items() if f.is_test and (m := instrument(p, f.after, f"{i}:"))]
+    on_disk = [(p, text) for p in current_tests if (text := ws.read_text(p)) is not None]
+    out[-1] = [m for p, text in on_disk if (m := instrument(p, text, "cur:"))]
+    return out
+
+
+def cross_check(cands: Sequence[ReplyOutcome], examples: Sequence[Example], ws: Workspace, sandbox: Sandbox,
+                python: Path, timeout_s: float, current_tests: Sequence[str] = ()
+                ) -> tuple[Matrix, dict[int, list[Module]], Module | None]:
+    modules = test_modules(cands, ws, current_tests)
+    example_module = None
+    if examples:
+        example_module = instrument(EXAMPLES_PATH, examples_source(examples, _impl_paths(cands)), "task:")
+    every = [m for ms in modules.values() for m in ms] + ([example_module] if example_module else [])
+    matrix: Matrix = {}
+    for i in range(len(cands)):
+        install(ws, cands, i)
+        matrix[i] = run_checks(sandbox, python, ws.root, every, timeout_s)
+    return matrix, modules, example_module
+
+
+def _passed(outcomes: dict[str, Outcome], ids: Sequence[str]) -> frozenset[str]:
+    return frozenset(cid for cid in ids if (o := outcomes.get(cid)) is not None and o.ok)
+
+
+def choose(matrix: Matrix, checks: dict[int, list[Check]], example_ids: Sequence[str]) -> Choice:
+    """Dual agreement over the cross-check matrix. Ties go to the earlier candidate (the greedy one).
+    `checks[-1]`: the tests already on disk, shared by all candidates (a fix step)."""
+    model_ids = [c.id for cs in checks.values() for c in cs]
+    best_examples = max(len(_passed(matrix[i], example_ids)) for i in matrix)
+    eligible = [i for i in sorted(matrix) if len(_passed(matrix[i], example_ids)) == best_examples]
+    sets = {i: _passed(matrix[i], model_ids) for i in eligible}
+    scores = {i: sum(1 for j in eligible if sets[j] == sets[i]) * len(sets[i]) for i in eligible}
+    implementation = max(eligible, key=lambda i: (scores[i], -i))
+
+    def fit(k: int) -> tuple[int, int, int]:
+        own = [c.id for c in checks.get(k, [])]
+        passed = len(_passed(matrix[implementation], own))
+        return passed, -(len(own) - passed), int(k == implementation)
+    tests = max(sorted((k for k in checks if checks[k]), reverse=True), key=fit, default=-1)
+    # Dropping needs evidence: every task example met, or (with none given) three implementations agreeing.
+    trusted = len(eligible) >= 2 and (best_examples == len(example_ids) if example_ids else len(eligible) >= 3)
+    dropped = []
+    if trusted:
+        for check in checks.get(tests, []):
+            if not any(check.id in sets[i] for i in eligible) and matrix[implementation].get(check.id) is not None:
+                dropped.append(check)
+        if len(dropped) == len(checks.get(tests, [])):
+            dropped = []  # nothing would be left to test: keep them and let the fix step judge
+    return Choice(implementation, tests, dropped, scores, eligible)
+
+
+def drop_checks(text: str, checks: Sequence[Check]) -> str | None:
+    """The test file without `checks` (a test function left with no check goes as a whole);
+    None when the result would not be valid Python (then nothing is dropped)."""
+    tree = ast.parse(text)
+    lines = text.splitlines(keepends=True)
+    remove: set[int] = set()
+    lines_of = {c.line for c in checks}
+    for fn in ast.walk(tree):
+        if not isinstance(fn, ast.FunctionDef):
+            continue
+        own = [n for n in ast.walk(fn) if is_check(n) and n.lineno in lines_of]  # type: ignore[attr-defined]
+        kept = [n for n in ast.walk(fn) if is_check(n) and n.lineno not in lines_of]  # type: ignore[attr-defined]
+        if own and not kept:
+            start = min([fn.lineno] + [d.lineno for d in fn.decorator_list])
+            remove.update(range(start, (fn.end_lineno or fn.lineno) + 1))
+        for node in own:
+            remove.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
+    result = "".join(line for n, line in enumerate(lines, 1) if n not in remove)
+    try:
+        ast.parse(result)
+    except SyntaxError:
+        return None
+    return result
+
+
+def select(cands: Sequence[ReplyOutcome], examples: Sequence[Example], ws: Workspace, sandbox: Sandbox,
+           python: Path, timeout_s: float, traj: Trajectory, step: str,
+           current_tests: Sequence[str] = ()) -> ReplyOutcome:
+    """Cross-check the candidates and leave the chosen files on disk; returns them as one outcome."""
+    matrix, modules, example_module = cross_check(cands, examples, ws, sandbox, python, timeout_s, current_tests)
+    checks = {i: [c for m in ms for c in m.checks] for i, ms in modules.items()}
+    example_ids = [c.id for c in example_module.checks] if example_module else []
+    choice = choose(matrix, checks, example_ids)
+    install(ws, cands, choice.implementation)
+    chosen = ReplyOutcome(warnings=list(cands[choice.implementation].warnings))
+    chosen.written = {p: f for p, f in cands[choice.implementation].written.items() if not f.is_test}
+    if choice.tests >= 0:
+        tests = {p: f for p, f in cands[choice.tests].written.items() if f.is_test}
+    else:  # the tests on disk stay; only what nobody agrees with is dropped from them
+        tests = {m.path: AppliedFile(m.path, text, text, True) for m in modules[-1]
+                 if (text := ws.read_text(m.path)) is not None and any(c.path == m.path for c in choice.dropped)}
+    for path, f in tests.items():
+        mine = [c for c in choice.dropped if c.path == path]
+        text = drop_checks(f.after, mine) if mine else f.after
+        if text is None:
+            text, mine = f.after, []
+            choice.dropped = [c for c in choice.dropped if c.path != path]
+        chosen.written[path] = AppliedFile(path, f.before, text, True)
+        ws.write_text(path, text)
+    for check in choice.dropped:
+        chosen.warnings.append(f"dropped from {check.path} (no candidate implementation agrees with it): "
+                               f"{check.source.splitlines()[0]}")
+    traj.event(step, "candidates", count=len(cands), implementation=choice.implementation, tests=choice.tests,
+               eligible=choice.eligible, scores=choice.scores, dropped=[c.source for c in choice.dropped],
+               matrix={i: {cid: [o.ok, o.got] for cid, o in row.items()} for i, row in matrix.items()})
+    return chosen
+
+
+def example_failures(examples: Sequence[Example], impl_paths: Sequence[str], ws: Workspace, sandbox: Sandbox,
+                     python: Path, timeout_s: float) -> list[str]:
+    """The task's examples that the files now in the worktree do not satisfy, one line each."""
+    module = instrument(EXAMPLES_PATH, examples_source(examples, impl_paths), "task:")
+    if module is None or not module.checks:
+        return []
+    outcomes = run_checks(sandbox, python, ws.root, [module], timeout_s)
+    failures = []
+    for check in module.checks:
+        outcome = outcomes.get(check.id)
+        if outcome is None or not outcome.ok:
+            got = f"; got {outcome.got}" if outcome and outcome.got else "; it did not run"
+            failures.append(f"The task's own example fails: {check.source}{got}")
+    return failures

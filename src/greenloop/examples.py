@@ -1,0 +1,106 @@
+"""The task's own examples, as checks.
+
+A task like "... Example: slugify('Hello, World!') == 'hello-world'." states what the result must do
+in the user's words; greenloop holds every implementation to it, whatever the model's own tests say.
+Recognised: `CALL == LITERAL` (also `->`, `→`, `returns`, `gives`) anywhere in the text, and doctest
+pairs (`>>> CALL` followed by the expected value on the next line).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+_CALL_START = re.compile(r"(?<![\w.])[A-Za-z_][\w.]*\(")
+_ARROW = re.compile(r"\s*(?:==|->|→|=>|\breturns\b|\bshould return\b|\bgives\b)\s*")
+_DOCTEST = re.compile(r"^\s*>>> (.+)\n\s*(?!>>>)(\S.*)$", re.M)
+MAX_EXPR = 300
+EXAMPLES_PATH = "<task examples>"
+
+
+@dataclass(frozen=True)
+class Example:
+    call: str
+    expected: str  # a Python literal, as written
+
+    @property
+    def assertion(self) -> str:
+        return f"assert {self.call} == {self.expected}"
+
+
+def _parses(text: str, literal: bool) -> bool:
+    try:
+        node = ast.parse(text, mode="eval").body
+        if literal:
+            ast.literal_eval(node)
+        return isinstance(node, ast.Call) or literal
+    except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
+        return False
+
+
+def _call_at(text: str, start: int) -> int | None:
+    """End of the shortest call expression that starts at `start` (it ends at a ')')."""
+    for end in range(start + 1, min(len(text), start + MAX_EXPR) + 1):
+        if text[end - 1] == ")" and _parses(text[start:end], literal=False):
+            return end
+    return None
+
+
+def _literal_at(text: str, start: int) -> str | None:
+    """The longest Python literal at `start`, without a sentence's closing punctuation."""
+    window = text[start:start + MAX_EXPR]
+    for end in range(len(window), 0, -1):
+        candidate = window[:end].strip()
+        if candidate and not candidate.endswith((".", ",", ";", ":")) and _parses(candidate, literal=True):
+            return candidate
+    return None
+
+
+def extract(task: str) -> list[Example]:
+    found: list[Example] = []
+    for m in _DOCTEST.finditer(task):
+        call, expected = m.group(1).strip(), m.group(2).strip()
+        if _parses(call, literal=False) and _parses(expected, literal=True):
+            found.append(Example(call, expected))
+    pos = 0
+    while (m := _CALL_START.search(task, pos)) is not None:
+        pos = m.end()
+        end = _call_at(task, m.start())
+        if end is None:
+            continue
+        arrow = _ARROW.match(task, end)
+        if arrow is None:
+            continue
+        expected = _literal_at(task, arrow.end())
+        if expected is not None:
+            found.append(Example(task[m.start():end], expected))
+            pos = arrow.end() + len(expected)
+    return list(dict.fromkeys(found))
+
+
+def module_name(path: str) -> str | None:
+    """`textkit/slug.py` -> `textkit.slug` (a leading `src/` is the layout, not the package)."""
+    pure = PurePosixPath(path)
+    if pure.suffix != ".py":
+        return None
+    parts = list(pure.with_suffix("").parts)
+    if parts[:1] == ["src"]:
+        parts = parts[1:]
+    if parts[-1:] == ["__init__"]:
+        parts = parts[:-1]
+    return ".".join(parts) if parts and all(p.isidentifier() for p in parts) else None
+
+
+def examples_source(examples: Iterable[Example], implementation_paths: Iterable[str]) -> str:
+    """A test module that imports the implementation's names and asserts each example."""
+    lines = []
+    for path in implementation_paths:
+        name = module_name(path)
+        if name:
+            lines += ["try:", f"    from {name} import *", "except Exception:", "    pass"]
+    lines.append("def test_task_examples():")
+    lines += [f"    {ex.assertion}" for ex in examples]
+    return "\n".join(lines) + "\n"

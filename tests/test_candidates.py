@@ -1,0 +1,202 @@
+"""Task examples, per-assertion checks in the real sandbox, and choosing among candidate drafts."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import GOOD_IMPL, cli, events, git, summary, write_script
+
+from greenloop.candidates import choose, drop_checks
+from greenloop.examples import Example, extract, module_name
+from greenloop.probe import Check, Outcome, instrument, run_checks
+from greenloop.sandboxes.common import Limits
+from greenloop.sandboxes.select import choose as choose_sandbox
+
+SLUG_TASK = ("Add a slugify(text) helper in textkit/slug.py: lowercase; every run of characters other than ASCII "
+             "letters and digits becomes a single '-'; no leading or trailing '-'. "
+             "Example: slugify('Hello, World!') == 'hello-world'.")
+
+
+@pytest.mark.parametrize(("task", "expected"), [
+    (SLUG_TASK, [Example("slugify('Hello, World!')", "'hello-world'")]),
+    ("add(2, 3) returns 5. add(1, -1) -> 0; mul(2,2) → 4", [Example("add(2, 3)", "5"), Example("add(1, -1)", "0"),
+                                                           Example("mul(2,2)", "4")]),
+    (">>> parse('a=1')\n{'a': 1}\n>>> parse('')\n{}\n", [Example("parse('a=1')", "{'a': 1}"),
+                                                           Example("parse('')", "{}")]),
+    ("f(x) == g(y)", []),  # the right side is no literal
+    ("Add a helper(text) in m.py that trims text.", []),
+    ("Example: f((1, 2)) == (1, 2), and f([]) == [].", [Example("f((1, 2))", "(1, 2)"), Example("f([])", "[]")]),
+])
+def test_examples_are_read_from_the_task(task: str, expected: list[Example]) -> None:
+    assert extract(task) == expected
+
+
+def test_module_names() -> None:
+    assert module_name("textkit/slug.py") == "textkit.slug"
+    assert module_name("src/pkg/__init__.py") == "pkg"
+    assert module_name("bad-name/x.py") is None and module_name("README.md") is None
+
+
+CHECKED_TESTS = '''import pytest
+from textkit.slug import slugify
+
+
+def test_many():
+    assert slugify("A B") == "a-b"
+    assert slugify("a@b@c") == "a-b@c"
+    for word in ["x", "y"]:
+        assert slugify(word) == word
+
+
+def test_raises():
+    with pytest.raises(TypeError):
+        slugify(None)
+
+
+def test_needs_a_fixture(tmp_path):
+    assert slugify("z") == "z"
+
+
+class TestGroup:
+    def test_method(self):
+        assert slugify(" Q ") == "q"
+'''
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    box, _ = choose_sandbox("auto", Limits())
+    return box
+
+
+def test_every_assertion_is_checked_on_its_own_in_the_sandbox(tmp_path: Path, sandbox) -> None:
+    (tmp_path / "textkit").mkdir()
+    (tmp_path / "textkit" / "__init__.py").write_text("")
+    (tmp_path / "textkit" / "slug.py").write_text(GOOD_IMPL)
+    module = instrument("tests/test_slug.py", CHECKED_TESTS, "0:")
+    assert module is not None
+    assert [c.line for c in module.checks] == [6, 7, 9, 13, 18, 23]
+    out = run_checks(sandbox, Path(sys.executable), tmp_path, [module], timeout_s=60)
+    assert out["0:tests/test_slug.py:6"] == Outcome(True, "'a-b'")
+    assert out["0:tests/test_slug.py:7"] == Outcome(False, "'a-b-c'")  # failed, and the next ones still ran
+    assert out["0:tests/test_slug.py:9"].ok  # inside a loop: every iteration passed
+    assert not out["0:tests/test_slug.py:13"].ok and "AttributeError" in out["0:tests/test_slug.py:13"].got
+    assert "0:tests/test_slug.py:18" not in out  # needs a fixture: not run, so not counted either way
+    assert out["0:tests/test_slug.py:23"].ok  # methods of Test classes
+    assert not (tmp_path / "tests").exists() and not list(tmp_path.rglob("__pycache__"))
+
+
+def test_a_module_that_fails_to_import_fails_all_its_checks(tmp_path: Path, sandbox) -> None:
+    module = instrument("tests/test_x.py", "from nowhere import thing\n\ndef test_a():\n    assert thing() == 1\n")
+    assert module is not None
+    out = run_checks(sandbox, Path(sys.executable), tmp_path, [module], timeout_s=60)
+    assert out["tests/test_x.py:4"].ok is False and "ModuleNotFoundError" in out["tests/test_x.py:4"].got
+
+
+def _check(cid: str) -> Check:
+    path, line = cid.split(":")[1], int(cid.split(":")[-1])
+    return Check(cid, path, line, line, f"assert line {line}", "test_x")
+
+
+def test_choose_by_dual_agreement_and_drop_what_no_implementation_satisfies() -> None:
+    checks = {0: [_check("0:t.py:1"), _check("0:t.py:2")], 1: [_check("1:t.py:1"), _check("1:t.py:2"),
+              _check("1:t.py:3")], 2: [_check("2:t.py:1")]}
+    ex = ["task:e:1"]
+    ok, no = Outcome(True, ""), Outcome(False, "")
+    row_good = {"task:e:1": ok, "0:t.py:1": ok, "0:t.py:2": no, "1:t.py:1": ok, "1:t.py:2": ok, "1:t.py:3": no,
+                "2:t.py:1": ok}
+    matrix = {0: {**{k: no for k in row_good}, "0:t.py:1": ok, "0:t.py:2": ok},  # its own tests only, fails the task
+              1: dict(row_good), 2: dict(row_good)}
+    choice = choose(matrix, checks, ex)
+    assert choice.eligible == [1, 2]  # candidate 0 fails the task's example
+    assert choice.implementation == 1 and choice.scores == {1: 8, 2: 8}
+    assert choice.tests == 1  # the chosen implementation passes two of its assertions
+    assert [c.id for c in choice.dropped] == ["1:t.py:3"]
+    # Without task examples and only two implementations, nothing is trusted enough to be dropped.
+    assert choose({1: matrix[1], 2: matrix[2]}, {1: checks[1], 2: checks[2]}, []).dropped == []
+
+
+def test_drop_checks_keeps_the_file_valid() -> None:
+    text = "def test_a():\n    x = 1\n    assert x == 1\n    assert x == 2\n\n\n@mark\ndef test_b():\n    assert 0\n"
+    checks = [Check("t:4", "t", 4, 4, "", "test_a"), Check("t:9", "t", 9, 9, "", "test_b")]
+    assert drop_checks(text, checks) == "def test_a():\n    x = 1\n    assert x == 1\n\n\n"
+    loop_only = "def test_a():\n    assert 1\n    for i in []:\n        assert i\n"
+    assert drop_checks(loop_only, [Check("t:4", "t", 4, 4, "", "test_a")]) is None  # an empty loop body
+
+
+def _files(test: str, impl: str) -> str:
+    return f"tests/test_slug.py\n```python\n{test}```\n\ntextkit/slug.py\n```python\n{impl}```\n"
+
+
+WRONG_IMPL = "def slugify(text):\n    return ''.join(c for c in text.lower() if c.isalnum())\n"
+OTHER_GOOD = ("def slugify(text):\n    out = ''.join(c if c.isascii() and c.isalnum() else ' ' for c in text.lower())\n"
+              "    return '-'.join(out.split())\n")
+T_EXAMPLE = "from textkit.slug import slugify\n\n\ndef test_example():\n    assert slugify('Hello, World!') == 'hello-world'\n"
+T_RICH = T_EXAMPLE + "\n\ndef test_more():\n    assert slugify('a b') == 'a-b'\n    assert slugify('a@b@c') == 'a-b@c'\n"
+
+
+def test_candidates_pick_the_implementation_that_agrees_and_drop_the_contradicting_test(
+        repo: Path, tmp_path: Path) -> None:
+    script = write_script(tmp_path / "s.json", [
+        {"step": "generate", "text": _files(T_EXAMPLE + "\n\ndef test_x():\n    assert slugify('a@b@c') == 'a-b@c'\n",
+                                            WRONG_IMPL)},
+        {"step": "generate", "text": _files(T_RICH, GOOD_IMPL)},
+        {"step": "generate", "text": _files(T_EXAMPLE, OTHER_GOOD)},
+        {"step": "commit_message", "text": "feat: add slugify"},
+    ])
+    proc = cli("run", SLUG_TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--candidates", "3", "--json")
+    s = summary(proc)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert s["attempts"] == 1 and s["usage"]["calls"] == 4 and s["tests"] == {"passed": 2, "failed": 0}
+    assert git(repo, "show", f"{s['commit']}:textkit/slug.py") == GOOD_IMPL
+    committed = git(repo, "show", f"{s['commit']}:tests/test_slug.py")
+    assert "a-b@c" not in committed and "assert slugify('a b') == 'a-b'" in committed
+    assert any("dropped from tests/test_slug.py" in w and "a-b@c" in w for w in s["warnings"])
+    evs = events(s["trajectory"])
+    cand = next(e for e in evs if e["kind"] == "candidates")
+    assert cand["implementation"] == 1 and cand["eligible"] == [1, 2] and cand["tests"] == 1
+    temps = [e["temperature"] for e in evs if e["kind"] == "model_request" and e["step"] == "generate"]
+    assert temps[0] != temps[1] == temps[2]  # the first draft greedy, the others sampled
+    assert next(e for e in evs if e["kind"] == "context")["task_examples"] == [
+        "assert slugify('Hello, World!') == 'hello-world'"]
+
+
+def test_green_tests_that_miss_the_task_example_are_not_success(repo: Path, tmp_path: Path) -> None:
+    lenient = "from textkit.slug import slugify\n\n\ndef test_lower():\n    assert slugify('abc') == 'abc'\n"
+    script = write_script(tmp_path / "s.json", [
+        {"step": "generate", "text": _files(lenient, WRONG_IMPL)},
+        {"step": "fix", "text": _files(T_EXAMPLE, GOOD_IMPL)},
+        {"step": "commit_message", "text": "feat: add slugify"},
+    ])
+    s = summary(cli("run", SLUG_TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json"))
+    assert s["status"] == "success" and s["attempts"] == 2
+    evs = events(s["trajectory"])
+    fix_prompt = next(e for e in evs if e["kind"] == "model_request" and e["step"] == "fix")["messages"][-1]["content"]
+    assert "The task's own example fails: assert slugify('Hello, World!') == 'hello-world'; got 'helloworld'" \
+        in fix_prompt
+    assert json.dumps(next(e for e in evs if e["kind"] == "task_examples")["failures"]).count("helloworld") == 1
+
+
+def test_fix_candidates_are_judged_against_the_tests_on_disk(repo: Path, tmp_path: Path) -> None:
+    wrong_test = T_EXAMPLE + "\n\ndef test_x():\n    assert slugify('a b') == 'a-b'\n    assert slugify('a@b@c') == 'a-b@c'\n"
+    upper = "def slugify(text):\n    return text.upper()\n"
+    impl_only = "textkit/slug.py\n```python\n{}```\n"
+    script = write_script(tmp_path / "s.json", [
+        {"step": "generate", "text": _files(wrong_test, WRONG_IMPL)},
+        {"step": "generate", "text": _files(wrong_test, upper)},
+        {"step": "fix", "text": impl_only.format(GOOD_IMPL)},
+        {"step": "fix", "text": impl_only.format(OTHER_GOOD)},
+        {"step": "commit_message", "text": "feat: add slugify"},
+    ])
+    s = summary(cli("run", SLUG_TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--candidates", "2",
+                    "--json"))
+    assert s["status"] == "success" and s["attempts"] == 2, s
+    cands = [e for e in events(s["trajectory"]) if e["kind"] == "candidates"]
+    assert cands[0]["dropped"] == []  # no implementation met the task's example: nothing is trusted enough
+    assert cands[1]["tests"] == -1 and cands[1]["dropped"] == ["assert slugify('a@b@c') == 'a-b@c'"]
+    committed = git(repo, "show", f"{s['commit']}:tests/test_slug.py")
+    assert "a-b@c" not in committed and "assert slugify('a b') == 'a-b'" in committed
+    assert git(repo, "show", f"{s['commit']}:textkit/slug.py") == GOOD_IMPL
