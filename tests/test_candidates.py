@@ -200,3 +200,13 @@ def test_fix_candidates_are_judged_against_the_tests_on_disk(repo: Path, tmp_pat
     committed = git(repo, "show", f"{s['commit']}:tests/test_slug.py")
     assert "a-b@c" not in committed and "assert slugify('a b') == 'a-b'" in committed
     assert git(repo, "show", f"{s['commit']}:textkit/slug.py") == GOOD_IMPL
+
+
+def test_docstring_examples_of_a_named_file_import_from_that_file() -> None:
+    source = 'def double(x):\n    """\n    >>> double(2)\n    4\n    """\n    return 2 * x\n'
+    found = extract(source, "pkg/calc.py")
+    assert found == [Example("double(2)", "4", "pkg/calc.py")]
+    from greenloop.examples import examples_source
+    text = examples_source(found, ["pkg/other.py"])
+    assert "from pkg.other import *" in text and "from pkg.calc import *" in text
+    assert "assert double(2) == 4" in text

@@ -25,6 +25,7 @@ EXAMPLES_PATH = "<task examples>"
 class Example:
     call: str
     expected: str  # a Python literal, as written
+    origin: str = ""  # the file whose docstring holds it; "" for the task's text
 
     @property
     def assertion(self) -> str:
@@ -59,12 +60,12 @@ def _literal_at(text: str, start: int) -> str | None:
     return None
 
 
-def extract(task: str) -> list[Example]:
+def extract(task: str, origin: str = "") -> list[Example]:
     found: list[Example] = []
     for m in _DOCTEST.finditer(task):
         call, expected = m.group(1).strip(), m.group(2).strip()
         if _parses(call, literal=False) and _parses(expected, literal=True):
-            found.append(Example(call, expected))
+            found.append(Example(call, expected, origin))
     pos = 0
     while (m := _CALL_START.search(task, pos)) is not None:
         pos = m.end()
@@ -76,7 +77,7 @@ def extract(task: str) -> list[Example]:
             continue
         expected = _literal_at(task, arrow.end())
         if expected is not None:
-            found.append(Example(task[m.start():end], expected))
+            found.append(Example(task[m.start():end], expected, origin))
             pos = arrow.end() + len(expected)
     return list(dict.fromkeys(found))
 
@@ -95,9 +96,11 @@ def module_name(path: str) -> str | None:
 
 
 def examples_source(examples: Iterable[Example], implementation_paths: Iterable[str]) -> str:
-    """A test module that imports the implementation's names and asserts each example."""
+    """A test module that imports the implementation's names (and those of the files the examples
+    come from) and asserts each example."""
+    examples = list(examples)
     lines = []
-    for path in implementation_paths:
+    for path in dict.fromkeys([*implementation_paths, *(ex.origin for ex in examples if ex.origin)]):
         name = module_name(path)
         if name:
             lines += ["try:", f"    from {name} import *", "except Exception:", "    pass"]

@@ -187,6 +187,9 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
     started = time.monotonic()
     try:
         st.context = gather(wt.path, task)  # inside the try: a failure here still removes the worktree
+        named = [ex for f in st.context.named if f.exists and f.path.endswith(".py")
+                 for ex in extract(f.content, f.path)]
+        st.examples = list(dict.fromkeys(st.examples + named))  # the task's, then its files' doctests
         traj.event("context", "context", files=len(st.context.files), named=[f.path for f in st.context.named],
                    examples=[f.path for f in st.context.examples], test_dir=st.context.test_dir,
                    task_examples=[e.assertion for e in st.examples])

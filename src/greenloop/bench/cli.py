@@ -25,6 +25,7 @@ def humaneval(
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="A Ray cluster; default: local."),
     max_iterations: int = typer.Option(4, "--max-iterations", help="Agent attempts per task."),
     reply_max_tokens: int = typer.Option(768, "--reply-max-tokens", help="Cap on each reply."),
+    candidates: int = typer.Option(1, "--candidates", help="Replies sampled per agent attempt (best by execution)."),
     fix_format: str = typer.Option("whole", "--fix-format", help="edits or whole (what fixes ask for)."),
     as_json: bool = typer.Option(False, "--json", help="Totals as JSON on the last stdout line."),
     report: Optional[Path] = typer.Option(None, "--report", help="Write per-task JSONL and an HTML page here."),
@@ -41,7 +42,7 @@ def humaneval(
         raise typer.Exit(2)
     try:
         settings = load_settings(None, {"max_iterations": max_iterations, "reply_max_tokens": reply_max_tokens,
-                                        "fix_format": fix_format, "test_timeout": 30.0,
+                                        "fix_format": fix_format, "test_timeout": 30.0, "candidates": candidates,
                                         "commit_message": "template", "test_cmd": AGENT_TEST_CMD,
                                         "require_tests": False, "protected_paths": ("tests/test_visible.py",)})
         problems = load_problems(limit, [t.strip() for t in tasks.split(",")] if tasks else None)
