@@ -21,6 +21,7 @@ class ReplyOutcome:
     refused: list[str] = field(default_factory=list)  # refused files; the rest of the reply proceeded
     warnings: list[str] = field(default_factory=list)
     kind: str = "ok"  # ok | format_error | edit_error | invalid | refused | unchanged
+    notes: list[str] = field(default_factory=list)  # for the next request if the tests fail (candidates.py)
 
 
 def prepare_reply(text: str, ws: Workspace, settings: Settings, already: set[str], traj: Trajectory,

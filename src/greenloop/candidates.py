@@ -5,22 +5,21 @@ an implementation. Every implementation is run against every candidate's asserti
 own examples, one assertion at a time (probe.py). The implementation is chosen by agreement:
 among those that pass the most task examples, implementations that pass the same set of assertions
 form a group, and the group with the largest (members x assertions passed) wins. The tests come from
-the candidate whose assertions the chosen implementation satisfies most. An assertion that *no*
-eligible implementation satisfies contradicts the consensus; it is dropped from the tests, and the
-run says so in its warnings and trajectory. Task examples are never dropped.
+the candidate whose assertions the chosen implementation satisfies most. An assertion of those tests
+that *no* eligible implementation satisfies is disputed: it stays (the implementations may share a
+bug), and if the tests fail, the fix request says which assertions all candidates disagreed with and
+what they returned, so the model can judge the test against the task.
 """
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from greenloop.attempt import ReplyOutcome
-from greenloop.edits import AppliedFile
 from greenloop.examples import EXAMPLES_PATH, Example, examples_source
-from greenloop.probe import Check, Module, Outcome, instrument, is_check, run_checks
+from greenloop.probe import Check, Module, Outcome, instrument, run_checks
 from greenloop.protocols import Sandbox
 from greenloop.trajectory import Trajectory
 from greenloop.workspace import Workspace
@@ -32,7 +31,7 @@ Matrix = dict[int, dict[str, Outcome]]  # candidate -> check id -> outcome
 class Choice:
     implementation: int
     tests: int
-    dropped: list[Check] = field(default_factory=list)
+    disputed: list[Check] = field(default_factory=list)
     scores: dict[int, int] = field(default_factory=dict)
     eligible: list[int] = field(default_factory=list)
 
@@ -98,41 +97,10 @@ def choose(matrix: Matrix, checks: dict[int, list[Check]], example_ids: Sequence
         passed = len(_passed(matrix[implementation], own))
         return passed, -(len(own) - passed), int(k == implementation)
     tests = max(sorted((k for k in checks if checks[k]), reverse=True), key=fit, default=-1)
-    # Dropping needs evidence: every task example met, or (with none given) three implementations agreeing.
-    trusted = len(eligible) >= 2 and (best_examples == len(example_ids) if example_ids else len(eligible) >= 3)
-    dropped = []
-    if trusted:
-        for check in checks.get(tests, []):
-            if not any(check.id in sets[i] for i in eligible) and matrix[implementation].get(check.id) is not None:
-                dropped.append(check)
-        if len(dropped) == len(checks.get(tests, [])):
-            dropped = []  # nothing would be left to test: keep them and let the fix step judge
-    return Choice(implementation, tests, dropped, scores, eligible)
-
-
-def drop_checks(text: str, checks: Sequence[Check]) -> str | None:
-    """The test file without `checks` (a test function left with no check goes as a whole);
-    None when the result would not be valid Python (then nothing is dropped)."""
-    tree = ast.parse(text)
-    lines = text.splitlines(keepends=True)
-    remove: set[int] = set()
-    lines_of = {c.line for c in checks}
-    for fn in ast.walk(tree):
-        if not isinstance(fn, ast.FunctionDef):
-            continue
-        own = [n for n in ast.walk(fn) if is_check(n) and n.lineno in lines_of]  # type: ignore[attr-defined]
-        kept = [n for n in ast.walk(fn) if is_check(n) and n.lineno not in lines_of]  # type: ignore[attr-defined]
-        if own and not kept:
-            start = min([fn.lineno] + [d.lineno for d in fn.decorator_list])
-            remove.update(range(start, (fn.end_lineno or fn.lineno) + 1))
-        for node in own:
-            remove.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
-    result = "".join(line for n, line in enumerate(lines, 1) if n not in remove)
-    try:
-        ast.parse(result)
-    except SyntaxError:
-        return None
-    return result
+    disputed = []
+    if len(eligible) >= 2:
+        disputed = [c for c in checks.get(tests, []) if not any(c.id in sets[i] for i in eligible)]
+    return Choice(implementation, tests, disputed, scores, eligible)
 
 
 def select(cands: Sequence[ReplyOutcome], examples: Sequence[Example], ws: Workspace, sandbox: Sandbox,
@@ -147,23 +115,16 @@ def select(cands: Sequence[ReplyOutcome], examples: Sequence[Example], ws: Works
     chosen = ReplyOutcome(warnings=list(cands[choice.implementation].warnings))
     chosen.written = {p: f for p, f in cands[choice.implementation].written.items() if not f.is_test}
     if choice.tests >= 0:
-        tests = {p: f for p, f in cands[choice.tests].written.items() if f.is_test}
-    else:  # the tests on disk stay; only what nobody agrees with is dropped from them
-        tests = {m.path: AppliedFile(m.path, text, text, True) for m in modules[-1]
-                 if (text := ws.read_text(m.path)) is not None and any(c.path == m.path for c in choice.dropped)}
-    for path, f in tests.items():
-        mine = [c for c in choice.dropped if c.path == path]
-        text = drop_checks(f.after, mine) if mine else f.after
-        if text is None:
-            text, mine = f.after, []
-            choice.dropped = [c for c in choice.dropped if c.path != path]
-        chosen.written[path] = AppliedFile(path, f.before, text, True)
-        ws.write_text(path, text)
-    for check in choice.dropped:
-        chosen.warnings.append(f"dropped from {check.path} (no candidate implementation agrees with it): "
-                               f"{check.source.splitlines()[0]}")
+        for path, f in cands[choice.tests].written.items():
+            if f.is_test:
+                chosen.written[path] = f
+                ws.write_text(path, f.after)
+    for check in choice.disputed:
+        got = sorted({o.got for i in choice.eligible if (o := matrix[i].get(check.id)) is not None and o.got})
+        chosen.notes.append(f"None of the {len(choice.eligible)} candidate implementations meets {check.path} line "
+                            f"{check.line}: {check.source.splitlines()[0]} (they give {', '.join(got[:3]) or '?'}).")
     traj.event(step, "candidates", count=len(cands), implementation=choice.implementation, tests=choice.tests,
-               eligible=choice.eligible, scores=choice.scores, dropped=[c.source for c in choice.dropped],
+               eligible=choice.eligible, scores=choice.scores, disputed=[c.source for c in choice.disputed],
                matrix={i: {cid: [o.ok, o.got] for cid, o in row.items()} for i, row in matrix.items()})
     return chosen
 

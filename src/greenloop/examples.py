@@ -3,7 +3,7 @@
 A task like "... Example: slugify('Hello, World!') == 'hello-world'." states what the result must do
 in the user's words; greenloop holds every implementation to it, whatever the model's own tests say.
 Recognised: `CALL == LITERAL` (also `->`, `→`, `returns`, `gives`) anywhere in the text, and doctest
-pairs (`>>> CALL` followed by the expected value on the next line).
+pairs (`>>> CALL` followed by the expected value on the next line), where CALL is `name(literals)`.
 """
 
 from __future__ import annotations
@@ -33,11 +33,18 @@ class Example:
 
 
 def _parses(text: str, literal: bool) -> bool:
+    """`literal`: a Python literal. Otherwise a self-contained call: `name(literal, key=literal)`;
+    a call on an object or on a variable of the prose (`s.push(x)`) is no example greenloop can run."""
     try:
         node = ast.parse(text, mode="eval").body
         if literal:
             ast.literal_eval(node)
-        return isinstance(node, ast.Call) or literal
+            return True
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
+            return False
+        for arg in [*node.args, *(k.value for k in node.keywords)]:
+            ast.literal_eval(arg)
+        return True
     except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
         return False
 

@@ -156,8 +156,8 @@ def _iterate(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, se
             st.history.append(Attempt(attempt, step, "passed", f"{report.passed} passed"))
             traj.event(step, "attempt", number=attempt, outcome="passed")
             return True
-        refused = ("\n" + "\n".join(outcome.refused)) if outcome.refused else ""
-        st.failure = "\n".join(missed) if missed else for_prompt(report.output) + refused
+        extra = "".join("\n" + line for line in outcome.refused + outcome.notes)
+        st.failure = "\n".join(missed) if missed else for_prompt(report.output) + extra
         st.history.append(Attempt(attempt, step, "tests_failed", missed[0] if missed else failure_summary(report),
                                   failure_signature(st.failure)))
         traj.event(step, "attempt", number=attempt, outcome="tests_failed", summary=st.history[-1].summary)
