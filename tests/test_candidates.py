@@ -161,6 +161,9 @@ def test_candidates_pick_the_implementation_that_agrees_and_name_the_disputed_as
             "assert slugify('a@b@c') == 'a-b@c' (they give 'a-b-c').") in fix_prompt
     temps = [e["temperature"] for e in evs if e["kind"] == "model_request" and e["step"] == "generate"]
     assert temps[0] != temps[1] == temps[2]  # the first draft greedy, the others sampled
+    story = cli("show", s["run_id"], "--repo", str(repo)).stdout
+    assert "candidates: 3 valid; implementation 1, tests 1" in story
+    assert "disputed: assert slugify('a@b@c') == 'a-b@c'" in story
     assert next(e for e in evs if e["kind"] == "context")["task_examples"] == [
         "assert slugify('Hello, World!') == 'hello-world'"]
 
@@ -179,6 +182,7 @@ def test_green_tests_that_miss_the_task_example_are_not_success(repo: Path, tmp_
     assert "The task's own example fails: assert slugify('Hello, World!') == 'hello-world'; got 'helloworld'" \
         in fix_prompt
     assert json.dumps(next(e for e in evs if e["kind"] == "task_examples")["failures"]).count("helloworld") == 1
+    assert "The task's own example fails" in cli("show", s["run_id"], "--repo", str(repo)).stdout
 
 
 def test_fix_candidates_are_judged_against_the_tests_on_disk(repo: Path, tmp_path: Path) -> None:

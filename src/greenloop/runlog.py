@@ -68,6 +68,12 @@ def story(record: RunRecord) -> list[str]:
         elif kind == "attempt":
             detail = e.get("summary") or "; ".join(x.splitlines()[0] for x in e.get("errors", [])[:2])
             lines.append(f"attempt {e['number']} ({e['step']}): {e['outcome']}" + (f" - {detail}" if detail else ""))
+        elif kind == "candidates":
+            lines.append(f"  candidates: {e['count']} valid; implementation {e['implementation']}, tests {e['tests']}"
+                         f" (scores {e['scores']})")
+            lines += [f"  disputed: {d}" for d in e.get("disputed", [])]
+        elif kind == "task_examples":
+            lines += [f"  {f}" for f in e.get("failures", [])]
         elif kind == "test_run":
             lines.append(f"  tests: {e['passed']} passed, {e['failed']} failed, {e['errors']} errors "
                          f"(exit {e['exit_code']}, {e['seconds']}s)")
