@@ -204,6 +204,7 @@ def test_fix_candidates_are_judged_against_the_tests_on_disk(repo: Path, tmp_pat
     evs = events(s["trajectory"])
     cands = [e for e in evs if e["kind"] == "candidates"]
     assert cands[0]["eligible"] == [0, 1]  # neither meets the example: both stay in the running
+    assert cands[0]["disputed"] == []  # and neither is a witness against the tests
     assert cands[1]["tests"] == -1 and cands[1]["disputed"] == ["assert slugify('a@b@c') == 'a-b@c'"]
     fixes = [e for e in evs if e["kind"] == "model_request" and e["step"] == "fix"]
     assert "None of the 2 candidate implementations meets tests/test_slug.py line 10" in fixes[-1]["messages"][-1][

@@ -97,8 +97,8 @@ def choose(matrix: Matrix, checks: dict[int, list[Check]], example_ids: Sequence
         passed = len(_passed(matrix[implementation], own))
         return passed, -(len(own) - passed), int(k == implementation)
     tests = max(sorted((k for k in checks if checks[k]), reverse=True), key=fit, default=-1)
-    disputed = []
-    if len(eligible) >= 2:
+    disputed = []  # only implementations that meet every task example are witnesses against a test
+    if len(eligible) >= 2 and best_examples == len(example_ids):
         disputed = [c for c in checks.get(tests, []) if not any(c.id in sets[i] for i in eligible)]
     return Choice(implementation, tests, disputed, scores, eligible)
 
