@@ -99,7 +99,7 @@ def test_a_module_that_fails_to_import_fails_all_its_checks(tmp_path: Path, sand
 
 def _check(cid: str) -> Check:
     path, line = cid.split(":")[1], int(cid.split(":")[-1])
-    return Check(cid, path, line, line, f"assert line {line}", "test_x")
+    return Check(cid, path, line, f"assert line {line}")
 
 
 def test_choose_by_dual_agreement_and_name_what_no_implementation_satisfies() -> None:

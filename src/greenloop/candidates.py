@@ -1,14 +1,15 @@
-"""Several first drafts, one choice, by execution (CodeT's dual agreement).
+"""Several replies, one choice, by execution (CodeT's dual agreement).
 
-With `candidates = N > 1` the generate (and rewrite) step samples N replies, each with tests and
-an implementation. Every implementation is run against every candidate's assertions and the task's
-own examples, one assertion at a time (probe.py). The implementation is chosen by agreement:
-among those that pass the most task examples, implementations that pass the same set of assertions
-form a group, and the group with the largest (members x assertions passed) wins. The tests come from
-the candidate whose assertions the chosen implementation satisfies most. An assertion of those tests
-that *no* eligible implementation satisfies is disputed: it stays (the implementations may share a
-bug), and if the tests fail, the fix request says which assertions all candidates disagreed with and
-what they returned, so the model can judge the test against the task.
+With `candidates = N > 1` every attempt samples N replies (tests and implementation at generate
+and rewrite, usually the implementation alone at fix). Every implementation is run against every
+candidate's assertions, the tests on disk and the task's own examples, one assertion at a time
+(probe.py). The implementation is chosen by agreement: among those that pass the most task
+examples, implementations that pass the same set of assertions form a group, and the group with
+the largest (members x assertions passed) wins. The tests come from the candidate whose assertions
+the chosen implementation satisfies most. An assertion of those tests that *no* eligible
+implementation satisfies is disputed: it stays (the implementations may share a bug), and if the
+tests fail, the fix request says which assertions all candidates disagreed with and what they
+returned, so the model can judge the test against the task.
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ def install(ws: Workspace, cands: Sequence[ReplyOutcome], index: int) -> None:
             ws.write_text(path, before)
 
 
-def test_modules(cands: Sequence[ReplyOutcome], ws: Workspace, current_tests: Sequence[str]) -> dict[int, list[Module]]:
+def candidate_test_modules(cands: Sequence[ReplyOutcome], ws: Workspace,
+                           current_tests: Sequence[str]) -> dict[int, list[Module]]:
     """Each candidate's test files (key = its index), and the test files already on disk (key -1)."""
     out: dict[int, list[Module]] = {}
     for i, c in enumerate(cands):
@@ -66,7 +68,7 @@ def test_modules(cands: Sequence[ReplyOutcome], ws: Workspace, current_tests: Se
 def cross_check(cands: Sequence[ReplyOutcome], examples: Sequence[Example], ws: Workspace, sandbox: Sandbox,
                 python: Path, timeout_s: float, current_tests: Sequence[str] = ()
                 ) -> tuple[Matrix, dict[int, list[Module]], Module | None]:
-    modules = test_modules(cands, ws, current_tests)
+    modules = candidate_test_modules(cands, ws, current_tests)
     example_module = None
     if examples:
         example_module = instrument(EXAMPLES_PATH, examples_source(examples, _impl_paths(cands)), "task:")

@@ -27,9 +27,7 @@ class Check:
     id: str  # "<tag><path>:<line>"
     path: str
     line: int
-    end_line: int
     source: str
-    function: str
 
 
 @dataclass(frozen=True)
@@ -51,20 +49,14 @@ def is_check(node: ast.AST) -> bool:
 
 class _Instrument(ast.NodeTransformer):
     def __init__(self, path: str, text: str, tag: str) -> None:
-        self.path, self.text, self.tag, self.function = path, text, tag, ""
+        self.path, self.text, self.tag = path, text, tag
         self.checks: list[Check] = []
 
     def _check(self, node: ast.stmt) -> str:
         cid = f"{self.tag}{self.path}:{node.lineno}"
         source = ast.get_source_segment(self.text, node) or ast.unparse(node)
-        self.checks.append(Check(cid, self.path, node.lineno, node.end_lineno or node.lineno, source, self.function))
+        self.checks.append(Check(cid, self.path, node.lineno, source))
         return cid
-
-    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
-        outer, self.function = self.function, node.name
-        self.generic_visit(node)
-        self.function = outer
-        return node
 
     def visit_Assert(self, node: ast.Assert) -> ast.AST:
         cid = self._check(node)
