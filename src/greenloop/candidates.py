@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from greenloop.attempt import ReplyOutcome
-from greenloop.examples import EXAMPLES_PATH, Example, examples_source
+from greenloop.examples import Example, examples_module
 from greenloop.probe import Check, Module, Outcome, instrument, run_checks
 from greenloop.protocols import Sandbox
 from greenloop.trajectory import Trajectory
@@ -69,9 +69,7 @@ def cross_check(cands: Sequence[ReplyOutcome], examples: Sequence[Example], ws: 
                 python: Path, timeout_s: float, current_tests: Sequence[str] = ()
                 ) -> tuple[Matrix, dict[int, list[Module]], Module | None]:
     modules = candidate_test_modules(cands, ws, current_tests)
-    example_module = None
-    if examples:
-        example_module = instrument(EXAMPLES_PATH, examples_source(examples, _impl_paths(cands)), "task:")
+    example_module = examples_module(examples, _impl_paths(cands))
     every = [m for ms in modules.values() for m in ms] + ([example_module] if example_module else [])
     matrix: Matrix = {}
     for i in range(len(cands)):
@@ -134,7 +132,7 @@ def select(cands: Sequence[ReplyOutcome], examples: Sequence[Example], ws: Works
 def example_failures(examples: Sequence[Example], impl_paths: Sequence[str], ws: Workspace, sandbox: Sandbox,
                      python: Path, timeout_s: float) -> list[str]:
     """The task's examples that the files now in the worktree do not satisfy, one line each."""
-    module = instrument(EXAMPLES_PATH, examples_source(examples, impl_paths), "task:")
+    module = examples_module(examples, impl_paths)
     if module is None or not module.checks:
         return []
     outcomes = run_checks(sandbox, python, ws.root, [module], timeout_s)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+
+from greenloop import validate
+from greenloop.probe import Module, instrument
 
 _CALL_START = re.compile(r"(?<![\w.])[A-Za-z_][\w.]*\(")
 _ARROW = re.compile(r"\s*(?:==|->|→|=>|\breturns\b|\bshould return\b|\bgives\b)\s*")
@@ -90,16 +92,19 @@ def extract(task: str, origin: str = "") -> list[Example]:
 
 
 def module_name(path: str) -> str | None:
-    """`textkit/slug.py` -> `textkit.slug` (a leading `src/` is the layout, not the package)."""
-    pure = PurePosixPath(path)
-    if pure.suffix != ".py":
+    """The importable module of a `.py` path (`src/` and `__init__` as validate.module_name reads
+    them); None when the path is no module an example can import from."""
+    if not path.endswith(".py"):
         return None
-    parts = list(pure.with_suffix("").parts)
-    if parts[:1] == ["src"]:
-        parts = parts[1:]
-    if parts[-1:] == ["__init__"]:
-        parts = parts[:-1]
-    return ".".join(parts) if parts and all(p.isidentifier() for p in parts) else None
+    name = validate.module_name(path)
+    return name if name and all(p.isidentifier() for p in name.split(".")) else None
+
+
+def examples_module(examples: Sequence[Example], implementation_paths: Iterable[str]) -> Module | None:
+    """The examples as one instrumented check module (ids tagged `task:`); None without examples."""
+    if not examples:
+        return None
+    return instrument(EXAMPLES_PATH, examples_source(examples, implementation_paths), "task:")
 
 
 def examples_source(examples: Iterable[Example], implementation_paths: Iterable[str]) -> str:

@@ -183,13 +183,13 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
     wt = gitops.create_worktree(repo, run_id, task, settings.from_ref)
     traj.event("start", "worktree", path=str(wt.path), branch=wt.branch, base=wt.base_commit)
     status, error, commit, green, interrupted = "failed", None, None, False, False
-    st = State(task=task, context=ProjectContext.empty(), examples=extract(task))
+    st = State(task=task, context=ProjectContext.empty())
     started = time.monotonic()
     try:
         st.context = gather(wt.path, task)  # inside the try: a failure here still removes the worktree
         named = [ex for f in st.context.named if f.exists and f.path.endswith(".py")
                  for ex in extract(f.content, f.path)]
-        st.examples = list(dict.fromkeys(st.examples + named))  # the task's, then its files' doctests
+        st.examples = list(dict.fromkeys(extract(task) + named))  # the task's, then its files' doctests
         traj.event("context", "context", files=len(st.context.files), named=[f.path for f in st.context.named],
                    examples=[f.path for f in st.context.examples], test_dir=st.context.test_dir,
                    task_examples=[e.assertion for e in st.examples])

@@ -90,7 +90,7 @@ def instrument(path: str, text: str, tag: str = "") -> Module | None:
 
 
 RUNNER = r'''
-import inspect, io, json, os, sys, traceback
+import inspect, io, json, os, sys
 data = json.loads(sys.argv[1])
 out = os.dup(1)
 results = {}
