@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -166,8 +166,9 @@ def _iterate(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, se
 
 
 def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: Sandbox,
-        sandbox_reason: str = "", progress: Progress | None = None) -> RunResult:
-    """One greenloop run. Bad input raises UsageError before anything is written."""
+        sandbox_reason: str = "", progress: Progress | None = None, notices: Sequence[str] = ()) -> RunResult:
+    """One greenloop run. Bad input raises UsageError before anything is written. `notices`: warnings
+    found before the run (ignored repository settings, a weakened sandbox) that the summary must carry."""
     progress = progress or (lambda **_: None)
     repo = gitops.open_repo(repo_path)
     gitops.ensure_writable(repo)
@@ -183,7 +184,7 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
     wt = gitops.create_worktree(repo, run_id, task, settings.from_ref)
     traj.event("start", "worktree", path=str(wt.path), branch=wt.branch, base=wt.base_commit)
     status, error, commit, green, interrupted = "failed", None, None, False, False
-    st = State(task=task, context=ProjectContext.empty())
+    st = State(task=task, context=ProjectContext.empty(), warnings=list(dict.fromkeys(notices)))
     started = time.monotonic()
     try:
         st.context = gather(wt.path, task)  # inside the try: a failure here still removes the worktree
