@@ -142,13 +142,16 @@ def test_candidates_pick_the_implementation_that_agrees_and_name_the_disputed_as
                                             WRONG_IMPL)},
         {"step": "generate", "text": _files(T_RICH, GOOD_IMPL)},
         {"step": "generate", "text": _files(T_EXAMPLE, OTHER_GOOD)},
-        *[{"step": "fix", "text": _files(fixed, GOOD_IMPL)}] * 3,
+        *[{"step": "fix", "text": "DISPUTE: assert slugify('a@b@c') == 'a-b@c'  # one dash per run\n"
+                                  + _files(fixed, GOOD_IMPL)}] * 3,
         {"step": "commit_message", "text": "feat: add slugify"},
     ])
     proc = cli("run", SLUG_TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--candidates", "3", "--json")
     s = summary(proc)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert s["attempts"] == 2 and s["usage"]["calls"] == 7 and s["tests"] == {"passed": 2, "failed": 0}
+    # the frozen test changed only through the explicit dispute, which the summary names
+    assert any("disputed assertion dropped" in w and "a-b@c" in w for w in s["warnings"])
+    assert s["attempts"] == 2 and s["usage"]["calls"] == 7 and s["tests"]["passed"] == 2 and s["tests"]["failed"] == 0
     assert git(repo, "show", f"{s['commit']}:textkit/slug.py") == GOOD_IMPL
     evs = events(s["trajectory"])
     cand = next(e for e in evs if e["kind"] == "candidates")
@@ -194,8 +197,8 @@ def test_fix_candidates_are_judged_against_the_tests_on_disk(repo: Path, tmp_pat
         {"step": "generate", "text": _files(wrong_test, upper)},
         {"step": "fix", "text": impl_only.format(GOOD_IMPL)},
         {"step": "fix", "text": impl_only.format(OTHER_GOOD)},
-        {"step": "fix", "text": _files(T_RICH.replace("a-b@c", "a-b-c"), GOOD_IMPL)},
-        {"step": "fix", "text": _files(T_RICH.replace("a-b@c", "a-b-c"), GOOD_IMPL)},
+        *[{"step": "fix", "text": "DISPUTE: assert slugify('a@b@c') == 'a-b@c'\n"
+                                  + _files(wrong_test.replace("a-b@c", "a-b-c"), GOOD_IMPL)}] * 2,
         {"step": "commit_message", "text": "feat: add slugify"},
     ])
     s = summary(cli("run", SLUG_TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--candidates", "2",

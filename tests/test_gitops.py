@@ -151,7 +151,10 @@ def test_undo_removes_the_branch_and_nothing_else(repo: Path, tmp_path: Path) ->
 
 def test_undo_refuses_a_moved_or_merged_branch(repo: Path, tmp_path: Path) -> None:
     script = write_script(tmp_path / "s.json", [{"text": whole()}, {"text": "feat: x"}])
-    script2 = write_script(tmp_path / "s2.json", [{"text": whole(impl=GOOD_IMPL + "# v2\n")}, {"text": "feat: y"}])
+    shout = "from textkit.slug import shout\n\n\ndef test_shout():\n    assert shout('a') == 'A'\n"
+    script2 = write_script(tmp_path / "s2.json", [  # run 1's test is the project's own now: a new test file
+        {"text": whole(test=None, impl=GOOD_IMPL + "\n\ndef shout(t):\n    return t.upper()\n",
+                       **{"tests/test_shout.py": shout})}, {"text": "feat: y"}])
     s1 = summary(cli("run", TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json"))
     git(repo, "merge", "-q", "--ff-only", s1["branch"])
     proc = cli("undo", s1["run_id"], "--repo", str(repo))

@@ -18,7 +18,7 @@ def test_wrong_first_implementation_is_fixed_from_the_failure_output(repo: Path,
     assert proc.returncode == 0, proc.stderr
     s = summary(proc)
     assert s["status"] == "success" and s["attempts"] == 2
-    assert s["tests"] == {"passed": 2, "failed": 0}
+    assert s["tests"] == {"passed": 2, "failed": 0, "new_passed": 2, "new_failed": 0, "baseline_passed": 0, "regressions": 0}
     assert s["files"] == ["tests/test_slug.py", "textkit/slug.py"]
     assert s["usage"]["calls"] == 3 and s["usage"]["input_tokens"] > 0
     assert snapshot(repo) == before  # the user's checkout is untouched

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from greenloop.config import Settings
 from greenloop.edits import AppliedFile, apply_all
 from greenloop.errors import FormatError, GuardrailViolation
+from greenloop.frozen import TestGuard
 from greenloop.guardrails import WritePolicy
 from greenloop.replies import parse_reply
 from greenloop.trajectory import Trajectory
@@ -25,10 +26,10 @@ class ReplyOutcome:
 
 
 def prepare_reply(text: str, ws: Workspace, settings: Settings, already: set[str], traj: Trajectory,
-                  step: str, target: str | None = None) -> ReplyOutcome:
+                  step: str, target: str | None = None, guard: TestGuard | None = None) -> ReplyOutcome:
     """Parse, guard, apply and validate a reply without writing: the valid files are in `written`,
     ready for `write`. `target`: the one implementation file of the task, if there is one (it
-    receives an unnamed code block)."""
+    receives an unnamed code block). `guard`: the tests the reply may not change."""
     out = ReplyOutcome()
     try:
         current = {p: ws.read_text(p) or "" for p in already}
@@ -45,6 +46,11 @@ def prepare_reply(text: str, ws: Workspace, settings: Settings, already: set[str
         except GuardrailViolation as exc:
             out.refused.append(f"refused: {exc}")
     files, edit_errors = apply_all(allowed, ws.read_text)
+    for path, f in list(files.items()):
+        why = guard.check(path, f.before, f.after) if guard is not None and f.after != f.before else None
+        if why:
+            out.refused.append(f"refused: {why}")
+            del files[path]
     try:
         policy.check_count(set(files) | already)
     except GuardrailViolation as exc:
@@ -82,5 +88,5 @@ def write(out: ReplyOutcome, ws: Workspace) -> ReplyOutcome:
 
 
 def apply_reply(text: str, ws: Workspace, settings: Settings, already: set[str], traj: Trajectory,
-                step: str, target: str | None = None) -> ReplyOutcome:
-    return write(prepare_reply(text, ws, settings, already, traj, step, target), ws)
+                step: str, target: str | None = None, guard: TestGuard | None = None) -> ReplyOutcome:
+    return write(prepare_reply(text, ws, settings, already, traj, step, target, guard), ws)

@@ -8,11 +8,14 @@ import re
 import secrets
 import shutil
 import subprocess
+import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from greenloop.errors import GitError, UsageError
+from greenloop.workspace import Workspace
 
 GIT_TIMEOUT_S = 120
 # Applied to every git command greenloop runs: no hooks, no fsmonitor, and the run's worktree (which the
@@ -113,25 +116,81 @@ def create_worktree(repo: Repo, run_id: str, task: str, from_ref: str = "HEAD") 
     return Worktree(path=path, branch=branch, base_commit=base, run_id=run_id)
 
 
-def commit(wt: Worktree, files: list[str], message: str, *, verify: bool,
+def _git_bytes(*args: str, cwd: Path, data: bytes, env: dict[str, str]) -> str:
+    proc = subprocess.run(["git", *_SAFE, *args], cwd=cwd, input=data, capture_output=True,
+                          timeout=GIT_TIMEOUT_S, env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **env})
+    if proc.returncode != 0:
+        raise GitError(f"git {args[0]} failed: {proc.stderr.decode(errors='replace').strip()[-300:]}")
+    return proc.stdout.decode().strip()
+
+
+def _tree_of(wt: Worktree, files: Mapping[str, str]) -> str:
+    """A tree object: the base commit's tree with `files` (path -> content) as regular, non-executable
+    files. Paths are taken literally (no pathspec, no glob); nothing is read from the disk."""
+    with tempfile.TemporaryDirectory(prefix="greenloop-index-") as tmp:
+        env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+        git("read-tree", wt.base_commit, cwd=wt.path, env=env)
+        for path, content in files.items():
+            sha = _git_bytes("hash-object", "-w", "--no-filters", "--stdin", cwd=wt.path,
+                             data=content.encode("utf-8"), env={})
+            git("update-index", "--add", "--cacheinfo", f"100644,{sha},{path}", cwd=wt.path, env=env)
+        return git("write-tree", cwd=wt.path, env=env).stdout.strip()
+
+
+def commit(wt: Worktree, files: Mapping[str, str], message: str, *, verify: bool,
            committer: tuple[str, str]) -> str:
-    git("add", "--", *files, cwd=wt.path)
+    """Commit exactly `files` (path -> the checked content) on the run's branch, on top of its base: built
+    from the record, so whatever the tests left on disk (new files, links, changed bytes) is not in it.
+    With `verify` the repository's commit hooks run (on the host; a trusted setting only) and must leave
+    the commit as it was built."""
+    tree = _tree_of(wt, files)
     env = {"GIT_COMMITTER_NAME": committer[0], "GIT_COMMITTER_EMAIL": committer[1]}
     if not git("config", "user.name", cwd=wt.path, check=False).stdout.strip():
         env |= {"GIT_AUTHOR_NAME": committer[0], "GIT_AUTHOR_EMAIL": committer[1]}
-    args = ["commit", "--quiet", "-F", "-"] if verify else ["commit", "--quiet", "--no-verify", "-F", "-"]
-    full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", **env}
-    safe = _SAFE[2:] if verify else _SAFE
-    proc = subprocess.run(["git", *safe, *args], cwd=wt.path, input=message, capture_output=True,
-                          text=True, timeout=GIT_TIMEOUT_S, env=full_env)
+    if verify:
+        return _commit_with_hooks(wt, files, message, env, tree)
+    sha = _git_bytes("commit-tree", tree, "-p", wt.base_commit, "-F", "-", cwd=wt.path,
+                     data=message.encode("utf-8"), env=env)
+    git("update-ref", f"refs/heads/{wt.branch}", sha, wt.base_commit, cwd=wt.path)
+    return sha
+
+
+def _commit_with_hooks(wt: Worktree, files: Mapping[str, str], message: str, env: dict[str, str],
+                       tree: str) -> str:
+    ws = Workspace(wt.path)
+    for path, content in files.items():
+        ws.write_text(path, content)
+    git("add", "--", *(f":(literal){p}" for p in files), cwd=wt.path)
+    proc = subprocess.run(["git", *_SAFE[2:], "commit", "--quiet", "-F", "-"], cwd=wt.path, input=message,
+                          capture_output=True, text=True, timeout=GIT_TIMEOUT_S,
+                          env={**os.environ, "GIT_TERMINAL_PROMPT": "0", **env})
     if proc.returncode != 0:
         raise GitError(f"git commit failed: {(proc.stderr or proc.stdout).strip()[-300:]}")
-    return git("rev-parse", "HEAD", cwd=wt.path).stdout.strip()
+    sha = git("rev-parse", "HEAD", cwd=wt.path).stdout.strip()
+    if git("rev-parse", f"{sha}^{{tree}}", cwd=wt.path).stdout.strip() != tree:
+        git("update-ref", f"refs/heads/{wt.branch}", wt.base_commit, cwd=wt.path)
+        raise GitError("the repository's commit hooks changed what was committed; the run's files were checked, "
+                       "the hooks' changes were not. Run without --verify")
+    return sha
 
 
-def diff_of(wt: Worktree, files: list[str]) -> str:
-    git("add", "--intent-to-add", "--", *files, cwd=wt.path, check=False)
-    return git("diff", "--no-color", "--", *files, cwd=wt.path, check=False).stdout
+def tracked_files(wt: Worktree) -> list[str]:
+    return [p for p in git("ls-files", "-z", cwd=wt.path).stdout.split("\0") if p]
+
+
+def dirty_paths(wt: Worktree) -> list[str]:
+    """Files in the worktree that differ from the base commit or are new (ignored files aside)."""
+    out = git("status", "--porcelain=v1", "-z", "--untracked-files=all", cwd=wt.path, check=False).stdout
+    paths, entries = [], out.split("\0")
+    i = 0
+    while i < len(entries):
+        entry = entries[i]
+        if len(entry) > 3:
+            paths.append(entry[3:])
+            if entry[0] in "RC":  # a rename is followed by its source path
+                i += 1
+        i += 1
+    return sorted(set(paths))
 
 
 def remove_worktree(repo: Repo, wt: Worktree, *, delete_branch: bool) -> None:

@@ -12,15 +12,18 @@ from greenloop.attempt import ReplyOutcome, apply_reply, prepare_reply, write
 from greenloop.candidates import example_failures, select
 from greenloop.config import Settings, redacted
 from greenloop.context import ProjectContext, gather
-from greenloop.errors import BudgetExceeded, GreenloopError, ModelError
+from greenloop.errors import BudgetExceeded, GreenloopError, ModelError, UsageError
 from greenloop.examples import Example, extract
+from greenloop.frozen import TestGuard
+from greenloop.judge import Baseline, Verdict, judge, red_run, take_baseline
+from greenloop.ledger import Ledger, is_project_test_file
 from greenloop.models.meter import MeteredModel
 from greenloop.prompts import render
 from greenloop.protocols import Model, Sandbox
 from greenloop.replies import is_test_path, parse_commit_message
-from greenloop.testrun import failure_signature, failure_summary, for_prompt, run_tests, test_argv, test_interpreter
+from greenloop.testrun import failure_signature, failure_summary, test_interpreter
 from greenloop.trajectory import Trajectory, runs_dir
-from greenloop.types import Attempt, Message, RunResult, Step, TestReport
+from greenloop.types import Attempt, Message, RunResult, Step
 from greenloop.workspace import Workspace
 
 Progress = Callable[..., None]
@@ -31,9 +34,16 @@ class State:
     task: str
     context: ProjectContext
     history: list[Attempt] = field(default_factory=list)
-    files: dict[str, bool] = field(default_factory=dict)  # path -> is_test
+    ledger: Ledger = field(default_factory=Ledger)  # what the run wrote, and the bytes it checked
+    guard: TestGuard | None = None
     warnings: list[str] = field(default_factory=list)
-    last_report: TestReport | None = None
+    verdict: Verdict | None = None
+    baseline: Baseline | None = None
+    discarded: list[str] = field(default_factory=list)
+
+    @property
+    def baseline_or_absent(self) -> Baseline:
+        return self.baseline or Baseline("absent", frozenset(), (), "not taken")
     failure: str = ""
     edit_failures_in_row: int = 0
     last_reply: str = ""
@@ -55,10 +65,10 @@ def _messages(step: Step, st: State, ws: Workspace, attempt: int, settings: Sett
                       examples=st.context.examples, target=target, test_path=st.context.suggested_test_path(target),
                       tests_required=settings.require_tests)
     else:
-        current = [{"path": p, "content": ws.read_text(p) or ""} for p in st.files]
+        current = [{"path": p, "content": st.ledger.current(p) or ""} for p in st.ledger.written()]
         name = "rewrite" if step == "rewrite" else "fix"
         user = render(name, task=st.task, attempt=attempt - 1, max_attempts=settings.max_iterations,
-                      history=st.history, failure=st.failure, current=current, paths=list(st.files),
+                      history=st.history, failure=st.failure, current=current, paths=list(st.ledger.written()),
                       prefer_whole=settings.fix_format == "whole" or st.edit_failures_in_row >= 2)
     return [Message("system", system), Message("user", user)]
 
@@ -71,7 +81,7 @@ def _next_step(st: State) -> Step:
 
 
 def _commit_message(model: MeteredModel, st: State, diff: str, passed: int, ask_model: bool) -> str:
-    files = sorted(st.files)
+    files = sorted(st.ledger.changes())
     body = "Files:\n" + "\n".join(f"- {f}" for f in files) + f"\n\nTests: {passed} passed."
     text = ""
     if ask_model:
@@ -95,27 +105,97 @@ def _draft(step: Step, st: State, model: MeteredModel, sandbox: Sandbox, ws: Wor
     messages = _messages(step, st, ws, attempt, settings)
     first = model.complete(messages, step, settings.retry_temperature if st.stuck else None).text
     count = settings.candidates
+    already = set(st.ledger.written())
     if count == 1:
-        return first, apply_reply(first, ws, settings, set(st.files), traj, step, st.target)
+        notes = _disputes(first, st, traj, step)
+        outcome = apply_reply(first, ws, settings, already, traj, step, st.target, st.guard)
+        outcome.notes.extend(notes)
+        return first, outcome
     texts = [first]
     try:
         while len(texts) < count:
             texts.append(model.complete(messages, step, settings.retry_temperature).text)
     except BudgetExceeded:
         pass  # the budget ends the sampling; the candidates so far are still judged
-    prepared = [prepare_reply(t, ws, settings, set(st.files), traj, step, st.target) for t in texts]
-    has_tests = not settings.require_tests or any(st.files.values())
+    notes = [n for text in texts for n in _disputes(text, st, traj, step)]
+    prepared = [prepare_reply(t, ws, settings, already, traj, step, st.target, st.guard) for t in texts]
+    has_tests = not settings.require_tests or bool(st.ledger.tests)
     valid = [o for o in prepared if not o.errors and o.written
              and (has_tests or any(f.is_test for f in o.written.values()))]
-    if len(valid) < 2:
-        return first, write((valid or prepared)[0], ws)
-    return first, select(valid, st.examples, ws, sandbox, python, settings.test_timeout, traj, step,
-                         [p for p, is_test in st.files.items() if is_test])
+    chosen = write((valid or prepared)[0], ws) if len(valid) < 2 else select(
+        valid, st.examples, ws, sandbox, python, settings.test_timeout, traj, step, st.ledger.tests)
+    chosen.notes.extend(notes)
+    return first, chosen
+
+
+def _disputes(text: str, st: State, traj: Trajectory, step: Step) -> list[str]:
+    """A reply's DISPUTE lines. An accepted one drops the assertion from the frozen test, and from the file
+    unless the reply sends that file itself. Returns the notes for the next request."""
+    if st.guard is None or "DISPUTE" not in text:
+        return []
+    notes, changed = st.guard.dispute(text, st.examples)
+    traj.event(step, "disputes", notes=notes)
+    for path in changed:
+        st.ledger.entries[path].current = st.guard.frozen[path]
+    return notes
 
 
 def _example_failures(st: State, sandbox: Sandbox, ws: Workspace, python: Path, timeout_s: float) -> list[str]:
-    impl = [p for p, is_test in st.files.items() if not is_test]
+    impl = st.ledger.sources
     return example_failures(st.examples, impl, ws, sandbox, python, timeout_s) if st.examples else []
+
+
+def _failed(st: State, traj: Trajectory, attempt: int, step: Step, outcome: str, failure: str,
+            summary: str, **record: object) -> Step:
+    st.failure = failure
+    st.history.append(Attempt(attempt, step, outcome, summary[:200], failure_signature(failure)))  # type: ignore[arg-type]
+    traj.event(step, "attempt", number=attempt, outcome=outcome, summary=summary, **record)
+    return _next_step(st)
+
+
+def _judge(st: State, sandbox: Sandbox, ws: Workspace, settings: Settings, traj: Trajectory, python: Path,
+           attempt: int, step: Step, extra: str) -> Step | None:
+    """Red run for tests not yet frozen, then the verdict. None when green; else the next step."""
+    restored = st.ledger.restore(ws)
+    if restored:
+        traj.event("test", "restored", paths=restored)
+    fresh = [p for p in st.ledger.tests if st.guard is not None and st.guard.frozen.get(p) != st.ledger.current(p)]
+    if fresh:
+        red = red_run(sandbox, ws, python, st.ledger, fresh, settings.test_timeout)
+        traj.event("test", "red_run", tests=fresh, vacuous=list(red.vacuous),
+                   output=red.report.output if red.report else "")
+        if red.vacuous:
+            failure = ("These tests check nothing: replace them with tests that fail without your implementation "
+                       "and pass with it.\n" + "\n".join(f"- {v}" for v in red.vacuous))
+            return _failed(st, traj, attempt, step, "vacuous_tests", failure, red.vacuous[0])
+        if st.guard is not None:
+            st.guard.freeze(fresh)
+    verdict = judge(sandbox, ws.root, python, settings.test_cmd, settings.test_timeout, st.baseline_or_absent,
+                    st.ledger.tests)
+    st.verdict = verdict
+    report = verdict.report
+    traj.event("test", "test_run", command=list(report.command), exit_code=report.exit_code,
+               passed=report.passed, failed=report.failed, errors=report.errors, timed_out=report.timed_out,
+               seconds=round(report.duration_s, 3), output=report.output, regressions=list(verdict.regressions),
+               new=[[o.id, o.status] for o in verdict.new])
+    tampered = st.ledger.drifted(ws)
+    if tampered:
+        st.ledger.restore(ws)
+        failure = ("The test run changed files that judge the work or that were checked: "
+                   f"{', '.join(tampered)}. Tests must not write to the project's files; that run does not count.")
+        return _failed(st, traj, attempt, step, "tampered", failure, failure)
+    missed = _example_failures(st, sandbox, ws, python, settings.test_timeout) if verdict.green else []
+    if missed:
+        traj.event("test", "task_examples", failures=missed)
+    if verdict.green and not missed:
+        st.history.append(Attempt(attempt, step, "passed", f"{report.passed} passed"))
+        traj.event(step, "attempt", number=attempt, outcome="passed")
+        return None
+    failure = "\n".join(missed) if missed else verdict.failure + extra
+    summary = missed[0] if missed else (f"broke {len(verdict.regressions)} existing test(s): "
+                                        f"{', '.join(verdict.regressions[:3])}" if verdict.regressions
+                                        else failure_summary(report))
+    return _failed(st, traj, attempt, step, "tests_failed", failure, summary)
 
 
 def _iterate(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, settings: Settings,
@@ -128,40 +208,23 @@ def _iterate(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, se
         st.stuck = text == st.last_reply or outcome.kind == "unchanged"
         st.last_reply = text
         st.warnings.extend(w for w in outcome.warnings + outcome.refused if w not in st.warnings)
-        st.files.update({p: f.is_test or st.files.get(p, False) for p, f in outcome.written.items()})
-        tests = [p for p, is_test in st.files.items() if is_test]
-        if outcome.errors or (not tests and settings.require_tests):
-            errors = outcome.errors or ["The reply has no test file. Write the tests first, in tests/test_*.py."]
+        st.ledger.record(outcome.written)
+        if outcome.errors or (not st.ledger.tests and settings.require_tests):
+            errors = outcome.errors or ["The reply has no test file. Write the tests first, in a new tests/test_*.py."]
             st.edit_failures_in_row = st.edit_failures_in_row + 1 if outcome.kind == "edit_error" else 0
-            st.failure = "\n".join(errors)
             kind = outcome.kind if outcome.kind != "ok" else "invalid"
-            st.history.append(Attempt(attempt, step, kind, errors[0].splitlines()[0][:200],  # type: ignore[arg-type]
-                                      failure_signature(st.failure)))
-            traj.event(step, "attempt", number=attempt, outcome=kind, errors=errors)
-            step = _next_step(st)
+            step = _failed(st, traj, attempt, step, kind, "\n".join(errors), errors[0].splitlines()[0], errors=errors)
             continue
         st.edit_failures_in_row = 0
         progress(step="test", attempt=attempt)
-        argv = test_argv(settings.test_cmd, tests, python)
-        report = run_tests(sandbox, argv, ws.root, settings.test_timeout)
-        st.last_report = report
-        traj.event("test", "test_run", command=list(report.command), exit_code=report.exit_code,
-                   passed=report.passed, failed=report.failed, errors=report.errors,
-                   timed_out=report.timed_out, seconds=round(report.duration_s, 3), output=report.output)
-        progress(passed=report.passed, failed=report.failed + report.errors)
-        missed = _example_failures(st, sandbox, ws, python, settings.test_timeout) if report.green else []
-        if missed:
-            traj.event("test", "task_examples", failures=missed)
-        if report.green and not missed:
-            st.history.append(Attempt(attempt, step, "passed", f"{report.passed} passed"))
-            traj.event(step, "attempt", number=attempt, outcome="passed")
-            return True
         extra = "".join("\n" + line for line in outcome.refused + outcome.notes)
-        st.failure = "\n".join(missed) if missed else for_prompt(report.output) + extra
-        st.history.append(Attempt(attempt, step, "tests_failed", missed[0] if missed else failure_summary(report),
-                                  failure_signature(st.failure)))
-        traj.event(step, "attempt", number=attempt, outcome="tests_failed", summary=st.history[-1].summary)
-        step = _next_step(st)
+        next_step = _judge(st, sandbox, ws, settings, traj, python, attempt, step, extra)
+        if st.verdict is not None:
+            counts = st.verdict.counts(st.baseline_or_absent)
+            progress(passed=counts["passed"], failed=counts["failed"])
+        if next_step is None:
+            return True
+        step = next_step
     return False
 
 
@@ -184,8 +247,14 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
     wt = gitops.create_worktree(repo, run_id, task, settings.from_ref)
     traj.event("start", "worktree", path=str(wt.path), branch=wt.branch, base=wt.base_commit)
     status, error, commit, green, interrupted = "failed", None, None, False, False
+    usage_error: UsageError | None = None
     st = State(task=task, context=ProjectContext.empty(), warnings=list(dict.fromkeys(notices)))
+    if sandbox.name != "bwrap":
+        st.warnings.append(f"the tests ran in the '{sandbox.name}' sandbox, which does not isolate the file system "
+                           f"or the network ({sandbox_reason or 'requested'}); install bubblewrap for a real jail")
     started = time.monotonic()
+    ws = Workspace(wt.path)
+    python = test_interpreter(repo.root)
     try:
         st.context = gather(wt.path, task)  # inside the try: a failure here still removes the worktree
         named = [ex for f in st.context.named if f.exists and f.path.endswith(".py")
@@ -194,22 +263,33 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
         traj.event("context", "context", files=len(st.context.files), named=[f.path for f in st.context.named],
                    examples=[f.path for f in st.context.examples], test_dir=st.context.test_dir,
                    task_examples=[e.assertion for e in st.examples])
+        st.ledger.protect(ws, [p for p in gitops.tracked_files(wt) if is_project_test_file(p)])
+        st.guard = TestGuard(st.ledger)
+        progress(step="baseline", attempt=0)
+        st.baseline = take_baseline(sandbox, wt.path, python, settings.test_cmd, settings.test_timeout)
+        traj.event("baseline", "baseline", status=st.baseline.status, detail=st.baseline.detail,
+                   passed=sorted(st.baseline.passed), files=list(st.baseline.files),
+                   output=st.baseline.report.output if st.baseline.report else "")
         try:
-            green = _iterate(st, metered, sandbox, Workspace(wt.path), settings, traj,
-                             test_interpreter(repo.root), progress)
+            green = _iterate(st, metered, sandbox, ws, settings, traj, python, progress)
         except BudgetExceeded as exc:
             error = str(exc)
+        st.discarded = [p for p in gitops.dirty_paths(wt) if p not in st.ledger.changes()]
         if green:
             progress(step="commit_message")
-            diff = gitops.diff_of(wt, sorted(st.files))
-            message = _commit_message(metered, st, diff, st.last_report.passed if st.last_report else 0,
+            st.ledger.restore(ws)
+            diff = st.ledger.diff()
+            message = _commit_message(metered, st, diff, st.verdict.report.passed if st.verdict else 0,
                                       settings.commit_message == "model")
-            commit = gitops.commit(wt, sorted(st.files), message, verify=settings.verify,
+            commit = gitops.commit(wt, st.ledger.changes(), message, verify=settings.verify,
                                    committer=(settings.committer_name, settings.committer_email))
-            traj.event("commit", "commit", sha=commit, branch=wt.branch, message=message, diff=diff)
+            traj.event("commit", "commit", sha=commit, branch=wt.branch, message=message, diff=diff,
+                       discarded=st.discarded)
             status = "success"
         elif error is None:
             error = f"tests still failing after {len(st.history)} attempt(s)"
+    except UsageError as exc:
+        status, error, usage_error = "error", str(exc), exc
     except GreenloopError as exc:
         status, error = "error", str(exc)
     except KeyboardInterrupt:
@@ -224,13 +304,25 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
             gitops.remove_worktree(repo, wt, delete_branch=status != "success")
         if interrupted:
             traj.close()
-    report = st.last_report
+    baseline = st.baseline_or_absent
+    counts = st.verdict.counts(baseline) if st.verdict else {
+        "passed": 0, "failed": 0, "new_passed": 0, "new_failed": 0, "baseline_passed": len(baseline.passed),
+        "regressions": 0}
+    if st.discarded:
+        st.warnings.append("not committed (created or changed by the test runs, not by the checked reply): "
+                           + ", ".join(st.discarded[:20]))
+    if st.guard is not None:
+        st.warnings.extend(f"disputed assertion dropped: {d}" for d in st.guard.accepted)
     result = RunResult(
         status=status, run_id=run_id, branch=wt.branch if status == "success" or keep else None,  # type: ignore[arg-type]
-        commit=commit, attempts=len(st.history), files=tuple(sorted(st.files)),
-        tests_passed=report.passed if report else 0, tests_failed=(report.failed + report.errors) if report else 0,
-        warnings=tuple(st.warnings), calls=metered.usage.calls, input_tokens=metered.usage.input_tokens,
-        output_tokens=metered.usage.output_tokens, trajectory=str(traj_path), error=error)
+        commit=commit, attempts=len(st.history), files=tuple(st.ledger.changes() or st.ledger.written()),
+        tests=counts, warnings=tuple(dict.fromkeys(st.warnings)), calls=metered.usage.calls,
+        input_tokens=metered.usage.input_tokens, output_tokens=metered.usage.output_tokens,
+        trajectory=str(traj_path), error=error, sandbox=sandbox.name,
+        baseline=f"{baseline.status}: {baseline.detail}",
+        regressed=st.verdict.regressions if st.verdict else (), discarded=tuple(st.discarded))
     traj.event("end", "run_end", seconds=round(time.monotonic() - started, 3), summary=result.summary())
     traj.close()
+    if usage_error is not None:
+        raise usage_error
     return result

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
+import secrets
 import shlex
 import sys
+import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
+from greenloop.errors import GuardrailViolation
 from greenloop.protocols import Sandbox
-from greenloop.types import TestReport
+from greenloop.types import TestOutcome, TestReport, TestStatus
+from greenloop.workspace import Workspace
 
 _SUMMARY = re.compile(r"(\d+) (passed|failed|errors?|xfailed|xpassed|skipped)")
 _NOISE = [(re.compile(r"0x[0-9a-fA-F]+"), "0x?"), (re.compile(r"line \d+"), "line ?"),
@@ -25,11 +29,68 @@ def test_interpreter(repo_root: Path) -> Path:
     return venv_python if venv_python.exists() else Path(sys.executable)
 
 
+def pytest_argv(python: Path, test_paths: Sequence[str], report: str | None = None) -> list[str]:
+    """pytest on `test_paths` (none: the project's own discovery), a collection error in one file does not
+    stop the others; with `report`, per-test outcomes go to that junit XML file (relative to the worktree)."""
+    argv = [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=", "--color=no",
+            "--continue-on-collection-errors"]
+    if report:
+        argv += ["-o", "junit_family=xunit1", "-o", "junit_logging=no", f"--junitxml={report}"]
+    return [*argv, *test_paths]
+
+
 def test_argv(test_cmd: str | None, test_paths: Sequence[str], python: Path) -> list[str]:
-    if test_cmd:
-        return shlex.split(test_cmd)
-    return [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
-            "--color=no", *test_paths]
+    return shlex.split(test_cmd) if test_cmd else pytest_argv(python, test_paths)
+
+
+def run_pytest(sandbox: Sandbox, python: Path, test_paths: Sequence[str], workdir: Path,
+               timeout_s: float) -> TestReport:
+    """pytest in the sandbox with per-test outcomes read from its junit report (the report file is removed)."""
+    name = f".greenloop-report-{secrets.token_hex(6)}.xml"
+    report = run_tests(sandbox, pytest_argv(python, test_paths, name), workdir, timeout_s)
+    ws = Workspace(workdir)
+    try:
+        xml_text = ws.read_text(name)
+        ws.remove(name)
+    except GuardrailViolation:
+        xml_text = None  # the tests replaced the report with a link or a directory: no outcomes
+    outcomes = parse_junit(xml_text) if xml_text else ()
+    return TestReport(**{**report.__dict__, "outcomes": outcomes})
+
+
+def _status(case: ET.Element) -> tuple[TestStatus, str]:
+    for tag, status in (("error", "error"), ("failure", "failed"), ("skipped", "skipped")):
+        child = case.find(tag)
+        if child is not None:
+            return status, (child.get("message") or "") + ("\n" + child.text if child.text else "")  # type: ignore[return-value]
+    return "passed", ""
+
+
+def _test_id(case: ET.Element) -> tuple[str, str]:
+    """(`file::Class::name`, file); a module that failed to import is `file::<collection>`."""
+    file = case.get("file") or ""
+    classname, name = case.get("classname") or "", case.get("name") or ""
+    if not file:
+        return f"{classname}::{name}", ""
+    if not classname:
+        return f"{file}::<collection>", file
+    module = str(PurePosixPath(file).with_suffix("")).replace("/", ".")
+    inner = classname[len(module):].lstrip(".") if classname.startswith(module) else classname
+    return "::".join([file, *(inner.split(".") if inner else []), name]), file
+
+
+def parse_junit(xml_text: str) -> tuple[TestOutcome, ...]:
+    """Per-test outcomes from pytest's junit XML (xunit1: with `file`). Unreadable XML: none."""
+    try:
+        root = ET.fromstring(xml_text)
+    except ET.ParseError:
+        return ()
+    out: list[TestOutcome] = []
+    for case in root.iter("testcase"):
+        test_id, file = _test_id(case)
+        status, message = _status(case)
+        out.append(TestOutcome(test_id, file, status, message[:4000]))
+    return tuple(out)
 
 
 def run_tests(sandbox: Sandbox, argv: list[str], workdir: Path, timeout_s: float) -> TestReport:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -65,6 +66,19 @@ class SandboxResult:
     killed_by_signal: int | None = None
 
 
+TestStatus = Literal["passed", "failed", "error", "skipped"]
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    """One test's result, by id (`file::Class::name`), read from the runner's machine-readable report."""
+
+    id: str
+    file: str
+    status: TestStatus
+    message: str = ""
+
+
 @dataclass(frozen=True)
 class TestReport:
     command: tuple[str, ...]
@@ -75,6 +89,13 @@ class TestReport:
     output: str
     duration_s: float
     timed_out: bool = False
+    outcomes: tuple[TestOutcome, ...] = ()  # empty when the runner wrote no readable report
+
+    def by_id(self) -> dict[str, TestOutcome]:
+        return {o.id: o for o in self.outcomes}
+
+    def in_files(self, files: Collection[str]) -> tuple[TestOutcome, ...]:
+        return tuple(o for o in self.outcomes if o.file in files)
 
     @property
     def green(self) -> bool:
@@ -87,7 +108,8 @@ class Attempt:
 
     number: int
     step: Step
-    outcome: Literal["passed", "tests_failed", "format_error", "edit_error", "invalid", "refused", "unchanged"]
+    outcome: Literal["passed", "tests_failed", "format_error", "edit_error", "invalid", "refused", "unchanged",
+                     "vacuous_tests", "tampered"]
     summary: str
     signature: str = ""
 
@@ -100,14 +122,21 @@ class RunResult:
     commit: str | None
     attempts: int
     files: tuple[str, ...]
-    tests_passed: int
-    tests_failed: int
+    tests: Mapping[str, int]  # passed, failed, new_passed, new_failed, baseline_passed, regressions
     warnings: tuple[str, ...]
     calls: int
     input_tokens: int
     output_tokens: int
     trajectory: str
     error: str | None = None
+    sandbox: str = ""
+    baseline: str = ""  # ok | red | absent | unavailable, and what it found
+    regressed: tuple[str, ...] = ()  # ids of baseline tests that fail at the end
+    discarded: tuple[str, ...] = ()  # what the test runs created or changed that is not committed
+
+    @property
+    def tests_passed(self) -> int:
+        return self.tests.get("passed", 0)
 
     def summary(self) -> dict[str, object]:
         """The run summary of DESIGN.md, key for key."""
@@ -118,7 +147,11 @@ class RunResult:
             "commit": self.commit,
             "attempts": self.attempts,
             "files": list(self.files),
-            "tests": {"passed": self.tests_passed, "failed": self.tests_failed},
+            "tests": dict(self.tests),
+            "baseline": self.baseline,
+            "regressed": list(self.regressed),
+            "sandbox": self.sandbox,
+            "discarded": list(self.discarded),
             "warnings": list(self.warnings),
             "usage": {
                 "calls": self.calls,

@@ -1,0 +1,226 @@
+"""Tests the run may not weaken.
+
+The project's own test files and test configuration are read-only for the run, and no new test
+configuration (`conftest.py`, `pytest.ini`, ...) may be added: it could skip the tests that guard the
+project. The model's own tests are frozen once they have failed against the code before the
+implementation (the red run): a later reply may add imports and new tests to a frozen file, but every
+statement that was there stays as it was and no new statement may rebind a name the file defined (a
+test that redefines the function it tests checks nothing). The one way to drop an assertion is to
+dispute it (`DISPUTE: <the assert statement>  # reason`); greenloop accepts the dispute only if the
+assertion is not one of the task's own examples, and says so in the summary.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from greenloop.examples import Example
+from greenloop.ledger import TEST_CONFIG, Ledger
+
+_DISPUTE = re.compile(r"^\s*DISPUTE:?\s*(assert\b.+)$", re.M)
+_UNITTEST_ASSERT = re.compile(r"^(assert[A-Z]\w*|fail\w*)$")
+_RAISES = {"raises", "warns", "deprecated_call", "assertRaises", "assertRaisesRegex", "assertWarns"}
+FROZEN_HINT = ("Tests are frozen once they failed against the code before the implementation: change the "
+               "implementation, not the tests. If an assertion contradicts the task, dispute it with a line "
+               "`DISPUTE: <the assert statement as written>  # why`.")
+
+
+def _parse(source: str) -> ast.Module | None:
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+def test_functions(tree: ast.Module) -> list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
+    """Module-level `test*` functions and `test*` methods of `Test*` classes, by qualified name."""
+    out: list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]] = []
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test"):
+            out.append((node.name, node))
+        elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
+            out.extend((f"{node.name}::{m.name}", m) for m in node.body
+                       if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef)) and m.name.startswith("test"))
+    return out
+
+
+def _refers_to_something(node: ast.AST) -> bool:
+    """True unless the expression is made of constants only (`assert True`, `assert 1 + 1 == 2`)."""
+    return any(isinstance(n, (ast.Name, ast.Attribute, ast.Call, ast.Subscript)) for n in ast.walk(node))
+
+
+def _call_name(node: ast.AST) -> str:
+    func = node.func if isinstance(node, ast.Call) else None
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return func.id if isinstance(func, ast.Name) else ""
+
+
+def _is_check(node: ast.AST) -> bool:
+    if isinstance(node, ast.Assert):
+        return _refers_to_something(node.test)
+    if isinstance(node, (ast.With, ast.AsyncWith)):
+        return any(_call_name(item.context_expr) in _RAISES for item in node.items) and bool(node.body)
+    if isinstance(node, ast.Call) and _UNITTEST_ASSERT.match(_call_name(node)):
+        return _call_name(node).startswith("fail") or any(_refers_to_something(a) for a in node.args)
+    return False
+
+
+def assertion_free(source: str) -> list[str]:
+    """Test functions that check nothing: no assert that refers to anything, no `pytest.raises`, no
+    unittest assertion. An unparseable file: none here (validation reports it)."""
+    tree = _parse(source)
+    if tree is None:
+        return []
+    return [name for name, fn in test_functions(tree) if not any(_is_check(n) for n in ast.walk(fn))]
+
+
+def _bound(node: ast.stmt) -> set[str]:
+    """Names a top-level statement binds in the module."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return {(a.asname or a.name).split(".")[0] for a in node.names}
+    names = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+            names.add(sub.id)
+    return names
+
+
+def _checks(node: ast.AST) -> set[str]:
+    return {ast.unparse(n) for n in ast.walk(node) if _is_check(n)}
+
+
+def _members(node: ast.ClassDef) -> dict[str, ast.stmt]:
+    return {getattr(m, "name", ast.unparse(m)): m for m in node.body}
+
+
+def _kept(ref: ast.stmt, new: ast.stmt | None, loosened: set[str], prefix: str = "") -> bool:
+    """`new` keeps `ref`: unchanged; or, for a test whose assertion was disputed, every remaining check is
+    still there; or, for a class, each member is kept in that sense."""
+    if new is None:
+        return False
+    if ast.unparse(ref) == ast.unparse(new):
+        return True
+    name = getattr(ref, "name", "")
+    if isinstance(ref, (ast.FunctionDef, ast.AsyncFunctionDef)) and f"{prefix}{name}" in loosened:
+        return type(new) is type(ref) and _checks(ref) <= _checks(new)
+    if isinstance(ref, ast.ClassDef) and isinstance(new, ast.ClassDef) and any(
+            x.startswith(f"{name}::") for x in loosened):
+        ours = _members(new)
+        return all(_kept(m, ours.get(k), loosened, f"{name}::") for k, m in _members(ref).items())
+    return False
+
+
+def weakened(reference: str, new: str, loosened: set[str] | None = None) -> list[str]:
+    """How `new` fails to keep the frozen `reference`: statements changed or removed, names rebound.
+    `loosened`: tests (`name` or `Class::name`) with a disputed assertion, kept by their remaining checks."""
+    ref, now = _parse(reference), _parse(new)
+    if ref is None or now is None:
+        return []  # an unparseable reply is refused by validation; an unparseable reference froze nothing
+    by_text = {ast.unparse(n): n for n in now.body}
+    by_name = {n.name: n for n in now.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    problems = []
+    for node in ref.body:
+        text = ast.unparse(node)
+        if text in by_text or _kept(node, by_name.get(getattr(node, "name", "")), loosened or set()):
+            continue
+        problems.append(f"changes or removes: {text.splitlines()[0]}")
+    defs = {n.name for n in ref.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    before = {ast.unparse(n) for n in ref.body}
+    defined = set().union(*(_bound(n) for n in ref.body)) if ref.body else set()
+    for node in now.body:
+        if ast.unparse(node) in before:
+            continue
+        own = {node.name} & defs if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) else set()
+        rebound = sorted((_bound(node) - own) & defined)
+        if rebound:
+            problems.append(f"rebinds {', '.join(rebound)}: {ast.unparse(node).splitlines()[0]}")
+    return problems
+
+
+def _calls_of(examples: Sequence[Example]) -> set[str]:
+    out = set()
+    for ex in examples:
+        tree = _parse(ex.call)
+        if tree is not None and tree.body:
+            out.add(ast.unparse(tree.body[0]))
+    return out
+
+
+@dataclass
+class TestGuard:
+    """What the run may not change in the tests, and the disputes it accepted."""
+
+    ledger: Ledger
+    frozen: dict[str, str] = field(default_factory=dict)  # path -> the frozen source
+    accepted: list[str] = field(default_factory=list)  # disputed assertions that were dropped
+    loosened: dict[str, set[str]] = field(default_factory=dict)  # path -> tests with a disputed assertion
+
+    def check(self, path: str, before: str | None, after: str) -> str | None:
+        """Why the reply may not write `after` at `path`, or None."""
+        leaf = path.rsplit("/", 1)[-1]
+        if self.ledger.is_protected(path):
+            return (f"{path} is one of the project's own test files or its test configuration; the run may not "
+                    "change it (it judges the work). Put new tests in a new file.")
+        if before is None and leaf in TEST_CONFIG:
+            return f"{path}: a new {leaf} would change how the project's tests are collected; it is refused."
+        reference = self.frozen.get(path)
+        if reference is not None and (problems := weakened(reference, after, self.loosened.get(path))):
+            return f"{path} is frozen; the reply {'; '.join(problems[:3])}. {FROZEN_HINT}"
+        return None
+
+    def freeze(self, paths: Sequence[str]) -> None:
+        for path in paths:
+            text = self.ledger.current(path)
+            if text is not None:
+                self.frozen[path] = text
+
+    def dispute(self, reply: str, examples: Sequence[Example]) -> tuple[list[str], list[str]]:
+        """Apply the reply's DISPUTE lines to the frozen references. Returns one line per dispute (accepted
+        or refused, with why) for the record and the next request, and the paths whose reference changed."""
+        notes: list[str] = []
+        changed: list[str] = []
+        protected_calls = _calls_of(examples)
+        for match in _DISPUTE.finditer(reply):
+            text = match.group(1).strip()
+            tree = _parse(text)
+            if tree is None or len(tree.body) != 1 or not isinstance(tree.body[0], ast.Assert):
+                notes.append(f"dispute refused: `{text[:120]}` is not one assert statement")
+                continue
+            target = ast.unparse(tree.body[0])
+            left = tree.body[0].test.left if isinstance(tree.body[0].test, ast.Compare) else None
+            if left is not None and ast.unparse(left) in protected_calls:
+                notes.append(f"dispute refused: `{target}` checks the task's own example; the code must meet it")
+                continue
+            found = next(((p, d) for p, src in self.frozen.items() if (d := _drop(src, target)) is not None), None)
+            if found is None:
+                notes.append(f"dispute refused: `{target}` is not an assertion of a frozen test")
+                continue
+            path, (self.frozen[path], test) = found
+            self.loosened.setdefault(path, set()).add(test)
+            self.accepted.append(f"{path}: {target}")
+            changed.append(path)
+            notes.append(f"dispute accepted: {path}: `{target}` was dropped from the frozen tests")
+        return notes, changed
+
+
+def _drop(source: str, assertion: str) -> tuple[str, str] | None:
+    """`source` with the first assert statement equal to `assertion` replaced by `pass` (the rest of the
+    file byte for byte) and the test it was in; None if there is none."""
+    tree = _parse(source)
+    if tree is None:
+        return None
+    for name, fn in test_functions(tree):
+        for node in ast.walk(fn):
+            if isinstance(node, ast.Assert) and ast.unparse(node) == assertion and node.end_lineno:
+                lines = source.splitlines(keepends=True)
+                first = lines[node.lineno - 1]
+                indent = first[:len(first) - len(first.lstrip())]
+                lines[node.lineno - 1:node.end_lineno] = [f"{indent}pass  # disputed by the model\n"]
+                return "".join(lines), name
+    return None

@@ -1,0 +1,153 @@
+"""The run's record of the bytes it checked. Every file greenloop wrote has its content at the base commit
+and the content the tests ran against; the project's own test files and test configuration are recorded
+too, unchanged. Before a test run the disk is put back to the record; after it, anything that differs is
+a sign the tests changed what they judge. The commit is built from this record, never from the disk."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import shutil
+import stat
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from greenloop.edits import AppliedFile
+from greenloop.errors import GuardrailViolation
+from greenloop.workspace import Workspace
+
+_TEST_FILE = re.compile(r"(^|/)(test_[^/]*|[^/]*_test)\.py$")
+_TEST_DIR = re.compile(r"(^|/)(tests?|testing)/")
+TEST_CONFIG = {"conftest.py", "pytest.ini", "tox.ini", "setup.cfg", "pyproject.toml", ".coveragerc", "noxfile.py"}
+
+
+def is_project_test_file(path: str) -> bool:
+    """A test file, a file under a test directory, or test configuration (what collects and runs tests)."""
+    leaf = path.rsplit("/", 1)[-1]
+    return bool(_TEST_FILE.search(path) or _TEST_DIR.search(path)) or leaf in TEST_CONFIG
+
+
+@dataclass
+class Entry:
+    path: str
+    is_test: bool
+    original: str | None  # at the base commit; None: the run created it
+    current: str  # what the last test run was meant to see
+    protected: bool = False  # the project's own test file or configuration: never changed by the run
+
+
+class Ledger:
+    def __init__(self) -> None:
+        self.entries: dict[str, Entry] = {}
+
+    def protect(self, ws: Workspace, paths: list[str]) -> list[str]:
+        """Record the project's own test files and test configuration as they are at the base commit."""
+        refused = []
+        for path in paths:
+            try:
+                text = ws.read_text(path)
+            except GuardrailViolation as exc:
+                refused.append(str(exc))
+                continue
+            if text is not None:
+                self.entries[path] = Entry(path, True, text, text, protected=True)
+        return refused
+
+    def is_protected(self, path: str) -> bool:
+        entry = self.entries.get(path)
+        return entry is not None and entry.protected
+
+    def record(self, written: Mapping[str, AppliedFile]) -> None:
+        for path, f in written.items():
+            old = self.entries.get(path)
+            original = old.original if old else f.before
+            self.entries[path] = Entry(path, f.is_test or bool(old and old.is_test), original, f.after)
+
+    def written(self) -> dict[str, bool]:
+        """path -> is_test, for every file the run wrote."""
+        return {p: e.is_test for p, e in self.entries.items() if not e.protected}
+
+    @property
+    def tests(self) -> list[str]:
+        return [p for p, e in self.entries.items() if e.is_test and not e.protected]
+
+    @property
+    def sources(self) -> list[str]:
+        return [p for p, e in self.entries.items() if not e.is_test]
+
+    def current(self, path: str) -> str | None:
+        entry = self.entries.get(path)
+        return entry.current if entry else None
+
+    def changes(self) -> dict[str, str]:
+        """What the commit holds: path -> the checked content, for files that differ from the base."""
+        return {p: e.current for p, e in sorted(self.entries.items()) if e.current != e.original}
+
+    def drifted(self, ws: Workspace) -> list[str]:
+        """Recorded files whose bytes on disk are no longer the recorded ones (or that are no longer files)."""
+        out = []
+        for path, entry in self.entries.items():
+            try:
+                on_disk = ws.read_text(path)
+            except GuardrailViolation:
+                on_disk = None
+            if on_disk != entry.current:
+                out.append(path)
+        return out
+
+    def restore(self, ws: Workspace) -> list[str]:
+        """Put every recorded file back to its recorded bytes; returns the paths that had to be restored."""
+        changed = self.drifted(ws)
+        for path in changed:
+            _replace(ws, path, self.entries[path].current)
+        return changed
+
+    @contextmanager
+    def without_sources(self, ws: Workspace) -> Iterator[None]:
+        """The worktree as it was before the run's implementation (its tests stay), then back."""
+        try:
+            for path in self.sources:
+                _replace(ws, path, self.entries[path].original)
+            yield
+        finally:
+            for path in self.sources:
+                _replace(ws, path, self.entries[path].current)
+
+    def diff(self) -> str:
+        out = []
+        for path, text in self.changes().items():
+            before = self.entries[path].original
+            out.extend(difflib.unified_diff((before or "").splitlines(keepends=True), text.splitlines(keepends=True),
+                                            "/dev/null" if before is None else f"a/{path}", f"b/{path}"))
+        return "".join(line if line.endswith("\n") else line + "\n" for line in out)
+
+
+def _replace(ws: Workspace, path: str, content: str | None) -> None:
+    """Write `content` at `path` whatever is there now (a link, directory or special file the tests planted
+    is removed first, never followed); None removes the file."""
+    _clear(ws.root, ws.relative(path).parts)
+    if content is not None:
+        ws.write_text(path, content)
+
+
+def _clear(root: Path, parts: tuple[str, ...]) -> None:
+    """Remove what stands at root/parts without following a link on the way. A link or non-directory in
+    the middle of the path is removed itself (the path is rebuilt by the write). Runs after the jail's
+    processes are gone, so nothing races it."""
+    current = root
+    for i, part in enumerate(parts):
+        current = current / part
+        try:
+            mode = os.lstat(current).st_mode
+        except FileNotFoundError:
+            return
+        last = i == len(parts) - 1
+        if stat.S_ISDIR(mode) and last:
+            shutil.rmtree(current)
+            return
+        if stat.S_ISLNK(mode) or not stat.S_ISDIR(mode):
+            os.unlink(current)
+            return
