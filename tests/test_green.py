@@ -1,0 +1,193 @@
+"""Green means the project works: the project's suite guards every run, tests are frozen and must fail
+first, and a green run that the tests tampered with does not count. Real loop, scripted model, real
+sandbox, real pytest, real git."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import GOOD_IMPL, GOOD_TEST, TASK, cli, events, git, summary, whole, write_script
+
+SHOUT = "def shout(text):\n    return text.upper()\n"
+SHOUT_TEST = "from textkit.shout import shout\n\n\ndef test_shout():\n    assert shout('hi') == 'HI'\n"
+
+
+@pytest.fixture
+def project(repo: Path) -> Path:
+    """The textkit repository with code of its own and a passing test of its own."""
+    (repo / "textkit" / "shout.py").write_text(SHOUT)
+    (repo / "tests").mkdir()
+    (repo / "tests" / "test_shout.py").write_text(SHOUT_TEST)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "shout")
+    return repo
+
+
+def run(repo: Path, tmp_path: Path, replies: list[dict], *extra: str, task: str = TASK) -> dict:
+    script = write_script(tmp_path / "s.json", replies)
+    proc = cli("run", task, "--repo", str(repo), "--model", f"scripted:{script}", "--json", *extra)
+    assert proc.stdout.strip(), proc.stderr
+    return summary(proc)
+
+
+def prompts(s: dict, step: str = "fix") -> list[str]:
+    return [e["messages"][-1]["content"] for e in events(s["trajectory"])
+            if e["kind"] == "model_request" and e["step"] == step]
+
+
+def test_breaking_existing_code_is_fed_back_by_test_name_and_fixed(project: Path, tmp_path: Path) -> None:
+    s = run(project, tmp_path, [
+        {"step": "generate", "text": whole(**{"textkit/shout.py": "def shout(text):\n    return text.lower()\n"})},
+        {"step": "fix", "text": whole(test=None, **{"textkit/shout.py": SHOUT + "\n# unchanged behaviour\n"})},
+        {"step": "commit_message", "text": "feat: slugify"},
+    ])
+    assert s["status"] == "success" and s["attempts"] == 2
+    assert s["tests"] == {"passed": 3, "failed": 0, "new_passed": 2, "new_failed": 0, "baseline_passed": 1,
+                          "regressions": 0}
+    assert s["baseline"].startswith("ok")
+    fix = prompts(s)[0]
+    assert "broke tests of the project that passed before" in fix and "tests/test_shout.py::test_shout" in fix
+    assert git(project, "show", f"{s['commit']}:textkit/shout.py").startswith(SHOUT)
+
+
+def test_a_regression_never_ends_green(project: Path, tmp_path: Path) -> None:
+    broken = {"textkit/shout.py": "def shout(text):\n    return text.lower()\n"}
+    s = run(project, tmp_path, [{"text": whole(**broken)}] * 2, "--max-iterations", "2")
+    assert s["status"] == "failed" and s["commit"] is None and s["branch"] is None
+    assert s["regressed"] == ["tests/test_shout.py::test_shout"] and s["tests"]["regressions"] == 1
+
+
+@pytest.mark.parametrize("cheat", ["edit_old_test", "conftest_skip", "pytest_ini"])
+def test_changing_or_skipping_the_projects_tests_never_ends_green(project: Path, tmp_path: Path, cheat: str) -> None:
+    broken = {"textkit/shout.py": "def shout(text):\n    return text.lower()\n"}
+    cheats = {
+        "edit_old_test": {"tests/test_shout.py": SHOUT_TEST.replace("'HI'", "'hi'")},
+        "conftest_skip": {"tests/conftest.py": "import pytest\n\n\ndef pytest_collection_modifyitems(items):\n"
+                                               "    for item in items:\n        if 'shout' in item.nodeid:\n"
+                                               "            item.add_marker(pytest.mark.skip('old'))\n"},
+        "pytest_ini": {"pytest.ini": "[pytest]\naddopts = -k 'not shout'\n"},
+    }
+    s = run(project, tmp_path, [{"text": whole(**broken, **cheats[cheat])}] * 2, "--max-iterations", "2")
+    assert s["status"] == "failed" and s["commit"] is None
+    assert s["tests"]["regressions"] == 1
+    fix = prompts(s)[0]
+    assert "refused" in fix and next(iter(cheats[cheat])) in fix
+    # nothing of the cheat reached a branch: the run has none
+    assert "greenloop/" not in git(project, "branch", "--list")
+
+
+def test_weakening_a_frozen_new_test_never_ends_green(repo: Path, tmp_path: Path) -> None:
+    bad = "def slugify(text):\n    return text.lower()\n"
+    weak = "from textkit.slug import slugify\n\n\ndef test_basic():\n    assert slugify('Hello World') is not None\n"
+    s = run(repo, tmp_path, [
+        {"step": "generate", "text": whole(impl=bad)},
+        {"step": "fix", "text": whole(test=weak, impl=bad)},
+        {"step": "fix", "text": whole(test=GOOD_TEST.replace("'hello-world'", "slugify('Hello World')"), impl=bad)},
+    ], "--max-iterations", "3")
+    assert s["status"] == "failed" and s["commit"] is None
+    second = prompts(s)[1]
+    assert "tests/test_slug.py is frozen" in second and "DISPUTE" in second
+
+
+def test_a_frozen_test_may_gain_an_import_and_new_tests(repo: Path, tmp_path: Path) -> None:
+    raises = GOOD_TEST + "\n\ndef test_type():\n    with pytest.raises(AttributeError):\n        slugify(None)\n"
+    fixed = "import pytest\n" + raises
+    s = run(repo, tmp_path, [
+        {"step": "generate", "text": whole(test=raises)},
+        {"step": "fix", "text": whole(test=fixed)},
+        {"step": "commit_message", "text": "feat: slugify"},
+    ])
+    assert s["status"] == "success" and s["attempts"] == 2, s
+    assert git(repo, "show", f"{s['commit']}:tests/test_slug.py") == fixed
+
+
+def test_assertion_free_and_always_passing_tests_are_named_as_vacuous(project: Path, tmp_path: Path) -> None:
+    vacuous = ("from textkit.slug import slugify\nfrom textkit.shout import shout\n\n\n"
+               "def test_runs():\n    slugify('Hello World')\n\n\ndef test_math():\n    assert 1 + 1 == 2\n\n\n"
+               "def test_old_behaviour():\n    assert shout('a') == 'A'\n\n\n"
+               "def test_real():\n    assert slugify('Hello World') == 'hello-world'\n")
+    s = run(project, tmp_path, [
+        {"step": "generate", "text": whole(test=vacuous)},
+        {"step": "fix", "text": whole()},
+        {"step": "commit_message", "text": "feat: slugify"},
+    ])
+    assert s["status"] == "success" and s["attempts"] == 2
+    fix = prompts(s)[0]
+    assert "tests/test_slug.py::test_runs asserts nothing" in fix
+    assert "tests/test_slug.py::test_math asserts nothing" in fix
+    assert "test_real asserts nothing" not in fix and "test_old_behaviour asserts nothing" not in fix
+    red = [e for e in events(s["trajectory"]) if e["kind"] == "red_run"]
+    assert red and red[0]["tests"] == ["tests/test_slug.py"] and len(red[0]["vacuous"]) == 2
+
+
+def test_a_test_that_passes_without_the_implementation_is_vacuous(project: Path, tmp_path: Path) -> None:
+    task = "Make shout in textkit/shout.py add an exclamation mark"
+    passes_anyway = SHOUT_TEST.replace("test_shout", "test_still_upper")
+    real = "from textkit.shout import shout\n\n\ndef test_bang():\n    assert shout('hi') == 'HI!'\n"
+    new_shout = "def shout(text):\n    return text.upper() + '!'\n"
+    s = run(project, tmp_path, [
+        {"step": "generate", "text": f"tests/test_bang.py\n```python\n{passes_anyway}```\n"
+                                     f"textkit/shout.py\n```python\n{new_shout}```\n"},
+        {"step": "fix", "text": f"tests/test_bang.py\n```python\n{real}```\n"},
+        {"step": "fix", "text": f"tests/test_shout_update.py\n```python\n{real}```\n"},
+    ], "--max-iterations", "3", task=task)
+    first = prompts(s)[0]
+    assert "tests/test_bang.py::test_still_upper passes without the implementation" in first
+    # the project's own test_shout now fails (it expected no '!'): a regression, never green
+    assert s["status"] == "failed" and s["tests"]["regressions"] == 1
+
+
+def test_a_red_baseline_guards_only_what_passed(project: Path, tmp_path: Path) -> None:
+    (project / "tests" / "test_known_bad.py").write_text("def test_known_bad():\n    assert False\n")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "a failing test")
+    s = run(project, tmp_path, [{"text": whole()}, {"text": "feat: slugify"}])
+    assert s["status"] == "success"
+    assert s["baseline"].startswith("red") and s["tests"]["baseline_passed"] == 1
+
+
+def test_a_suite_that_cannot_be_collected_makes_no_regression_claim(project: Path, tmp_path: Path) -> None:
+    (project / "tests" / "test_shout.py").write_text("def test_broken(:\n")
+    git(project, "commit", "-qam", "broken test file")
+    s = run(project, tmp_path, [{"text": whole()}, {"text": "feat: slugify"}])
+    assert s["status"] == "success" and s["baseline"].startswith("unavailable")
+    assert s["tests"]["baseline_passed"] == 0 and s["tests"]["new_passed"] == 2
+
+
+def test_a_suite_slower_than_the_timeout_is_a_usage_error(project: Path, tmp_path: Path) -> None:
+    (project / "tests" / "test_slow.py").write_text("import time\n\n\ndef test_slow():\n    time.sleep(30)\n")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "slow")
+    script = write_script(tmp_path / "s.json", [{"text": whole()}])
+    proc = cli("run", TASK, "--repo", str(project), "--model", f"scripted:{script}", "--test-timeout", "3")
+    assert proc.returncode == 2
+    line = proc.stderr.strip().splitlines()[-1]
+    assert "test_timeout" in line and "--test-timeout" in line
+    assert "greenloop/" not in git(project, "branch", "--list")
+
+
+def test_a_forced_bwrap_failure_under_auto_is_visible_in_the_summary(repo: Path, tmp_path: Path) -> None:
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "bwrap").write_text("#!/bin/sh\necho 'bwrap: setting up uid map: Permission denied' >&2\nexit 1\n")
+    (fake / "bwrap").chmod(0o755)
+    import os
+    script = write_script(tmp_path / "s.json", [{"text": whole()}, {"text": "feat: slugify"}])
+    proc = cli("run", TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json",
+               env={"PATH": f"{fake}:{os.environ['PATH']}"})
+    s = summary(proc)
+    assert s["sandbox"] == "process"
+    assert any("'process' sandbox" in w and "does not isolate" in w for w in s["warnings"])
+    refused = cli("run", TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--sandbox", "bwrap",
+                  env={"PATH": f"{fake}:{os.environ['PATH']}"})
+    assert refused.returncode == 2 and "bwrap" in refused.stderr
+
+
+def test_the_summary_names_the_sandbox_and_the_trajectory_the_baseline(repo: Path, tmp_path: Path) -> None:
+    s = run(repo, tmp_path, [{"text": whole()}, {"text": "feat: slugify"}])
+    assert s["sandbox"] == "bwrap" and s["baseline"].startswith("absent")
+    kinds = [e["kind"] for e in events(s["trajectory"])]
+    assert kinds.index("baseline") < kinds.index("model_request") < kinds.index("red_run") < kinds.index("test_run")
+    assert json.loads(json.dumps(s))["discarded"] == []
