@@ -77,8 +77,9 @@ def take_baseline(sandbox: Sandbox, root: Path, python: Path, test_cmd: str | No
 
 def judge(sandbox: Sandbox, root: Path, python: Path, test_cmd: str | None, timeout_s: float,
           baseline: Baseline, new_tests: Sequence[str]) -> Verdict:
-    """The new tests and the project's suite in one pytest run, plus the configured test_cmd if there is one.
-    Without new tests (require_tests off), the suite alone judges."""
+    """The new tests and the project's suite in one pytest run, plus the configured test_cmd if there is one,
+    which must pass (it is what the user said judges the work). Without new tests (require_tests off), the
+    suite alone judges."""
     paths = [*baseline.files, *(t for t in new_tests if t not in baseline.files)]
     command = run_tests(sandbox, test_argv(test_cmd, [], python), root, timeout_s) if test_cmd else None
     report = run_pytest(sandbox, python, paths, root, timeout_s) if paths else command
@@ -94,7 +95,7 @@ def judge(sandbox: Sandbox, root: Path, python: Path, test_cmd: str | None, time
     new = report.in_files(set(new_tests)) if paths else ()
     new_ok = all(o.status == "passed" for o in new) and (bool(new) or not new_tests)
     clean = report.exit_code == 0 or _only_baseline_failures(report, baseline, set(new_tests))
-    command_ok = command is None or command.exit_code == 0 or COMMAND_ID not in baseline.passed
+    command_ok = command is None or command.exit_code == 0  # the user's own judge: it must pass
     green = new_ok and clean and command_ok and not regressions and not report.timed_out
     failure = "" if green else _failure_text(report, regressions, by_id) + extra
     return Verdict(green, report, new, tuple(regressions), failure)
