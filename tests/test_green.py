@@ -191,3 +191,25 @@ def test_the_summary_names_the_sandbox_and_the_trajectory_the_baseline(repo: Pat
     kinds = [e["kind"] for e in events(s["trajectory"])]
     assert kinds.index("baseline") < kinds.index("model_request") < kinds.index("red_run") < kinds.index("test_run")
     assert json.loads(json.dumps(s))["discarded"] == []
+
+
+def test_a_test_missing_an_obvious_import_is_repaired_without_a_model_call(repo: Path, tmp_path: Path) -> None:
+    no_import = GOOD_TEST + "\n\ndef test_none():\n    with pytest.raises(AttributeError):\n        slugify(None)\n"
+    s = run(repo, tmp_path, [{"text": whole(test=no_import)}, {"text": "feat: slugify"}])
+    assert s["status"] == "success" and s["attempts"] == 1 and s["usage"]["calls"] == 2
+    assert git(repo, "show", f"{s['commit']}:tests/test_slug.py") == "import pytest\n" + no_import
+    assert [e["added_imports"] for e in events(s["trajectory"]) if e["kind"] == "repair"] == [["pytest"]]
+
+
+@pytest.mark.parametrize("source, added", [
+    ("def test():\n    assert math.floor(1.5) == 1\n", ["math"]),
+    ("import pytest as pt\n\ndef test():\n    pytest.fail()\n", ["pytest"]),
+    ("from x import re\n\ndef test():\n    re.match('a', 'a')\n", []),  # bound by the file: left alone
+    ("def test(os):\n    os.getcwd()\n", []),  # a parameter named like a module
+    ("def test():\n    numpy.zeros(1)\n", []),  # not a module greenloop may add on its own
+])
+def test_repair_adds_only_obvious_imports(source: str, added: list[str]) -> None:
+    from greenloop.repair import add_missing_imports
+    fixed, names = add_missing_imports(source)
+    assert names == added
+    assert fixed == "".join(f"import {n}\n" for n in added) + source

@@ -9,6 +9,7 @@ from greenloop.edits import AppliedFile, apply_all
 from greenloop.errors import FormatError, GuardrailViolation
 from greenloop.frozen import TestGuard
 from greenloop.guardrails import WritePolicy
+from greenloop.repair import add_missing_imports
 from greenloop.replies import parse_reply
 from greenloop.trajectory import Trajectory
 from greenloop.validate import validate_files
@@ -46,6 +47,11 @@ def prepare_reply(text: str, ws: Workspace, settings: Settings, already: set[str
         except GuardrailViolation as exc:
             out.refused.append(f"refused: {exc}")
     files, edit_errors = apply_all(allowed, ws.read_text)
+    for path, f in list(files.items()):
+        fixed, added = add_missing_imports(f.after) if f.is_test else (f.after, [])
+        if added:
+            files[path] = AppliedFile(path, f.before, fixed, f.is_test)
+            traj.event(step, "repair", path=path, added_imports=added)
     for path, f in list(files.items()):
         why = guard.check(path, f.before, f.after) if guard is not None and f.after != f.before else None
         if why:
