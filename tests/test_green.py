@@ -92,15 +92,25 @@ def test_weakening_a_frozen_new_test_never_ends_green(repo: Path, tmp_path: Path
 
 
 def test_a_frozen_test_may_gain_an_import_and_new_tests(repo: Path, tmp_path: Path) -> None:
-    raises = GOOD_TEST + "\n\ndef test_type():\n    with pytest.raises(AttributeError):\n        slugify(None)\n"
-    fixed = "import pytest\n" + raises
+    bad = "def slugify(text):\n    return text.lower()\n"
+    grown = "import string\n" + GOOD_TEST + "\n\ndef test_letters():\n    assert slugify(string.ascii_uppercase) == string.ascii_lowercase\n"
     s = run(repo, tmp_path, [
-        {"step": "generate", "text": whole(test=raises)},
-        {"step": "fix", "text": whole(test=fixed)},
+        {"step": "generate", "text": whole(impl=bad)},
+        {"step": "fix", "text": whole(test=grown)},
         {"step": "commit_message", "text": "feat: slugify"},
     ])
     assert s["status"] == "success" and s["attempts"] == 2, s
-    assert git(repo, "show", f"{s['commit']}:tests/test_slug.py") == fixed
+    assert git(repo, "show", f"{s['commit']}:tests/test_slug.py") == grown
+
+
+def test_a_test_file_that_fails_to_import_can_still_be_corrected(repo: Path, tmp_path: Path) -> None:
+    wrong_import = GOOD_TEST.replace("from textkit.slug import", "from textkit import")
+    s = run(repo, tmp_path, [
+        {"step": "generate", "text": whole(test=wrong_import)},
+        {"step": "fix", "text": whole()},
+        {"step": "commit_message", "text": "feat: slugify"},
+    ])
+    assert s["status"] == "success" and s["attempts"] == 2, s
 
 
 def test_assertion_free_and_always_passing_tests_are_named_as_vacuous(project: Path, tmp_path: Path) -> None:

@@ -2,12 +2,12 @@
 
 The project's own test files and test configuration are read-only for the run, and no new test
 configuration (`conftest.py`, `pytest.ini`, ...) may be added: it could skip the tests that guard the
-project. The model's own tests are frozen once they have failed against the code before the
-implementation (the red run): a later reply may add imports and new tests to a frozen file, but every
-statement that was there stays as it was and no new statement may rebind a name the file defined (a
-test that redefines the function it tests checks nothing). The one way to drop an assertion is to
-dispute it (`DISPUTE: <the assert statement>  # reason`); greenloop accepts the dispute only if the
-assertion is not one of the task's own examples, and says so in the summary.
+project. The model's own tests are frozen once they have run (passed their red run, then were collected
+in a test run; a file whose imports fail can still be corrected). A later reply may add imports and new
+tests to a frozen file, but every statement that was there stays as it was and no new statement may
+rebind a name the file defined (a test that redefines the function it tests checks nothing). The one
+way to drop an assertion is to dispute it (`DISPUTE: <the assert statement>  # reason`); greenloop
+accepts the dispute only if the assertion is not one of the task's examples, and says so in the summary.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from greenloop.ledger import TEST_CONFIG, Ledger
 _DISPUTE = re.compile(r"^\s*DISPUTE:?\s*(assert\b.+)$", re.M)
 _UNITTEST_ASSERT = re.compile(r"^(assert[A-Z]\w*|fail\w*)$")
 _RAISES = {"raises", "warns", "deprecated_call", "assertRaises", "assertRaisesRegex", "assertWarns"}
-FROZEN_HINT = ("Tests are frozen once they failed against the code before the implementation: change the "
-               "implementation, not the tests. If an assertion contradicts the task, dispute it with a line "
+FROZEN_HINT = ("Tests are frozen once they have run: change the implementation, not the tests (new imports "
+               "and new tests may be added). If an assertion contradicts the task, dispute it with a line "
                "`DISPUTE: <the assert statement as written>  # why`.")
 
 

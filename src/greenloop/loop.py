@@ -40,6 +40,7 @@ class State:
     verdict: Verdict | None = None
     baseline: Baseline | None = None
     discarded: list[str] = field(default_factory=list)
+    red_checked: dict[str, str] = field(default_factory=dict)  # test path -> the content that passed its red run
 
     @property
     def baseline_or_absent(self) -> Baseline:
@@ -159,7 +160,7 @@ def _judge(st: State, sandbox: Sandbox, ws: Workspace, settings: Settings, traj:
     restored = st.ledger.restore(ws)
     if restored:
         traj.event("test", "restored", paths=restored)
-    fresh = [p for p in st.ledger.tests if st.guard is not None and st.guard.frozen.get(p) != st.ledger.current(p)]
+    fresh = [p for p in st.ledger.tests if st.red_checked.get(p) != st.ledger.current(p)]
     if fresh:
         red = red_run(sandbox, ws, python, st.ledger, fresh, settings.test_timeout)
         traj.event("test", "red_run", tests=fresh, vacuous=list(red.vacuous),
@@ -168,12 +169,14 @@ def _judge(st: State, sandbox: Sandbox, ws: Workspace, settings: Settings, traj:
             failure = ("These tests check nothing: replace them with tests that fail without your implementation "
                        "and pass with it.\n" + "\n".join(f"- {v}" for v in red.vacuous))
             return _failed(st, traj, attempt, step, "vacuous_tests", failure, red.vacuous[0])
-        if st.guard is not None:
-            st.guard.freeze(fresh)
+        st.red_checked.update({p: st.ledger.current(p) or "" for p in fresh})
     verdict = judge(sandbox, ws.root, python, settings.test_cmd, settings.test_timeout, st.baseline_or_absent,
                     st.ledger.tests)
     st.verdict = verdict
     report = verdict.report
+    if st.guard is not None:  # a test file is frozen once it ran: collected, not a module that failed to import
+        st.guard.freeze([p for p in st.ledger.tests if p not in st.guard.frozen and any(
+            o.file == p and not o.id.endswith("::<collection>") for o in report.outcomes)])
     traj.event("test", "test_run", command=list(report.command), exit_code=report.exit_code,
                passed=report.passed, failed=report.failed, errors=report.errors, timed_out=report.timed_out,
                seconds=round(report.duration_s, 3), output=report.output, regressions=list(verdict.regressions),
