@@ -1,5 +1,8 @@
 """Project facts for the prompt: the files the task names, the test layout and style, a few
-representative files, and the file list. (The ranked repo map is its own module, later.)"""
+representative files, and the file list. (The ranked repo map is its own module, later.)
+
+Every read goes through the Workspace path gate: a file outside the worktree, behind a symlink, or
+otherwise refused is named in the prompt as refused, and its content is never read."""
 
 from __future__ import annotations
 
@@ -8,18 +11,33 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from greenloop.errors import GuardrailViolation
 from greenloop.gitops import git
+from greenloop.outline import FileView, file_view
+from greenloop.workspace import Workspace
 
-_PATHLIKE = re.compile(r"(?<![\w/.-])((?:[\w.-]+/)*[\w-]+\.(?:py|pyi|js|ts|tsx|jsx|mjs|json|toml|md))\b")
-MAX_FILE_CHARS = 6000
+__all__ = ["FileView", "ProjectContext", "SourceFile", "file_view", "gather"]
+
+# a path the task names: relative, `../`, absolute or `~/` (the last three are named to be refused)
+_PATHLIKE = re.compile(
+    r"(?<![\w/.~-])((?:~/|/)?(?:[\w.-]+/)*[\w-]+\.(?:py|pyi|js|ts|tsx|jsx|mjs|json|toml|md))\b")
+NAMED_FILE_CHARS = 12_000  # a named file longer than this is shown as an outline with the task's definitions
+EXAMPLE_FILE_CHARS = 6000
 MAX_LISTED = 150
 
 
 @dataclass(frozen=True)
 class SourceFile:
+    """A file of the prompt. `content` is the whole file as read (empty when absent or refused); `shown`
+    is what the prompt shows of it (`whole` False: an outline view to edit by SEARCH/REPLACE only);
+    `refused` says why it was not read."""
+
     path: str
     content: str
     exists: bool
+    shown: str = ""
+    whole: bool = True
+    refused: str = ""
 
 
 @dataclass(frozen=True)
@@ -42,43 +60,49 @@ class ProjectContext:
         return f"{self.test_dir}/test_{stem}.py" if self.test_dir else f"test_{stem}.py"
 
 
-def _read(root: Path, rel: str) -> str:
-    path = root / rel
-    if path.is_symlink() or not path.is_file():
-        return ""
-    text = path.read_text(encoding="utf-8", errors="replace")
-    return text if len(text) <= MAX_FILE_CHARS else text[:MAX_FILE_CHARS] + "\n# ... (truncated)\n"
+def _source(ws: Workspace, rel: str, task: str, budget: int) -> SourceFile:
+    try:
+        text = ws.read_text(rel)
+    except GuardrailViolation as exc:
+        return SourceFile(rel, "", False, refused=str(exc))
+    if text is None:
+        return SourceFile(rel, "", False)
+    view = file_view(rel, text, task, budget)
+    return SourceFile(rel, text, True, shown=view.text, whole=view.whole)
+
+
+def _pyproject(ws: Workspace) -> dict[str, object]:
+    try:
+        text = ws.read_text("pyproject.toml")
+        data = tomllib.loads(text) if text is not None else {}
+    except (GuardrailViolation, tomllib.TOMLDecodeError):
+        return {}
+    project = data.get("project")
+    return project if isinstance(project, dict) else {}
 
 
 def gather(root: Path, task: str) -> ProjectContext:
+    ws = Workspace(root)
     listed = [f for f in git("ls-files", cwd=root).stdout.splitlines() if f]
     named_paths = list(dict.fromkeys(m.group(1) for m in _PATHLIKE.finditer(task)))
-    named = [SourceFile(p, _read(root, p), (root / p).is_file()) for p in named_paths]
+    named = [_source(ws, p, task, NAMED_FILE_CHARS) for p in named_paths]
     tests = [f for f in listed if re.search(r"(^|/)test_[^/]*\.py$|_test\.py$", f)]
-    test_dir = ""
+    test_dir = "tests"
     if tests:
-        test_dir = str(Path(tests[0]).parent) if str(Path(tests[0]).parent) != "." else ""
-    elif (root / "tests").is_dir():
-        test_dir = "tests"
-    else:
-        test_dir = "tests"
-    framework = "pytest"
-    pyproject = root / "pyproject.toml"
-    requires, deps = ">=3.11", []
-    if pyproject.is_file():
-        try:
-            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
-            data = {}
-        requires = data.get("project", {}).get("requires-python", requires)
-        deps = list(data.get("project", {}).get("dependencies", []))
+        parent = str(Path(tests[0]).parent)
+        test_dir = parent if parent != "." else ""
+    project = _pyproject(ws)
+    requires = project.get("requires-python")
+    requires = requires if isinstance(requires, str) else ">=3.11"
+    raw_deps = project.get("dependencies")
+    deps = [d for d in raw_deps if isinstance(d, str)] if isinstance(raw_deps, list) else []
     examples: list[SourceFile] = []
     candidates = tests[:1] + [f for f in listed if f.endswith(".py") and f not in tests and f not in named_paths]
     for rel in candidates:
         if len(examples) >= 3:
             break
-        content = _read(root, rel)
-        if content.strip():
-            examples.append(SourceFile(rel, content, True))
+        example = _source(ws, rel, "", EXAMPLE_FILE_CHARS)
+        if example.exists and example.whole and example.content.strip():
+            examples.append(example)  # style examples are shown whole; a longer file is not an example
     return ProjectContext(files=listed[:MAX_LISTED], named=named, examples=examples, test_dir=test_dir,
-                          test_framework=framework, python_requires=requires, dependencies=deps)
+                          test_framework="pytest", python_requires=requires, dependencies=deps)
