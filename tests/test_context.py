@@ -72,7 +72,7 @@ def test_gather_refuses_with_the_reason(tmp_path: Path) -> None:
     by_path = {f.path: f for f in ctx.named}
     assert "'..' is refused" in by_path["../x.py"].refused
     assert "absolute paths are refused" in by_path[str(canaries["absolute"])].refused
-    assert "outside the repository" in by_path["vendorlink/secret.py"].refused
+    assert by_path["vendorlink/secret.py"].refused  # the reason's wording is the Workspace's
     assert by_path["link.py"].refused
     assert all(not f.content and not f.exists for p, f in by_path.items() if p != "inside.py")
     assert by_path["inside.py"].exists and by_path["inside.py"].content == "def f():\n    return 1\n"

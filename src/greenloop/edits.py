@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ class AppliedFile:
     before: str | None
     after: str
     is_test: bool
+    whole: bool = True  # the reply sent the file whole (False: only SEARCH/REPLACE or diff edits changed it)
 
     def diff(self) -> str:
         return unified_diff(self.path, self.before, self.after)
@@ -111,8 +113,23 @@ def closest_lines(content: str, search: str, context: int = 0) -> str:
     return "\n".join(f"{i + 1:4d}| {lines[i]}" for i in range(lo, hi))
 
 
+_NUMBERED = re.compile(r"^ *\d+\| ?", re.M)
+
+
+def _unnumbered(content: str, search: str, replace: str) -> tuple[str, str]:
+    """SEARCH lines copied with the line numbers of a numbered view (`  12| code`): without them."""
+    lines = [ln for ln in search.split("\n") if ln.strip()]
+    if search in content or not lines or not all(_NUMBERED.match(ln) for ln in lines):
+        return search, replace
+    numbered_replace = [ln for ln in replace.split("\n") if ln.strip()]
+    if numbered_replace and all(_NUMBERED.match(ln) for ln in numbered_replace):
+        replace = _NUMBERED.sub("", replace)
+    return _NUMBERED.sub("", search), replace
+
+
 def replace_once(content: str, search: str, replace: str, what: str) -> str:
     """Replace the one place `search` stands in `content`, through the matching cascade."""
+    search, replace = _unnumbered(content, search, replace)
     hit = _exact(content, search)
     if isinstance(hit, tuple):
         return content[: hit[0]] + replace + content[hit[1]:]
@@ -163,6 +180,7 @@ def apply_all(edits: tuple[FileEdit, ...] | list[FileEdit],
     current: dict[str, str | None] = {}
     originals: dict[str, str | None] = {}
     tests: dict[str, bool] = {}
+    whole: dict[str, bool] = {}
     errors: list[str] = []
     applied_count: dict[str, int] = {}
     for edit in edits:
@@ -177,6 +195,7 @@ def apply_all(edits: tuple[FileEdit, ...] | list[FileEdit],
             done = applied_count.get(edit.path, 0)
             errors.append(f"{exc} ({done} earlier edit(s) to {edit.path} applied.)" if done else str(exc))
         tests[edit.path] = tests.get(edit.path, False) or edit.is_test
+        whole[edit.path] = whole.get(edit.path, False) or edit.kind == "whole"
     result: dict[str, AppliedFile] = {}
     for path, after in current.items():
         if after is None:
@@ -185,6 +204,6 @@ def apply_all(edits: tuple[FileEdit, ...] | list[FileEdit],
         if before is not None and "\r\n" in before:
             after = after.replace("\n", "\r\n")
         # unchanged files are returned too: a reply that restates an existing test still names its tests
-        result[path] = AppliedFile(path=path, before=before, after=after, is_test=tests[path])
+        result[path] = AppliedFile(path=path, before=before, after=after, is_test=tests[path], whole=whole[path])
     return result, errors
 

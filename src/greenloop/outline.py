@@ -51,10 +51,10 @@ def definitions(source: str) -> list[Definition] | None:
     return found
 
 
-def top_level_names(source: str) -> set[str] | None:
-    """Names of the module's top-level functions and classes; None if it does not parse."""
+def top_level_names(source: str) -> list[str] | None:
+    """Names of the module's top-level functions and classes, in order; None if it does not parse."""
     found = definitions(source)
-    return None if found is None else {d.name for d in found if d.depth == 0}
+    return None if found is None else list(dict.fromkeys(d.name for d in found if d.depth == 0))
 
 
 def _numbered(lines: list[str], start: int, end: int) -> str:

@@ -6,21 +6,20 @@ trajectory and the run summary."""
 from __future__ import annotations
 
 import ast
-import importlib.util
 import re
-import sys
-import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePosixPath
 
 from greenloop.edits import AppliedFile
 from greenloop.guardrails import suspicious_code
+from greenloop.importable import Importable, entries, importable, real_dir
+from greenloop.outline import top_level_names
 from greenloop.validate_js import JS_SUFFIXES, check_js
 
 _FENCE_LINE = re.compile(r"^\s*(```|~~~)")
+_REMOVAL = re.compile(r"\b(remove|delete|drop|strip out|get rid of|prune|trim|split)\b", re.I)
 _PLACEHOLDER_COMMENT = re.compile(r"#\s*(TODO:?\s*implement|implement (this|me)|your code here|\.\.\.\s*$)", re.I)
-_REQ_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
 @dataclass
@@ -101,42 +100,6 @@ def _guarded_imports(tree: ast.Module) -> set[int]:
     return lines
 
 
-def declared_dependencies(root: Path) -> set[str]:
-    names: set[str] = set()
-    pyproject = root / "pyproject.toml"
-    if pyproject.is_file():
-        try:
-            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
-            data = {}
-        project = data.get("project", {})
-        reqs = list(project.get("dependencies", []))
-        for extra in project.get("optional-dependencies", {}).values():
-            reqs.extend(extra)
-        names |= {m.group(1) for r in reqs if (m := _REQ_NAME.match(r))}
-    req_txt = root / "requirements.txt"
-    if req_txt.is_file():
-        names |= {m.group(1) for r in req_txt.read_text(errors="replace").splitlines() if (m := _REQ_NAME.match(r))}
-    return {n.lower().replace("-", "_").replace(".", "_") for n in names}
-
-
-def project_modules(root: Path, new_paths: Iterable[str]) -> set[str]:
-    mods: set[str] = set()
-    for base in (root, root / "src"):
-        if base.is_dir():
-            for child in base.iterdir():
-                if child.suffix == ".py":
-                    mods.add(child.stem)
-                elif child.is_dir() and not child.name.startswith("."):
-                    mods.add(child.name)
-    for p in new_paths:
-        parts = Path(p).parts
-        parts = parts[1:] if parts and parts[0] == "src" else parts
-        if parts:
-            mods.add(Path(parts[0]).stem)
-    return mods
-
-
 def module_name(path: str) -> str:
     parts = list(Path(path).with_suffix("").parts)
     if parts and parts[0] == "src":
@@ -154,41 +117,88 @@ def _self_imports(path: str, tree: ast.Module) -> list[str]:
             or (isinstance(node, ast.Import) and any(a.name == own for a in node.names))]
 
 
-def _unresolved_imports(path: str, tree: ast.Module, known: set[str], declared: set[str]) -> list[str]:
+def _unresolved_imports(path: str, tree: ast.Module, known: Importable, is_test: bool) -> list[str]:
     guarded = _guarded_imports(tree)
     out: list[str] = []
     for node in ast.walk(tree):
-        if node.lineno in guarded if hasattr(node, "lineno") else False:
-            continue
         if isinstance(node, ast.Import):
             roots = [a.name.split(".")[0] for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             roots = [node.module.split(".")[0]]
         else:
             continue
+        if node.lineno in guarded:
+            continue
         for root in roots:
-            if root in sys.stdlib_module_names or root in known or root.lower() in declared:
+            if known.knows(root, is_test=is_test):
                 continue
-            if importlib.util.find_spec(root) is not None:
-                continue
-            out.append(f"{path}:{node.lineno}: imports '{root}', which is neither the standard library, "
-                       "the project, nor an installed or declared dependency; use what is available")
+            declared = ", ".join(known.declared_names[:20]) or "none"
+            out.append(f"{path}:{node.lineno}: imports '{root}', which is not the standard library, the "
+                       "project's own code, a dependency the project declares, nor installed in its .venv "
+                       f"(declared: {declared}); use those only, or guard an optional import with "
+                       "try/except ImportError")
     return out
 
 
+def _lines(text: str | None) -> int:
+    return 0 if text is None else text.count("\n") + (0 if text.endswith("\n") or not text else 1)
+
+
+def _size(path: str, f: AppliedFile, max_lines: int, max_bytes: int) -> list[str]:
+    """The limits hold for new files and for growth: a reply may not add more than the limit to a file nor
+    grow one past it; an existing file over the limit may still be edited."""
+    errors = []
+    for unit, limit, before, after, fix in (
+            ("lines", max_lines, _lines(f.before), _lines(f.after), "split the module"),
+            ("bytes", max_bytes, len((f.before or "").encode()), len(f.after.encode()), "split it")):
+        if f.before is None and after > limit:
+            errors.append(f"{path}: {after} {unit} is over the limit of {limit}; {fix}")
+        elif f.before is not None and after > before and (after - before > limit or before <= limit < after):
+            errors.append(f"{path}: the reply grows the file from {before} to {after} {unit}, over the limit of "
+                          f"{limit}; {fix} (put the new code in a new module)")
+    return errors
+
+
+def _lost(path: str, f: AppliedFile, task: str) -> list[str]:
+    """A whole-file reply for an existing file that drops most of it (a truncated copy), unless the task
+    asks for removal: refused, naming what would be lost."""
+    if not f.whole or f.before is None or _REMOVAL.search(task):
+        return []
+    before, after = _lines(f.before), _lines(f.after)
+    old_defs = top_level_names(f.before) if path.endswith((".py", ".pyi")) else None
+    new_defs = top_level_names(f.after) if old_defs else None
+    gone = [n for n in old_defs if n not in new_defs] if old_defs and new_defs is not None else []
+    too_many_defs = len(old_defs or ()) >= 3 and len(gone) * 3 > len(old_defs or ())
+    too_many_lines = before >= 30 and (before - after) * 10 > before * 4
+    if not (too_many_defs or too_many_lines):
+        return []
+    what = f"{before - after} of its {before} lines"
+    if gone:
+        what += f" and {len(gone)} of its {len(old_defs or ())} definitions ({', '.join(gone[:12])}" + \
+            (", ..." if len(gone) > 12 else "") + ")"
+    return [f"{path}: the reply sends the file whole but it would lose {what}; a whole file must contain "
+            "every line. Change an existing long file with SEARCH/REPLACE blocks for the lines that change."]
+
+
+def _test_dir_modules(root: Path, path: str, new_paths: Iterable[str]) -> set[str]:
+    """Modules next to a test file (pytest puts its directory on sys.path)."""
+    folder = PurePosixPath(path).parent
+    listing = real_dir(root, folder) if str(folder) != "." else root
+    names = {e.name[:-3] for e in (entries(listing) if listing is not None else ()) if e.name.endswith(".py")}
+    return names | {PurePosixPath(p).stem for p in new_paths if PurePosixPath(p).parent == folder}
+
+
 def validate_files(files: Mapping[str, AppliedFile], root: Path, *, max_lines: int,
-                   max_bytes: int, siblings: Iterable[str] = ()) -> Findings:
-    """`siblings`: other paths written by the same reply (their modules count as the project's)."""
+                   max_bytes: int, siblings: Iterable[str] = (), task: str = "") -> Findings:
+    """`siblings`: other paths written by the same reply (their modules count as the project's). `task`:
+    a task that asks to remove code lets a whole-file reply drop definitions."""
     findings = Findings()
-    known = project_modules(root, [*files, *siblings])
-    declared = declared_dependencies(root)
+    new_paths = [*files, *siblings]
+    known = importable(root, new_paths)
     for path, f in files.items():
         text = f.after
-        if len(text.encode("utf-8")) > max_bytes:
-            findings.errors.append(f"{path}: {len(text.encode())} bytes is over the limit of {max_bytes}; split it")
-        n_lines = text.count("\n") + 1
-        if n_lines > max_lines:
-            findings.errors.append(f"{path}: {n_lines} lines is over the limit of {max_lines}; split the module")
+        findings.errors.extend(_size(path, f, max_lines, max_bytes))
+        findings.errors.extend(_lost(path, f, task))
         if path.endswith(JS_SUFFIXES):
             findings.errors.extend(check_js(path, text, root))
             continue
@@ -215,6 +225,8 @@ def validate_files(files: Mapping[str, AppliedFile], root: Path, *, max_lines: i
             findings.errors.append(f"{path}: the test file defines no test; write test_* functions that "
                                    "import the code under test and check it (the code itself goes in its own module)")
         findings.errors.extend(_self_imports(path, tree))
-        findings.errors.extend(_unresolved_imports(path, tree, known, declared))
+        local = replace(known, project=known.project | _test_dir_modules(root, path, new_paths)) if f.is_test \
+            else known
+        findings.errors.extend(_unresolved_imports(path, tree, local, f.is_test))
         findings.warnings.extend(suspicious_code(path, text))
     return findings
