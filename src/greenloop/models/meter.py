@@ -1,4 +1,9 @@
-"""Counts every call and token, logs requests and replies to the trajectory, and enforces the budget."""
+"""Counts every call and token, logs requests and replies to the trajectory, and enforces the budget.
+
+The budget is enforced before a request is sent: its input tokens are estimated conservatively (a token per
+3 characters; real tokenizers give about 4 for English and code), and a request whose estimate would take
+the run past --max-tokens is never made. A request over MAX_PROMPT_CHARS is refused even without a budget:
+no single prompt may carry megabytes of context."""
 
 from __future__ import annotations
 
@@ -10,6 +15,15 @@ from greenloop.errors import BudgetExceeded
 from greenloop.protocols import Model
 from greenloop.trajectory import Trajectory
 from greenloop.types import Completion, Message, Step
+
+MAX_PROMPT_CHARS = 2_000_000  # hard cap on one request, with or without --max-tokens
+CHARS_PER_TOKEN = 3  # conservative: over-estimates the tokens of English and code
+
+
+def estimate_tokens(messages: Sequence[Message]) -> int:
+    """An upper-leaning estimate of a request's input tokens."""
+    chars = sum(len(m.content) for m in messages)
+    return -(-chars // CHARS_PER_TOKEN)
 
 
 @dataclass
@@ -36,8 +50,27 @@ class MeteredModel:
         if self.max_tokens is not None and spent >= self.max_tokens:
             raise BudgetExceeded(f"token budget spent ({spent} of --max-tokens {self.max_tokens})")
 
+    def check_request(self, messages: Sequence[Message], step: Step) -> None:
+        """BudgetExceeded, before anything is sent, for a request over the hard cap or one whose estimated
+        input would take the run past --max-tokens. The refusal is recorded without the request's text."""
+        chars = sum(len(m.content) for m in messages)
+        estimate = estimate_tokens(messages)
+        spent = self.usage.input_tokens + self.usage.output_tokens
+        if chars > MAX_PROMPT_CHARS:
+            why = (f"the {step} request has {chars} characters, over the {MAX_PROMPT_CHARS}-character limit "
+                   "of one request; it was not sent")
+        elif self.max_tokens is not None and spent + estimate > self.max_tokens:
+            why = (f"the {step} request needs about {estimate} tokens and {spent} are spent: over --max-tokens "
+                   f"{self.max_tokens}; it was not sent")
+        else:
+            return
+        self.trajectory.event(step, "request_refused", model=self.name, characters=chars,
+                              estimated_tokens=estimate, spent_tokens=spent, reason=why)
+        raise BudgetExceeded(why)
+
     def complete(self, messages: Sequence[Message], step: Step, temperature: float | None = None) -> Completion:
         self.check_budget()
+        self.check_request(messages, step)
         self.trajectory.event(step, "model_request", model=self.name, temperature=temperature,
                               messages=[{"role": m.role, "content": m.content} for m in messages])
         start = time.monotonic()
