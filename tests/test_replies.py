@@ -65,6 +65,41 @@ PARSE_OK = [
     ("diff_no_prefix", "--- a.py\n+++ a.py\n@@\n-X = 1\n+X = 2\n", "diff", [("a.py", "diff", False)]),
 ]
 
+NEW_WHOLE = "tests/test_b.py\n```python\nfrom a import X\n\n\ndef test_b():\n    assert X == 2\n```\n"
+FENCED_SR = "a.py\n```python\n<<<<<<< SEARCH\nX = 1\n=======\nX = 2\n>>>>>>> REPLACE\n```\n"
+SR_WITH_FENCE_IN_REPLACE = 'a.py\n```python\n<<<<<<< SEARCH\nX = 1\n=======\nDOC = """\n```\nx\n```\n"""\n>>>>>>> REPLACE\n```\n'
+
+# (id, reply, expected [(path, kind)] in reply order): SEARCH/REPLACE blocks and whole new files in one reply
+MIXED = [
+    ("sr_then_new_file", SR + "\n" + NEW_WHOLE, [("a.py", "search_replace"), ("tests/test_b.py", "whole")]),
+    ("new_file_then_sr", NEW_WHOLE + "\n" + SR, [("tests/test_b.py", "whole"), ("a.py", "search_replace")]),
+    ("fenced_sr_then_new_file", FENCED_SR + "\nAnd the test:\n\n" + NEW_WHOLE,
+     [("a.py", "search_replace"), ("tests/test_b.py", "whole")]),
+    ("new_file_between_blocks", FENCED_SR + NEW_WHOLE + "c.py\n<<<<<<< SEARCH\nC = 1\n=======\nC = 2\n>>>>>>> REPLACE\n",
+     [("a.py", "search_replace"), ("tests/test_b.py", "whole"), ("c.py", "search_replace")]),
+    ("fence_inside_replace", SR_WITH_FENCE_IN_REPLACE + NEW_WHOLE, [("a.py", "search_replace"), ("tests/test_b.py", "whole")]),
+    ("two_new_files", SR + NEW_WHOLE + "pkg/new.py\n```python\nY = 1\n```\n",
+     [("a.py", "search_replace"), ("tests/test_b.py", "whole"), ("pkg/new.py", "whole")]),
+]
+
+
+@pytest.mark.parametrize("text, expected", [c[1:] for c in MIXED], ids=[c[0] for c in MIXED])
+def test_mixed_replies_keep_every_file(text: str, expected: list) -> None:
+    parsed = parse_reply(text)
+    assert [(e.path, e.kind) for e in parsed.edits] == expected
+    assert parsed.format == "mixed"
+    files, errors = apply_all(parsed.edits, {"a.py": "X = 1\n", "c.py": "C = 1\n"}.get)
+    assert errors == [] and files["a.py"].after.startswith(("X = 2\n", 'DOC = """\n```\nx\n```\n"""\n'))
+    assert files["tests/test_b.py"].after == "from a import X\n\n\ndef test_b():\n    assert X == 2\n"
+
+
+def test_numbered_search_lines_from_a_partial_view_still_apply() -> None:
+    content = "def f():\n    return 1\n\n\ndef g():\n    return 2\n"
+    search = "   5| def g():\n   6|     return 2\n"
+    assert replace_once(content, search, "   5| def g():\n   6|     return 3\n", "m.py").endswith("return 3\n")
+    assert replace_once(content, search, "def g():\n    return 4\n", "m.py").endswith("    return 4\n")
+
+
 PARSE_ERR = [
     ("empty", "", "empty"),
     ("whitespace", "  \n\t ", "empty"),

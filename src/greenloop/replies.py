@@ -49,7 +49,10 @@ def parse_reply(text: str, files: Mapping[str, str] | None = None, default_path:
         if found is not None:
             return ParsedReply(edits=found, format="json")
     if _SEARCH.search(text):
-        return ParsedReply(edits=_parse_search_replace(text, files or {}), format="search_replace")
+        blocks, spans = _parse_search_replace(text, files or {})
+        whole_files = _fenced_files(text, skip=spans)  # a new file sent whole next to the blocks
+        merged = sorted(blocks + whole_files, key=lambda pair: pair[0])
+        return ParsedReply(edits=tuple(e for _, e in merged), format="mixed" if whole_files else "search_replace")
     if re.search(r"^(---|\+\+\+) ", text, re.M) and re.search(r"^@@", text, re.M):
         return ParsedReply(edits=_parse_unified_diff(text), format="diff")
     fenced = _parse_fenced_files(text)
@@ -143,12 +146,18 @@ def _path_in(line: str) -> str | None:
 
 
 def _parse_fenced_files(text: str) -> tuple[FileEdit, ...]:
+    return tuple(edit for _, edit in _fenced_files(text))
+
+
+def _fenced_files(text: str, skip: frozenset[int] = frozenset()) -> list[tuple[int, FileEdit]]:
+    """Whole files as (line of the fence, edit). A fence around any line in `skip` (the lines of
+    SEARCH/REPLACE blocks) wraps edits, not a file, and is passed over."""
     lines = text.split("\n")
-    edits: list[FileEdit] = []
+    edits: list[tuple[int, FileEdit]] = []
     i = 0
     while i < len(lines):
         opener = _FENCE.match(lines[i])
-        if not opener:
+        if not opener or i in skip:
             i += 1
             continue
         fence = opener.group(1)
@@ -158,20 +167,20 @@ def _parse_fenced_files(text: str) -> tuple[FileEdit, ...]:
             before = [ln for ln in lines[max(0, i - 2):i] if ln.strip()]
             path = _path_in(before[-1]) if before else None
         end = i + 1
-        while end < len(lines) and lines[end].strip() != fence:
+        while end < len(lines) and (lines[end].strip() != fence or end in skip):
             end += 1
-        if path is not None:
-            if end >= len(lines) and any(e.path == path for e in edits):
+        if path is not None and not skip.intersection(range(i, end + 1)):
+            if end >= len(lines) and any(e.path == path for _, e in edits):
                 break  # a cut-off repetition of a file the reply already gave whole
             if end >= len(lines):
                 raise FormatError(f"The code block for {path} is not closed with {fence}; the reply may have been "
                                   "cut off. Send the whole file again.")
             content = "\n".join(lines[i + 1:end])
-            edits = [e for e in edits if e.path != path]  # a repeated file: the last complete copy wins
-            edits.append(FileEdit(path=path, kind="whole", content=_ensure_newline(content),
-                                  is_test=is_test_path(path)))
+            edits = [(n, e) for n, e in edits if e.path != path]  # a repeated file: the last complete copy wins
+            edits.append((i, FileEdit(path=path, kind="whole", content=_ensure_newline(content),
+                                      is_test=is_test_path(path))))
         i = end + 1
-    return tuple(edits)
+    return edits
 
 
 # --- SEARCH/REPLACE -----------------------------------------------------------------------------
@@ -196,8 +205,10 @@ def _owner(search: str, files: Mapping[str, str]) -> str | None:
     return owners[0] if len(owners) == 1 else None
 
 
-def _parse_search_replace(text: str, files: Mapping[str, str]) -> tuple[FileEdit, ...]:
-    edits: list[FileEdit] = []
+def _parse_search_replace(text: str, files: Mapping[str, str]) -> tuple[list[tuple[int, FileEdit]], frozenset[int]]:
+    """The blocks as (line of the SEARCH marker, edit), and every line the blocks take up."""
+    edits: list[tuple[int, FileEdit]] = []
+    spans: set[int] = set()
     lines = text.split("\n")
     i, current, block = 0, None, 0
     while i < len(lines):
@@ -224,11 +235,12 @@ def _parse_search_replace(text: str, files: Mapping[str, str]) -> tuple[FileEdit
                               "or >>>>>>> REPLACE); the reply may have been cut off. Send the block whole.")
         search = "\n".join(lines[i + 1:j])
         replace = "\n".join(lines[j + 1:k])
-        edits.append(FileEdit(path=current, kind="search_replace",
-                              search=search + "\n" if search else "", replace=replace + "\n" if replace else "",
-                              is_test=is_test_path(current)))
+        edits.append((i, FileEdit(path=current, kind="search_replace",
+                                  search=search + "\n" if search else "", replace=replace + "\n" if replace else "",
+                                  is_test=is_test_path(current))))
+        spans.update(range(i, k + 1))
         i = k + 1
-    return tuple(edits)
+    return edits, frozenset(spans)
 
 
 # --- unified diff -------------------------------------------------------------------------------
