@@ -11,6 +11,7 @@ from greenloop.frozen import TestGuard
 from greenloop.guardrails import WritePolicy
 from greenloop.repair import add_missing_imports
 from greenloop.replies import parse_reply
+from greenloop.tamper import gaming
 from greenloop.trajectory import Trajectory
 from greenloop.validate import validate_files
 from greenloop.workspace import Workspace
@@ -76,8 +77,9 @@ def prepare_reply(text: str, ws: Workspace, settings: Settings, already: set[str
         findings = validate_files({path: f}, ws.root, max_lines=settings.max_file_lines,
                                   max_bytes=settings.max_file_bytes, siblings=files)
         out.warnings.extend(findings.warnings)
-        if findings.errors:
-            out.errors.extend(findings.errors)
+        errors = findings.errors + (gaming(path, f.after, f.is_test) if path.endswith(".py") else [])
+        if errors:
+            out.errors.extend(errors)
             continue
         out.written[path] = f
     traj.event(step, "validation", errors=out.errors, warnings=out.warnings, written=sorted(out.written))

@@ -193,8 +193,9 @@ class TestGuard:
                 notes.append(f"dispute refused: `{text[:120]}` is not one assert statement")
                 continue
             target = ast.unparse(tree.body[0])
-            left = tree.body[0].test.left if isinstance(tree.body[0].test, ast.Compare) else None
-            if left is not None and ast.unparse(left) in protected_calls:
+            test = tree.body[0].test
+            sides = [test.left, *test.comparators] if isinstance(test, ast.Compare) else [test]
+            if any(ast.unparse(side) in protected_calls for side in sides):
                 notes.append(f"dispute refused: `{target}` checks the task's own example; the code must meet it")
                 continue
             found = next(((p, d) for p, src in self.frozen.items() if (d := _drop(src, target)) is not None), None)

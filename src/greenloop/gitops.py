@@ -6,7 +6,6 @@ import json
 import os
 import re
 import secrets
-import shutil
 import subprocess
 import tempfile
 import time
@@ -15,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from greenloop.errors import GitError, UsageError
-from greenloop.workspace import Workspace
+from greenloop.workspace import Workspace, remove_tree
 
 GIT_TIMEOUT_S = 120
 # Applied to every git command greenloop runs: no hooks, no fsmonitor, and the run's worktree (which the
@@ -174,6 +173,14 @@ def _commit_with_hooks(wt: Worktree, files: Mapping[str, str], message: str, env
     return sha
 
 
+def reset_worktree(path: Path) -> None:
+    """The worktree back to its base commit: tracked files as committed, everything else (what a test run
+    created: a conftest.py, links, caches) removed. Links are removed, never followed. The run's own files
+    are written again from its record afterwards."""
+    git("reset", "--hard", "--quiet", cwd=path)
+    git("clean", "-ffdxq", cwd=path)
+
+
 def tracked_files(wt: Worktree) -> list[str]:
     return [p for p in git("ls-files", "-z", cwd=wt.path).stdout.split("\0") if p]
 
@@ -194,43 +201,58 @@ def dirty_paths(wt: Worktree) -> list[str]:
 
 
 def remove_worktree(repo: Repo, wt: Worktree, *, delete_branch: bool) -> None:
-    """Remove the run's worktree (and branch if asked). Safe to call twice."""
-    if wt.path.exists():
-        proc = git("worktree", "remove", "--force", "--force", str(wt.path), cwd=repo.root, check=False)
-        if proc.returncode != 0:
-            shutil.rmtree(wt.path, ignore_errors=True)
+    """Remove the run's worktree (and branch if asked). Safe to call twice. greenloop removes the directory
+    itself, iteratively and without following links, whatever the jail left in it (any depth, other owners,
+    directories without permissions); only a directory directly under greenloop's worktrees dir is removed.
+    GitError (and the run's record kept, so the next start retries) if it cannot be removed."""
+    if _is_run_worktree(repo, wt.path):
+        try:
+            remove_tree(wt.path)
+        except OSError as exc:
+            raise GitError(f"could not remove the run's worktree {wt.path} ({exc.strerror or exc}); "
+                           "remove it by hand, then run `git worktree prune`") from exc
     git("worktree", "prune", cwd=repo.root, check=False)
     if delete_branch:
         git("branch", "-D", "--quiet", wt.branch, cwd=repo.root, check=False)
     _active_record(repo, wt.run_id).unlink(missing_ok=True)
 
 
-def _pid_alive(pid: int) -> bool:
+def _pid_alive(pid: int, since: float | None = None) -> bool:
+    """Whether the run that wrote its record at time `since` still runs as `pid`. Not: a pid that is not
+    positive (os.kill would signal a group), a pid that is gone, or one that belongs to a process started
+    after the record was written (the pid was reused, e.g. after a reboot)."""
+    if pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return True
+        pass  # alive, another user's
+    started = _process_start(pid)
+    return started is None or since is None or started <= since + _START_SLACK_S
 
 
 def prune_stale(repo: Repo) -> list[str]:
-    """Clean up after runs that were killed: their worktree, and their branch unless it got a commit."""
+    """Clean up after runs that were killed: their worktree, and their branch unless it got a commit. A record
+    greenloop cannot read is dropped (no path in it is trusted); a worktree that cannot be removed stays
+    recorded for the next start, and this start goes on."""
     pruned: list[str] = []
     active = repo.greenloop_dir / "active"
     for record in sorted(active.glob("*.json")) if active.is_dir() else []:
-        try:
-            info = json.loads(record.read_text())
-        except (OSError, json.JSONDecodeError):
+        run = _read_active(record)
+        if run is None:
             record.unlink(missing_ok=True)
             continue
-        if _pid_alive(int(info.get("pid", 0))) and int(info.get("pid", 0)) != os.getpid():
+        if run.pid != os.getpid() and _pid_alive(run.pid, record.stat().st_mtime):
             continue
-        wt = Worktree(Path(info["path"]), info["branch"], info["base"], record.stem)
+        wt = Worktree(run.path, run.branch, run.base, record.stem)
         tip = git("rev-parse", "--verify", "-q", f"refs/heads/{wt.branch}", cwd=repo.root, check=False)
         unmoved = tip.returncode != 0 or tip.stdout.strip() == wt.base_commit
-        remove_worktree(repo, wt, delete_branch=unmoved and not info.get("keep"))
+        try:
+            remove_worktree(repo, wt, delete_branch=unmoved and not run.keep)
+        except GitError:
+            continue
         pruned.append(record.stem)
     git("worktree", "prune", cwd=repo.root, check=False)
     return pruned
@@ -239,11 +261,12 @@ def prune_stale(repo: Repo) -> list[str]:
 def mark_kept(repo: Repo, run_id: str) -> None:
     """A failed run kept by --keep-failed: its worktree stays, and prune_stale leaves its branch."""
     record = _active_record(repo, run_id)
-    if record.exists():
-        info = json.loads(record.read_text())
+    run = _read_active(record) if record.exists() else None
+    if run is not None:
         (repo.greenloop_dir / "kept").mkdir(exist_ok=True)
-        (repo.greenloop_dir / "kept" / record.name).write_text(json.dumps({**info, "keep": True}))
-        record.unlink()
+        (repo.greenloop_dir / "kept" / record.name).write_text(json.dumps(
+            {"pid": run.pid, "path": str(run.path), "branch": run.branch, "base": run.base, "keep": True}))
+    record.unlink(missing_ok=True)
 
 
 def undo(repo: Repo, branch: str, commit_sha: str) -> None:
@@ -263,3 +286,48 @@ def undo(repo: Repo, branch: str, commit_sha: str) -> None:
     if current == branch:
         raise UsageError(f"{branch} is checked out in your working tree; switch branches first")
     git("branch", "-D", "--quiet", branch, cwd=repo.root)
+
+
+_START_SLACK_S = 2.0  # /proc/stat's boot time has a resolution of one second
+
+
+@dataclass(frozen=True)
+class _ActiveRun:
+    """A run's record in <greenloop dir>/active (written by create_worktree)."""
+
+    pid: int
+    path: Path
+    branch: str
+    base: str
+    keep: bool = False
+
+
+def _read_active(record: Path) -> _ActiveRun | None:
+    """The record, or None if it is not one greenloop wrote (unreadable, not JSON, wrong fields)."""
+    try:
+        info = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not isinstance(info, dict):
+        return None
+    pid, path, branch, base = info.get("pid"), info.get("path"), info.get("branch"), info.get("base")
+    if not (isinstance(pid, int) and isinstance(path, str) and isinstance(branch, str) and isinstance(base, str)):
+        return None
+    return _ActiveRun(pid, Path(path), branch, base, info.get("keep") is True)
+
+
+def _is_run_worktree(repo: Repo, path: Path) -> bool:
+    """Only a directory directly under <greenloop dir>/worktrees is ever removed, whatever a record says."""
+    own = (repo.greenloop_dir / "worktrees").resolve()
+    return path.parent.resolve() == own and path.name not in ("", ".", "..")
+
+
+def _process_start(pid: int) -> float | None:
+    """When `pid` started (seconds since the epoch), from /proc; None where /proc cannot tell."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                    if line.startswith("btime "))
+    except (OSError, IndexError, StopIteration, ValueError):
+        return None
+    return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")

@@ -5,7 +5,7 @@ passes against the code before the implementation, or that asserts nothing, chec
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -76,50 +76,81 @@ def take_baseline(sandbox: Sandbox, root: Path, python: Path, test_cmd: str | No
 
 
 def judge(sandbox: Sandbox, root: Path, python: Path, test_cmd: str | None, timeout_s: float,
-          baseline: Baseline, new_tests: Sequence[str]) -> Verdict:
-    """The new tests and the project's suite in one pytest run, plus the configured test_cmd if there is one,
-    which must pass (it is what the user said judges the work). Without new tests (require_tests off), the
-    suite alone judges."""
-    paths = [*baseline.files, *(t for t in new_tests if t not in baseline.files)]
+          baseline: Baseline, new_tests: Sequence[str], frozen_ids: Collection[str] = ()) -> Verdict:
+    """Each in a process of its own, so that one cannot patch the other: the project's suite (the run's
+    tests are not in it), the run's own tests, and the configured test_cmd, which must pass (it is what
+    the user said judges the work). Green: every new test passes with a clean exit, every frozen test id is
+    still there and passing, every baseline id still passes, and nothing else fails that passed before."""
+    suite = run_pytest(sandbox, python, list(baseline.files), root, timeout_s) if baseline.files else None
+    own = [t for t in new_tests if t not in baseline.files]
+    new = run_pytest(sandbox, python, own, root, timeout_s) if own else None
     command = run_tests(sandbox, test_argv(test_cmd, [], python), root, timeout_s) if test_cmd else None
-    report = run_pytest(sandbox, python, paths, root, timeout_s) if paths else command
-    assert report is not None, "judge needs tests to run: new tests, project tests or test_cmd"
-    by_id = report.by_id()
+    reports = [r for r in (new, suite, command) if r is not None]
+    if not reports:
+        raise UsageError("nothing judges this run: no new tests, no project tests and no test_cmd; "
+                         "turn require_tests on or set test_cmd")
+    suite_ids = suite.by_id() if suite else {}
     regressions = [i for i in sorted(baseline.passed - {COMMAND_ID})
-                   if (o := by_id.get(i)) is None or o.status != "passed"]
-    extra = ""
-    if command is not None and command.exit_code != 0:
-        if COMMAND_ID in baseline.passed:
-            regressions.append(COMMAND_ID)
-        extra = f"\n\ntest_cmd exited {command.exit_code}:\n{for_prompt(command.output)}"
-    new = report.in_files(set(new_tests)) if paths else ()
-    new_ok = all(o.status == "passed" for o in new) and (bool(new) or not new_tests)
-    clean = report.exit_code == 0 or _only_baseline_failures(report, baseline, set(new_tests))
-    command_ok = command is None or command.exit_code == 0  # the user's own judge: it must pass
-    green = new_ok and clean and command_ok and not regressions and not report.timed_out
-    failure = "" if green else _failure_text(report, regressions, by_id) + extra
-    return Verdict(green, report, new, tuple(regressions), failure)
+                   if (o := suite_ids.get(i)) is None or o.status != "passed"]
+    new_ids = new.by_id() if new else {}
+    lost = [i for i in sorted(frozen_ids) if (o := new_ids.get(i)) is None or o.status != "passed"]
+    if command is not None and command.exit_code != 0 and COMMAND_ID in baseline.passed:
+        regressions.append(COMMAND_ID)
+    new_ok = new is None or (new.exit_code == 0 and bool(new.outcomes)
+                             and all(o.status == "passed" for o in new.outcomes))
+    suite_ok = suite is None or suite.exit_code == 0 or _only_baseline_failures(suite, baseline)
+    command_ok = command is None or command.exit_code == 0
+    green = (bool(own) or not new_tests) and new_ok and suite_ok and command_ok and not regressions \
+        and not lost and not any(r.timed_out for r in reports)
+    failure = "" if green else _failure_text(new, suite, command, regressions, lost)
+    return Verdict(green, combined(reports), new.outcomes if new else (), tuple(regressions + lost), failure)
 
 
-def _only_baseline_failures(report: TestReport, baseline: Baseline, new_tests: set[str]) -> bool:
-    """A red baseline keeps pytest's exit code at 1: what failed then may still fail, nothing else may."""
-    failing = {o.id for o in report.outcomes if o.status in ("failed", "error")}
-    guarded_or_new = {o.id for o in report.outcomes if o.file in new_tests} | set(baseline.passed)
-    return not (failing & guarded_or_new)
+def combined(reports: Sequence[TestReport]) -> TestReport:
+    """Several runs as one report (for the record and the counts)."""
+    if len(reports) == 1:
+        return reports[0]
+    output = "\n".join(f"$ {' '.join(r.command[-3:])} (exit {r.exit_code})\n{r.output}" for r in reports)
+    return TestReport(command=reports[0].command, exit_code=max(r.exit_code for r in reports),
+                      passed=sum(r.passed for r in reports), failed=sum(r.failed for r in reports),
+                      errors=sum(r.errors for r in reports), output=output,
+                      duration_s=sum(r.duration_s for r in reports), timed_out=any(r.timed_out for r in reports),
+                      outcomes=tuple(o for r in reports for o in r.outcomes))
 
 
-def _failure_text(report: TestReport, regressions: Sequence[str], by_id: dict[str, TestOutcome]) -> str:
-    if not regressions:
-        return for_prompt(report.output)
-    lines = ["Your change broke tests of the project that passed before it (they must pass again; they "
-             "cannot be changed or skipped):"]
-    for test_id in regressions[:10]:
-        outcome = by_id.get(test_id)
-        why = outcome.message.strip().splitlines()[0][:300] if outcome and outcome.message.strip() else \
-            "it was not run (skipped or no longer collected)" if outcome is None or outcome.status == "skipped" \
-            else outcome.status
-        lines.append(f"- {test_id}: {why}")
-    return "\n".join(lines) + "\n\n" + for_prompt(report.output)
+def _only_baseline_failures(suite: TestReport, baseline: Baseline) -> bool:
+    """A red baseline keeps pytest's exit code at 1: the tests that failed then may fail again, nothing else
+    may, and a failing exit code must be explained by failing tests (not by a forged or missing report)."""
+    failing = {o.id for o in suite.outcomes if o.status in ("failed", "error")}
+    failed_before = {o.id for o in baseline.report.outcomes if o.status in ("failed", "error")} \
+        if baseline.report else set()
+    return bool(failing) and failing <= failed_before
+
+
+def _failure_text(new: TestReport | None, suite: TestReport | None, command: TestReport | None,
+                  regressions: Sequence[str], lost: Sequence[str]) -> str:
+    parts = []
+    if regressions:
+        by_id = suite.by_id() if suite else {}
+        lines = ["Your change broke tests of the project that passed before it (they must pass again; they "
+                 "cannot be changed or skipped):"]
+        lines += [f"- {i}: {_why(by_id.get(i))}" for i in regressions[:10]]
+        parts.append("\n".join(lines))
+    if lost:
+        by_id = new.by_id() if new else {}
+        parts.append("\n".join(["These tests were frozen and must still pass:"]
+                               + [f"- {i}: {_why(by_id.get(i))}" for i in lost[:10]]))
+    for name, report in (("your tests", new), ("the project's tests", suite), ("test_cmd", command)):
+        if report is not None and (report.exit_code != 0 or report.timed_out):
+            parts.append(f"Output of {name} (exit {report.exit_code}):\n{for_prompt(report.output)}")
+    return "\n\n".join(parts)
+
+
+def _why(outcome: TestOutcome | None) -> str:
+    if outcome is None or outcome.status == "skipped":
+        return "it was not run (skipped or no longer collected)"
+    text = outcome.message.strip()
+    return text.splitlines()[0][:300] if text else outcome.status
 
 
 @dataclass(frozen=True)

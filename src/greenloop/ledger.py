@@ -17,6 +17,7 @@ from pathlib import Path
 
 from greenloop.edits import AppliedFile
 from greenloop.errors import GuardrailViolation
+from greenloop.stub import stub
 from greenloop.workspace import Workspace
 
 _TEST_FILE = re.compile(r"(^|/)(test_[^/]*|[^/]*_test)\.py$")
@@ -107,10 +108,15 @@ class Ledger:
 
     @contextmanager
     def without_sources(self, ws: Workspace) -> Iterator[None]:
-        """The worktree as it was before the run's implementation (its tests stay), then back."""
+        """The worktree as it was before the run's implementation (its tests stay), then back. A Python file
+        the run created is there as a stub that keeps its names but implements nothing (stub.py)."""
         try:
             for path in self.sources:
-                _replace(ws, path, self.entries[path].original)
+                entry = self.entries[path]
+                before = entry.original
+                if before is None and path.endswith(".py"):
+                    before = stub(entry.current)
+                _replace(ws, path, before)
             yield
         finally:
             for path in self.sources:

@@ -41,6 +41,7 @@ class State:
     baseline: Baseline | None = None
     discarded: list[str] = field(default_factory=list)
     red_checked: dict[str, str] = field(default_factory=dict)  # test path -> the content that passed its red run
+    frozen_ids: set[str] = field(default_factory=set)  # ids of the run's tests that ran: they must stay and pass
 
     @property
     def baseline_or_absent(self) -> Baseline:
@@ -146,6 +147,14 @@ def _example_failures(st: State, sandbox: Sandbox, ws: Workspace, python: Path, 
     return example_failures(st.examples, impl, ws, sandbox, python, timeout_s) if st.examples else []
 
 
+def _reset(st: State, ws: Workspace, traj: Trajectory) -> None:
+    """Before every test run: the worktree is its base commit plus the run's recorded files, nothing else
+    (a conftest.py or link that an earlier test run planted is gone)."""
+    gitops.reset_worktree(ws.root)
+    restored = st.ledger.restore(ws)
+    traj.event("test", "reset", restored=restored)
+
+
 def _failed(st: State, traj: Trajectory, attempt: int, step: Step, outcome: str, failure: str,
             summary: str, **record: object) -> Step:
     st.failure = failure
@@ -157,12 +166,11 @@ def _failed(st: State, traj: Trajectory, attempt: int, step: Step, outcome: str,
 def _judge(st: State, sandbox: Sandbox, ws: Workspace, settings: Settings, traj: Trajectory, python: Path,
            attempt: int, step: Step, extra: str) -> Step | None:
     """Red run for tests not yet frozen, then the verdict. None when green; else the next step."""
-    restored = st.ledger.restore(ws)
-    if restored:
-        traj.event("test", "restored", paths=restored)
+    _reset(st, ws, traj)
     fresh = [p for p in st.ledger.tests if st.red_checked.get(p) != st.ledger.current(p)]
     if fresh:
         red = red_run(sandbox, ws, python, st.ledger, fresh, settings.test_timeout)
+        _reset(st, ws, traj)
         traj.event("test", "red_run", tests=fresh, vacuous=list(red.vacuous),
                    output=red.report.output if red.report else "")
         if red.vacuous:
@@ -171,23 +179,29 @@ def _judge(st: State, sandbox: Sandbox, ws: Workspace, settings: Settings, traj:
             return _failed(st, traj, attempt, step, "vacuous_tests", failure, red.vacuous[0])
         st.red_checked.update({p: st.ledger.current(p) or "" for p in fresh})
     verdict = judge(sandbox, ws.root, python, settings.test_cmd, settings.test_timeout, st.baseline_or_absent,
-                    st.ledger.tests)
+                    st.ledger.tests, st.frozen_ids)
     st.verdict = verdict
     report = verdict.report
     if st.guard is not None:  # a test file is frozen once it ran: collected, not a module that failed to import
-        st.guard.freeze([p for p in st.ledger.tests if p not in st.guard.frozen and any(
-            o.file == p and not o.id.endswith("::<collection>") for o in report.outcomes)])
+        ran = [p for p in st.ledger.tests if p not in st.guard.frozen and any(
+            o.file == p and not o.id.endswith("::<collection>") for o in verdict.new)]
+        st.guard.freeze(ran)
+        st.frozen_ids |= {o.id for o in verdict.new if o.file in ran and not o.id.endswith("::<collection>")}
     traj.event("test", "test_run", command=list(report.command), exit_code=report.exit_code,
                passed=report.passed, failed=report.failed, errors=report.errors, timed_out=report.timed_out,
                seconds=round(report.duration_s, 3), output=report.output, regressions=list(verdict.regressions),
                new=[[o.id, o.status] for o in verdict.new])
+    missed: list[str] = []
     tampered = st.ledger.drifted(ws)
+    if verdict.green and not tampered:
+        _reset(st, ws, traj)
+        missed = _example_failures(st, sandbox, ws, python, settings.test_timeout)
+        tampered = st.ledger.drifted(ws)
     if tampered:
-        st.ledger.restore(ws)
+        _reset(st, ws, traj)
         failure = ("The test run changed files that judge the work or that were checked: "
                    f"{', '.join(tampered)}. Tests must not write to the project's files; that run does not count.")
         return _failed(st, traj, attempt, step, "tampered", failure, failure)
-    missed = _example_failures(st, sandbox, ws, python, settings.test_timeout) if verdict.green else []
     if missed:
         traj.event("test", "task_examples", failures=missed)
     if verdict.green and not missed:
