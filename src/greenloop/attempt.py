@@ -28,10 +28,12 @@ class ReplyOutcome:
 
 
 def prepare_reply(text: str, ws: Workspace, settings: Settings, already: set[str], traj: Trajectory,
-                  step: str, target: str | None = None, guard: TestGuard | None = None) -> ReplyOutcome:
+                  step: str, target: str | None = None, guard: TestGuard | None = None,
+                  task: str = "") -> ReplyOutcome:
     """Parse, guard, apply and validate a reply without writing: the valid files are in `written`,
     ready for `write`. `target`: the one implementation file of the task, if there is one (it
-    receives an unnamed code block). `guard`: the tests the reply may not change."""
+    receives an unnamed code block). `guard`: the tests the reply may not change. `task`: what the
+    user asked for (a package.json script change needs the task to ask for it)."""
     out = ReplyOutcome()
     try:
         current = {p: ws.read_text(p) or "" for p in already}
@@ -55,6 +57,10 @@ def prepare_reply(text: str, ws: Workspace, settings: Settings, already: set[str
             traj.event(step, "repair", path=path, added_imports=added)
     for path, f in list(files.items()):
         why = guard.check(path, f.before, f.after) if guard is not None and f.after != f.before else None
+        try:
+            policy.check_content(path, f.before, f.after, task)
+        except GuardrailViolation as exc:
+            why = why or str(exc)
         if why:
             out.refused.append(f"refused: {why}")
             del files[path]
@@ -96,5 +102,6 @@ def write(out: ReplyOutcome, ws: Workspace) -> ReplyOutcome:
 
 
 def apply_reply(text: str, ws: Workspace, settings: Settings, already: set[str], traj: Trajectory,
-                step: str, target: str | None = None, guard: TestGuard | None = None) -> ReplyOutcome:
-    return write(prepare_reply(text, ws, settings, already, traj, step, target, guard), ws)
+                step: str, target: str | None = None, guard: TestGuard | None = None,
+                task: str = "") -> ReplyOutcome:
+    return write(prepare_reply(text, ws, settings, already, traj, step, target, guard, task), ws)

@@ -110,7 +110,7 @@ def _draft(step: Step, st: State, model: MeteredModel, sandbox: Sandbox, ws: Wor
     already = set(st.ledger.written())
     if count == 1:
         notes = _disputes(first, st, traj, step)
-        outcome = apply_reply(first, ws, settings, already, traj, step, st.target, st.guard)
+        outcome = apply_reply(first, ws, settings, already, traj, step, st.target, st.guard, st.task)
         outcome.notes.extend(notes)
         return first, outcome
     texts = [first]
@@ -120,7 +120,7 @@ def _draft(step: Step, st: State, model: MeteredModel, sandbox: Sandbox, ws: Wor
     except BudgetExceeded:
         pass  # the budget ends the sampling; the candidates so far are still judged
     notes = [n for text in texts for n in _disputes(text, st, traj, step)]
-    prepared = [prepare_reply(t, ws, settings, already, traj, step, st.target, st.guard) for t in texts]
+    prepared = [prepare_reply(t, ws, settings, already, traj, step, st.target, st.guard, st.task) for t in texts]
     has_tests = not settings.require_tests or bool(st.ledger.tests)
     valid = [o for o in prepared if not o.errors and o.written
              and (has_tests or any(f.is_test for f in o.written.values()))]
