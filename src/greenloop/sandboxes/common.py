@@ -14,9 +14,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from greenloop.sandboxes.growth import GrowthWatch
 from greenloop.types import SandboxResult
 
-TRUNCATION_MARKER = "\n[greenloop: output truncated: {omitted} more bytes not shown]\n"
+TRUNCATION_MARKER = "\n[greenloop: output truncated: {omitted} bytes omitted here; the head and the tail are kept]\n"
 SANDBOX_HOME = "/tmp/home"
 DRAIN_AFTER_EXIT_S = 1.0
 
@@ -28,6 +29,8 @@ class Limits:
     processes: int = 256
     cpu_seconds: int = 600
     output_bytes: int = 1024 * 1024
+    tmpfs_bytes: int = 256 * 1024**2  # each scratch tmpfs in the jail (/tmp, /dev/shm)
+    worktree_growth_bytes: int = 512 * 1024**2  # how much a run may add to the worktree on disk
 
 
 def python_prefixes() -> list[Path]:
@@ -79,28 +82,39 @@ def rlimit_setter(limits: Limits) -> Callable[[], None]:
 
 
 class _Capped:
+    """Keeps the first half and the last half of `limit` bytes: a test runner's summary comes at the end."""
+
     def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.chunks: list[bytes] = []
-        self.kept = 0
+        self.head_limit = limit // 2
+        self.tail_limit = limit - self.head_limit
+        self.head = bytearray()
+        self.tail = bytearray()
         self.omitted = 0
 
     def add(self, data: bytes) -> None:
-        room = self.limit - self.kept
+        room = self.head_limit - len(self.head)
         if room > 0:
-            self.chunks.append(data[:room])
-            self.kept += min(room, len(data))
-        self.omitted += max(0, len(data) - max(room, 0))
+            self.head += data[:room]
+            data = data[room:]
+        self.tail += data
+        excess = len(self.tail) - self.tail_limit
+        if excess > 0:
+            del self.tail[:excess]  # bytearray drops from the front in O(1)
+            self.omitted += excess
 
     def text(self) -> str:
-        out = b"".join(self.chunks).decode("utf-8", errors="replace")
-        return out + TRUNCATION_MARKER.format(omitted=self.omitted) if self.omitted else out
+        head = self.head.decode("utf-8", errors="replace")
+        if not self.omitted:
+            return head + self.tail.decode("utf-8", errors="replace")
+        return head + TRUNCATION_MARKER.format(omitted=self.omitted) + self.tail.decode("utf-8", errors="replace")
 
 
 def run_capped(argv: Sequence[str], *, cwd: Path | None, env: Mapping[str, str], timeout_s: float,
-               limits: Limits) -> SandboxResult:
+               limits: Limits, watch: Path | None = None, pass_fds: Sequence[int] = ()) -> SandboxResult:
     """Run argv in a new session under `limits` (rlimits, a cgroup leaf where one can be made); cap
-    output; at the end kill the whole process group, then anything left in the cgroup."""
+    output; stop it if the `watch` directory grows past `limits.worktree_growth_bytes`; at the end kill
+    the whole process group, then anything left in the cgroup. `pass_fds` stay open in the command."""
+    growth = GrowthWatch(watch, limits.worktree_growth_bytes) if watch is not None else None
     cgroup = CgroupKiller(f"run-{os.getpid()}-{os.urandom(3).hex()}")
     set_limits = rlimit_setter(limits)
 
@@ -111,7 +125,9 @@ def run_capped(argv: Sequence[str], *, cwd: Path | None, env: Mapping[str, str],
     start = time.monotonic()
     proc = subprocess.Popen(list(argv), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-                            preexec_fn=preexec, close_fds=True)
+                            preexec_fn=preexec, close_fds=True, pass_fds=tuple(pass_fds))
+    if growth is not None:
+        growth.start()
     outs = {proc.stdout.fileno(): _Capped(limits.output_bytes),  # type: ignore[union-attr]
             proc.stderr.fileno(): _Capped(limits.output_bytes)}  # type: ignore[union-attr]
     sel = selectors.DefaultSelector()
@@ -126,6 +142,8 @@ def run_capped(argv: Sequence[str], *, cwd: Path | None, env: Mapping[str, str],
             now = time.monotonic()
             if now >= deadline:
                 timed_out = proc.poll() is None
+                break
+            if growth is not None and growth.tripped.is_set():
                 break
             if exited_at is None and proc.poll() is not None:
                 exited_at = now
@@ -147,10 +165,16 @@ def run_capped(argv: Sequence[str], *, cwd: Path | None, env: Mapping[str, str],
         cgroup.kill()
         proc.stdout.close()  # type: ignore[union-attr]
         proc.stderr.close()  # type: ignore[union-attr]
+        if growth is not None:
+            growth.stop()
     out, err = (c for c in outs.values())
+    stopped = ""
+    if growth is not None and (growth.tripped.is_set() or growth.check()):  # also what it wrote in its last moment
+        stopped = "\n" + growth.reason + "\n"
+        code = code if code != 0 else 1
     return SandboxResult(
         exit_code=code if code >= 0 else 128 - code,
-        stdout=out.text(), stderr=err.text(),
+        stdout=out.text(), stderr=err.text() + stopped,
         duration_s=time.monotonic() - start, timed_out=timed_out,
         truncated=bool(out.omitted or err.omitted),
         killed_by_signal=-code if code < 0 else None,

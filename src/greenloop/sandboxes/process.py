@@ -1,10 +1,11 @@
 """Fallback where bubblewrap cannot run: limits, a scrubbed environment and a new session, but no
-file-system or network isolation. It says so, loudly, once per process."""
+file-system or network isolation. WARNING is what the run summary and the console must say about it
+(the loop puts it into every run whose sandbox is not bwrap); it is not a Python warning, which
+PYTHONWARNINGS or a filter could silence."""
 
 from __future__ import annotations
 
 import sys
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -15,23 +16,18 @@ WARNING = ("greenloop: the 'process' sandbox does NOT isolate the file system or
            "generated code runs with your permissions. Install bubblewrap for a real jail.")
 
 
-class SandboxWarning(UserWarning):
-    pass
-
-
 class ProcessSandbox:
     name = "process"
 
-    def __init__(self, limits: Limits | None = None, announce: bool = True) -> None:
+    def __init__(self, limits: Limits | None = None) -> None:
         self.limits = limits or Limits()
-        if announce:
-            warnings.warn(WARNING, SandboxWarning, stacklevel=2)
 
     def run(self, argv: Sequence[str], workdir: Path, timeout_s: float,
             env: Mapping[str, str] | None = None) -> SandboxResult:
         full_env = base_env(workdir, [Path(sys.executable).parent], env)
         full_env["HOME"] = str(workdir)
-        return run_capped(argv, cwd=workdir, env=full_env, timeout_s=timeout_s, limits=self.limits)
+        return run_capped(argv, cwd=workdir, env=full_env, timeout_s=timeout_s, limits=self.limits,
+                          watch=workdir)
 
 
 class NoSandbox(ProcessSandbox):
