@@ -234,6 +234,21 @@ def test_a_foreign_abi_syscall_kills_the_process(tmp_path: Path) -> None:
     assert "before" in result.stdout and "survived" not in result.stdout and result.exit_code != 0
 
 
+I386 = ("import ctypes, mmap\ncode = bytes([0xb8, 0x14, 0, 0, 0, 0xcd, 0x80, 0xc3])  # mov eax, 20 (getpid); int 0x80; ret\n"
+        "buf = mmap.mmap(-1, mmap.PAGESIZE, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)\nbuf.write(code)\n"
+        "addr = ctypes.addressof(ctypes.c_char.from_buffer(buf))\nprint('before', flush=True)\n"
+        "print('i386 getpid', ctypes.CFUNCTYPE(ctypes.c_int)(addr)(), flush=True)\n")
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="the i386 ABI is an x86_64 one here")
+def test_an_i386_syscall_kills_the_process(tmp_path: Path) -> None:
+    host = subprocess.run([sys.executable, "-c", I386], capture_output=True, text=True, timeout=30)
+    if "i386 getpid" not in host.stdout:
+        pytest.skip("this kernel has no i386 emulation")
+    result = jail(tmp_path, I386)
+    assert "before" in result.stdout and "i386 getpid" not in result.stdout and result.exit_code != 0
+
+
 def test_ordinary_pytest_still_works_in_the_jail(tmp_path: Path) -> None:
     (tmp_path / "test_ok.py").write_text("import subprocess, threading\n\ndef test_a(tmp_path):\n"
                                          "    (tmp_path / 'x').write_text('1')\n"

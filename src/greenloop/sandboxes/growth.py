@@ -22,9 +22,11 @@ class GrowthWatch:
     def __init__(self, root: Path, limit_bytes: int) -> None:
         self.root = root
         self.limit = limit_bytes
-        self.baseline = disk_usage(root)  # before the command starts
         self.tripped = threading.Event()
         self.reason = ""
+        self.baseline = self._measure() or 0  # before the command starts
+        if self.reason:
+            self.tripped.set()  # a tree that cannot be measured is not run in
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="greenloop-growth", daemon=True)
 
@@ -37,17 +39,23 @@ class GrowthWatch:
 
     def check(self) -> bool:
         """Measure once; True (and `reason` set) if the tree grew past the cap or cannot be measured."""
-        try:
-            grown = disk_usage(self.root) - self.baseline
-        except Unmeasurable as exc:
-            self.reason = (f"greenloop: stopped: {exc.strerror}: the worktree's growth cannot be measured "
-                           "(a directory was made unreadable)")
+        usage = self._measure()
+        if usage is None:
             return True
+        grown = usage - self.baseline
         if grown > self.limit:
             self.reason = (f"greenloop: stopped: the worktree grew by {grown / MiB:.1f} MiB, over the cap of "
                            f"{self.limit / MiB:.0f} MiB (worktree_growth_limit_mb)")
             return True
         return False
+
+    def _measure(self) -> int | None:
+        try:
+            return disk_usage(self.root)
+        except Unmeasurable as exc:
+            self.reason = (f"greenloop: stopped: {exc.strerror}: the worktree's size cannot be measured "
+                           "(a directory was made unreadable)")
+            return None
 
     def _watch(self) -> None:
         while not self._stop.is_set():
