@@ -65,6 +65,8 @@ def planted(visible_dir: Path) -> Iterator[dict]:
     git(root, "branch", f"secret-branch-{token}")
     git(root, "config", "http.extraHeader", f"Authorization: token ghp_{token}")
     (root / ".env").write_text(f"API_KEY=env-{token}\n")
+    git(root, "worktree", "add", "-q", str(visible_dir / "feature"), "-b", "feature")  # the user's own second checkout
+    (visible_dir / "feature" / ".env").write_text(f"API_KEY=feature-{token}\n")
     repo = gitops.open_repo(root)
     old = repo.greenloop_dir / "runs" / "20200101-000000-abcdef"
     old.mkdir(parents=True)
@@ -72,7 +74,8 @@ def planted(visible_dir: Path) -> Iterator[dict]:
     other = gitops.create_worktree(repo, gitops.new_run_id(), "other run")
     (other.path / "notes.txt").write_text(f"other-run-{token}")
     wt = gitops.create_worktree(repo, gitops.new_run_id(), "red team")
-    yield {"token": token, "root": root, "common": repo.common_dir, "wt": wt.path, "other": other.path}
+    yield {"token": token, "root": root, "common": repo.common_dir, "wt": wt.path, "other": other.path,
+           "feature": visible_dir / "feature"}
     gitops.remove_worktree(repo, wt, delete_branch=True)
     gitops.remove_worktree(repo, other, delete_branch=True)
 
@@ -105,9 +108,10 @@ def test_greenloop_records_and_other_runs_are_invisible(planted: dict) -> None:
     assert planted["token"] not in result.stdout and "20200101" not in result.stdout
 
 
-def test_the_users_checkout_is_hidden(planted: dict) -> None:
-    code = TRY + "import os\nattempt(lambda: print(open('$root/.env').read()))\nattempt(lambda: print(os.listdir('$root')))\n"
-    result = jail(planted["wt"], code, root=planted["root"])
+def test_the_users_checkouts_are_hidden(planted: dict) -> None:
+    code = TRY + ("import os\nfor tree in ('$root', '$feature'):\n    attempt(lambda: print(open(tree + '/.env').read()))\n"
+                  "    attempt(lambda: print(os.listdir(tree)))\n")
+    result = jail(planted["wt"], code, root=planted["root"], feature=planted["feature"])
     assert planted["token"] not in result.stdout and ".env" not in result.stdout and "app.py" not in result.stdout
 
 
