@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from greenloop.errors import UsageError
+from greenloop.sanitize import for_terminal
 from greenloop.trajectory import read_events, runs_dir
 
 
@@ -81,4 +82,4 @@ def story(record: RunRecord) -> list[str]:
             lines += [f"commit {e['sha'][:12]} on {e['branch']}", "", e.get("diff", "")]
         elif kind in ("run_end", "interrupted", "undo"):
             lines.append(f"{kind}: {e.get('summary', {}).get('error') or ''}".rstrip(": "))
-    return lines
+    return [for_terminal(line) for line in lines]  # model and test text must not drive the terminal
