@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import time
@@ -18,6 +19,7 @@ from rich.table import Table
 from greenloop import __version__
 from greenloop.bench.cli import bench_app
 from greenloop.errors import GreenloopError, UsageError
+from greenloop.sanitize import for_terminal
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="greenloop: tests first, then code, in a sandbox, on a branch of its own.")
@@ -25,10 +27,11 @@ models_app = typer.Typer(no_args_is_help=True, help="Local models: list and fetc
 app.add_typer(models_app, name="models")
 app.add_typer(bench_app, name="bench")
 err = Console(stderr=True)
+MIB = 1024**2
 
 
 def _fail(message: str, code: int = 2, as_json: bool = False) -> None:
-    err.print(f"[red]greenloop: error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+    err.print(f"[red]greenloop: error:[/red] {escape(for_terminal(message))}", highlight=False, soft_wrap=True)
     if as_json:
         print(json.dumps({"status": "error", "run_id": None, "branch": None, "commit": None, "attempts": 0,
                           "files": [], "tests": {"passed": 0, "failed": 0}, "warnings": [],
@@ -52,11 +55,12 @@ class LiveView:
         self.live = Live(self.render(), console=err, refresh_per_second=4, transient=True)
 
     def render(self) -> Table:
-        s = self.state
+        s = {k: escape(for_terminal(str(v))) for k, v in self.state.items()}
         table = Table.grid(padding=(0, 2))
         table.add_row(f"[bold]{s['step']}[/bold]", f"attempt {s['attempt']}/{self.max}",
                       f"tests {s['passed']} passed, {s['failed']} failed",
-                      f"{time.monotonic() - self.start:5.1f}s", f"{s['tokens']} tokens", self.model)
+                      f"{time.monotonic() - self.start:5.1f}s", f"{s['tokens']} tokens",
+                      escape(for_terminal(self.model)))
         return table
 
     def __call__(self, **fields: Any) -> None:
@@ -88,7 +92,7 @@ def run(
 ) -> None:
     """Write tests, then code, until the tests pass; commit on a new branch."""
     from greenloop import loop
-    from greenloop.config import load_settings
+    from greenloop.config import resolve_settings
     from greenloop.gitops import open_repo
     from greenloop.models import resolve
     from greenloop.sandboxes.common import Limits
@@ -103,17 +107,20 @@ def run(
     view: LiveView | None = None
     try:
         root = open_repo(repo).root  # the repository first: the most basic mistake is named first
-        settings = load_settings(root, flags)
+        resolved = resolve_settings(root, flags)
+        settings = resolved.settings
+        for notice in resolved.notices:
+            err.print(f"[yellow]warning:[/yellow] {escape(for_terminal(notice))}", highlight=False, soft_wrap=True)
         chosen = resolve(settings.model, settings)
-        limits = Limits(memory_bytes=settings.memory_limit_mb * 1024**2,
-                        file_size_bytes=settings.file_size_limit_mb * 1024**2,
+        limits = Limits(memory_bytes=settings.memory_limit_mb * MIB, file_size_bytes=settings.file_size_limit_mb * MIB,
                         processes=settings.max_processes, cpu_seconds=settings.cpu_seconds,
-                        output_bytes=settings.output_limit_bytes)
+                        output_bytes=settings.output_limit_bytes, tmpfs_bytes=settings.tmpfs_limit_mb * MIB,
+                        worktree_growth_bytes=settings.worktree_growth_limit_mb * MIB)
         box, reason = choose(settings.sandbox, limits)
         if not as_json and sys.stderr.isatty():
             view = LiveView(settings.max_iterations, chosen.name)
             view.live.start()
-        result = loop.run(task, root, settings, chosen, box, reason, progress=view)
+        result = loop.run(task, root, settings, chosen, box, reason, progress=view, notices=resolved.notices)
     except KeyboardInterrupt:
         if view:
             view.live.stop()
@@ -140,11 +147,11 @@ def run(
                   f"{result.calls} model call(s), {result.input_tokens + result.output_tokens} tokens")
         if result.status == "success":
             err.print(f"branch {result.branch}  commit {result.commit[:12] if result.commit else ''}")
-            err.print(f"files: {', '.join(result.files)}; tests: {result.tests_passed} passed")
+            err.print(f"files: {escape(for_terminal(', '.join(result.files)))}; tests: {result.tests_passed} passed")
         else:
-            err.print(escape(result.error or ""))
+            err.print(escape(for_terminal(result.error or "")))
         for w in result.warnings:
-            err.print(f"[yellow]warning:[/yellow] {escape(w)}")
+            err.print(f"[yellow]warning:[/yellow] {escape(for_terminal(w))}")
         err.print(f"trajectory: {result.trajectory}")
     raise typer.Exit(0 if result.status == "success" else 1)
 
@@ -169,13 +176,14 @@ def runs(repo: Path = typer.Option(Path("."), "--repo")) -> None:
     for rec in all_runs(r.common_dir):
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(rec.started))
         status = rec.status + (" (undone)" if rec.undone else "")
-        rows.append((rec.run_id, when, rec.task[:50], status, rec.branch or "-", str(rec.attempts), rec.model))
+        row = (rec.run_id, when, rec.task[:50], status, rec.branch or "-", str(rec.attempts), rec.model)
+        rows.append(tuple(for_terminal(cell).replace("\n", " ").replace("\t", " ") for cell in row))
     if not sys.stdout.isatty():  # scripts get one tab-separated line per run
         print("\n".join("\t".join(row) for row in (header, *rows)))
         return
     table = Table(*header)
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(escape(cell) for cell in row))
     Console().print(table)
 
 
@@ -217,8 +225,9 @@ def undo(run_id: Optional[str] = typer.Argument(None), repo: Path = typer.Option
 
 
 @app.command()
-def doctor() -> None:
-    """Which sandbox will be used and why, and a self-test (network off, /etc read-only, env clean)."""
+def doctor(repo: Path = typer.Option(Path("."), "--repo", help="The repository whose settings to check.")) -> None:
+    """Which sandbox will be used and why, a self-test (network off, /etc read-only, env clean), and whether
+    the repository's [tool.greenloop] settings are trusted."""
     from greenloop.doctor import self_test
     from greenloop.sandboxes.common import Limits
     from greenloop.sandboxes.select import choose
@@ -226,7 +235,64 @@ def doctor() -> None:
     box, reason = choose("auto", Limits())
     ok, message, seconds = self_test(box)
     print(f"greenloop {__version__}\nsandbox: {box.name} ({reason})\nself-test: {message} in {seconds:.2f}s")
+    print(f"repository settings: {_trust_state_line(repo)}")
     raise typer.Exit(0 if ok else 1)
+
+
+def _trust_state_line(path: Path) -> str:
+    from greenloop.config import repo_trust, resolve_settings
+    from greenloop.gitops import open_repo
+
+    try:
+        root = open_repo(path).root
+        lower = resolve_settings(None).settings
+        trust = repo_trust(root, lower, os.environ)
+    except UsageError as exc:
+        return for_terminal(str(exc))
+    where = f"{root / 'pyproject.toml'} [tool.greenloop]"
+    if trust.state == "absent":
+        return f"none ({where} is absent or empty)"
+    if trust.state == "trusted":
+        return f"trusted ({where}, sha256 {trust.sha256[:12]})"
+    if not trust.weakening:
+        return f"not trusted, nothing ignored ({where} only tightens the defaults)"
+    return for_terminal(trust.notice() or "")
+
+
+@app.command()
+def trust(
+    repo: Path = typer.Option(Path("."), "--repo", help="The repository (default: here)."),
+    revoke: bool = typer.Option(False, "--revoke", help="Forget the trust recorded for this repository."),
+) -> None:
+    """Show the repository's [tool.greenloop] table and trust exactly that table (by its sha256); any later
+    change makes it untrusted again. Trusted settings may choose the model, server, test command and sandbox,
+    and raise limits."""
+    from greenloop.config import repo_trust, resolve_settings
+    from greenloop.trust import TrustStore
+
+    root = _repo(repo).root
+    store = TrustStore.of(os.environ)
+    try:
+        if revoke:
+            removed = store.revoke(root)
+            print(f"{'revoked' if removed else 'nothing was trusted'} for {root}")
+            return
+        found = repo_trust(root, resolve_settings(None).settings, os.environ)
+        if found.state == "absent":
+            print(f"{root / 'pyproject.toml'} has no [tool.greenloop] table; nothing to trust")
+            return
+        if found.table.get("sandbox") == "none":
+            raise UsageError('[tool.greenloop]: sandbox = "none" is honored only from the command line; '
+                             "remove it and pass --sandbox none when you mean it")
+        print(f"{root / 'pyproject.toml'} [tool.greenloop]:")
+        for key, value in found.table.items():
+            mark = "  (needs trust)" if key in found.weakening else ""
+            print(for_terminal(f"  {key} = {json.dumps(value, default=str, ensure_ascii=False)}{mark}"))
+        digest = store.trust(root, found.table)
+    except UsageError as exc:
+        _fail(str(exc))
+        return
+    print(f"trusted sha256 {digest} for {root} (recorded in {store.path}); any change to the table revokes it")
 
 
 @models_app.command("list")

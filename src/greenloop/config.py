@@ -1,4 +1,8 @@
-"""One settings object: defaults < [tool.greenloop] in the target pyproject < GREENLOOP_* env < flags."""
+"""One settings object: defaults < user config < trusted [tool.greenloop] < GREENLOOP_* env < flags.
+
+The user (their config file, environment and flags) is trusted; the repository is not. A repository key
+that weakens safety or redirects data (see `weakening_keys`) counts only once the user has trusted that
+exact table (`greenloop trust`, trust.py); until then it is ignored and a one-line notice says so."""
 
 from __future__ import annotations
 
@@ -6,15 +10,18 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from greenloop.errors import ConfigError
+from greenloop.trust import USER_CONFIG_FILE, TrustState, TrustStore, config_dir, table_hash
 
 ENV_PREFIX = "GREENLOOP_"
-
+REPO_SOURCE = "[tool.greenloop] in pyproject.toml"
+FLAGS_SOURCE = "command-line flags"
 
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -51,21 +58,47 @@ class Settings(BaseModel):
     protected_paths: tuple[str, ...] = ()
     keep_failed: bool = False
     verify: bool = False
-    from_ref: str = "HEAD"
+    tmpfs_limit_mb: int = Field(256, ge=16)  # each scratch tmpfs in the jail
+    worktree_growth_limit_mb: int = Field(512, ge=16)  # what a run may add to the worktree on disk
+    from_ref: str = Field("HEAD", pattern=r"^[^-]")  # a ref, never an option for git
     committer_name: str = "greenloop"
     committer_email: str = "greenloop@localhost"
 
 
-def _pyproject_table(repo: Path) -> dict[str, Any]:
-    path = repo / "pyproject.toml"
+# Keys a repository may set only once trusted: they choose what runs, where, and where data goes.
+TRUST_ONLY_KEYS = ("sandbox", "test_cmd", "base_url", "model", "verify")
+# Limits: a repository may lower them freely; raising one above the user's value needs trust.
+LIMIT_KEYS = (
+    "memory_limit_mb", "file_size_limit_mb", "max_processes", "cpu_seconds", "output_limit_bytes",
+    "max_file_lines", "max_file_bytes", "max_files", "test_timeout", "tmpfs_limit_mb", "worktree_growth_limit_mb",
+    "max_calls", "max_tokens", "max_iterations", "candidates", "request_timeout", "reply_max_tokens", "max_retries",
+)
+
+
+def _normalized(table: Mapping[str, Any]) -> dict[str, Any]:
+    return {str(k).replace("-", "_"): v for k, v in table.items()}
+
+
+def _toml_file(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: invalid TOML ({exc}); fix the file or remove [tool.greenloop]") from exc
-    table = data.get("tool", {}).get("greenloop", {})
-    return {k.replace("-", "_"): v for k, v in table.items()}
+        raise ConfigError(f"{path}: invalid TOML ({exc}); fix the file") from exc
+
+
+def repo_table(repo: Path) -> dict[str, Any]:
+    """`[tool.greenloop]` of the repository's pyproject.toml, exactly as written (keys normalized)."""
+    tool = _toml_file(repo / "pyproject.toml").get("tool", {})
+    table = tool.get("greenloop", {}) if isinstance(tool, dict) else {}
+    if not isinstance(table, dict):
+        raise ConfigError(f"{repo / 'pyproject.toml'}: [tool.greenloop] must be a table")
+    return _normalized(table)
+
+
+def user_config_path(environ: Mapping[str, str]) -> Path:
+    return config_dir(environ) / USER_CONFIG_FILE
 
 
 def _env_table(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -84,27 +117,109 @@ def _env_table(environ: Mapping[str, str]) -> dict[str, Any]:
     return out
 
 
+def weakening_keys(lower: Settings, candidate: Settings, table: Mapping[str, Any]) -> tuple[str, ...]:
+    """The keys of `table` that make `candidate` weaker than `lower` (or redirect data), in table order."""
+    weak = []
+    for key in table:
+        before, after = getattr(lower, key), getattr(candidate, key)
+        if key in TRUST_ONLY_KEYS:
+            weak.append(key)
+        elif key == "require_tests" and before and not after:
+            weak.append(key)
+        elif key == "allowed_extensions" and not set(after) <= set(before):
+            weak.append(key)
+        elif key in LIMIT_KEYS and before is not None and (after is None or after > before):
+            weak.append(key)
+    return tuple(weak)
+
+
+@dataclass(frozen=True)
+class RepoTrust:
+    """What the repository asks for and whether the user has trusted it."""
+
+    root: Path
+    table: dict[str, Any]
+    sha256: str
+    state: TrustState  # absent: no table; trusted; untrusted: never trusted; changed: trusted once, edited since
+    weakening: tuple[str, ...]  # keys that count only when trusted
+
+    @property
+    def ignored(self) -> tuple[str, ...]:
+        return () if self.state == "trusted" else self.weakening
+
+    def notice(self) -> str | None:
+        if not self.ignored:
+            return None
+        why = "it changed since you trusted it" if self.state == "changed" else "not trusted yet"
+        return (f"{self.root / 'pyproject.toml'}: ignored [tool.greenloop] {', '.join(self.ignored)} ({why}); "
+                f"review them and run `greenloop trust --repo {self.root}` to use them")
+
+
+@dataclass(frozen=True)
+class ResolvedSettings:
+    settings: Settings
+    notices: tuple[str, ...]  # one line each, for stderr and the run summary's warnings
+    repo: RepoTrust | None
+
+
+def _check(merged: Mapping[str, Any], table: Mapping[str, Any], source: str) -> Settings:
+    try:
+        return Settings(**{**merged, **table})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "settings"
+        raise ConfigError(f"{source}: {where}: {err['msg']}") from exc
+
+
+def _refuse_no_sandbox(table: Mapping[str, Any], source: str) -> None:
+    if source != FLAGS_SOURCE and table.get("sandbox") == "none":
+        raise ConfigError(f'{source}: sandbox = "none" is honored only from the command line; '
+                          "pass --sandbox none for this run, or remove the setting")
+
+
+def repo_trust(root: Path, lower: Settings, environ: Mapping[str, str]) -> RepoTrust:
+    table = repo_table(root)
+    candidate = _check(lower.model_dump(exclude_unset=True), table, REPO_SOURCE)
+    weak = weakening_keys(lower, candidate, table)
+    state = TrustStore.of(environ).state(root, table) if table else "absent"
+    return RepoTrust(root, table, table_hash(table), state, weak)
+
+
+def resolve_settings(
+    repo: Path | None,
+    flags: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> ResolvedSettings:
+    """Merge the five layers; a bad value becomes a one-line ConfigError naming where it came from."""
+    env = os.environ if environ is None else environ
+    user_path = user_config_path(env)
+    user = _normalized(_toml_file(user_path))
+    _refuse_no_sandbox(user, f"user config {user_path}")
+    merged = _check({}, user, f"user config {user_path}").model_dump(exclude_unset=True)
+    trust: RepoTrust | None = None
+    if repo is not None:
+        trust = repo_trust(repo, Settings(**merged), env)
+        table = {k: v for k, v in trust.table.items() if k not in trust.ignored}
+        _refuse_no_sandbox(table, REPO_SOURCE)
+        if "protected_paths" in table:  # added protection only: merged with, never replacing, the user's
+            paths = (*merged.get("protected_paths", ()), *table["protected_paths"])
+            table["protected_paths"] = tuple(dict.fromkeys(paths))
+        merged = _check(merged, table, REPO_SOURCE).model_dump(exclude_unset=True)
+    for source, table in (("environment (GREENLOOP_*)", _env_table(env)),
+                          (FLAGS_SOURCE, {k: v for k, v in (flags or {}).items() if v is not None})):
+        _refuse_no_sandbox(table, source)
+        merged = _check(merged, table, source).model_dump(exclude_unset=True)
+    notice = trust.notice() if trust else None
+    return ResolvedSettings(Settings(**merged), (notice,) if notice else (), trust)
+
+
 def load_settings(
     repo: Path | None,
     flags: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
-    """Merge the four layers; a bad value becomes a one-line ConfigError naming where it came from."""
-    layers: list[tuple[str, dict[str, Any]]] = []
-    if repo is not None:
-        layers.append(("[tool.greenloop] in pyproject.toml", _pyproject_table(repo)))
-    layers.append(("environment (GREENLOOP_*)", _env_table(os.environ if environ is None else environ)))
-    layers.append(("command-line flags", {k: v for k, v in (flags or {}).items() if v is not None}))
-    merged: dict[str, Any] = {}
-    for source, table in layers:
-        try:
-            Settings(**{**merged, **table})
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"]) or "settings"
-            raise ConfigError(f"{source}: {where}: {err['msg']}") from exc
-        merged.update(table)
-    return Settings(**merged)
+    """The settings alone (see resolve_settings for the notices that come with them)."""
+    return resolve_settings(repo, flags, environ).settings
 
 
 _SECRET_KEY = re.compile(r"(key|token|secret|password)", re.I)
