@@ -18,7 +18,7 @@ from greenloop.outline import top_level_names
 from greenloop.validate_js import JS_SUFFIXES, check_js
 
 _FENCE_LINE = re.compile(r"^\s*(```|~~~)")
-_REMOVAL = re.compile(r"\b(remove|delete|drop|strip out|get rid of|prune|trim|split)\b", re.I)
+_REMOVAL = re.compile(r"\b(remove|delete|drop|get rid of|split|move)\b", re.I)
 _PLACEHOLDER_COMMENT = re.compile(r"#\s*(TODO:?\s*implement|implement (this|me)|your code here|\.\.\.\s*$)", re.I)
 
 
@@ -160,9 +160,9 @@ def _size(path: str, f: AppliedFile, max_lines: int, max_bytes: int) -> list[str
 
 
 def _lost(path: str, f: AppliedFile, task: str) -> list[str]:
-    """A whole-file reply for an existing file that drops most of it (a truncated copy), unless the task
-    asks for removal: refused, naming what would be lost."""
-    if not f.whole or f.before is None or _REMOVAL.search(task):
+    """A whole-file reply for an existing file that drops most of it (a truncated copy) is refused, naming
+    what would be lost; unless the task asks for removal and names every definition that goes."""
+    if not f.whole or f.before is None:
         return []
     before, after = _lines(f.before), _lines(f.after)
     old_defs = top_level_names(f.before) if path.endswith((".py", ".pyi")) else None
@@ -170,7 +170,8 @@ def _lost(path: str, f: AppliedFile, task: str) -> list[str]:
     gone = [n for n in old_defs if n not in new_defs] if old_defs and new_defs is not None else []
     too_many_defs = len(old_defs or ()) >= 3 and len(gone) * 3 > len(old_defs or ())
     too_many_lines = before >= 30 and (before - after) * 10 > before * 4
-    if not (too_many_defs or too_many_lines):
+    asked = bool(_REMOVAL.search(task)) and all(re.search(rf"\b{re.escape(name)}\b", task) for name in gone)
+    if asked or not (too_many_defs or too_many_lines):
         return []
     what = f"{before - after} of its {before} lines"
     if gone:

@@ -7,6 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from greenloop.errors import GuardrailViolation
+from greenloop.workspace import Workspace
+
 JS_SUFFIXES = (".js", ".mjs", ".cjs", ".jsx", ".ts", ".tsx")
 
 
@@ -43,11 +46,11 @@ def _walk(node: Any) -> Any:
 
 def project_module_system(root: Path) -> str:
     """'esm' when package.json says "type": "module", else 'commonjs'."""
-    package = root / "package.json"
     try:
-        data = json.loads(package.read_text(encoding="utf-8")) if package.is_file() else {}
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        data = {}
+        text = Workspace(root).read_text("package.json")
+        data = json.loads(text) if text is not None else {}
+    except (GuardrailViolation, json.JSONDecodeError):
+        data = {}  # a link out of the project, a special file, or not JSON: no project setting
     return "esm" if isinstance(data, dict) and data.get("type") == "module" else "commonjs"
 
 
