@@ -92,3 +92,11 @@ def test_file_view_is_whole_within_the_budget_and_an_outline_beyond() -> None:
     small_budget = context.file_view("m.py", body, "make fn_120 return twice y", 3000)
     assert len(small_budget.text) <= 3000 and " 601| def fn_120(x):" in small_budget.text
     assert "more definitions in lines" in small_budget.text  # the outline says what it leaves out
+
+
+def test_a_long_file_without_an_outline_shows_numbered_lines_around_the_task_words() -> None:
+    text = "".join(f"line {i} of the notes\n" for i in range(1, 2000)).replace("line 700 of", "line 700 mentions frobnicate of")
+    view = context.file_view("notes.md", text, "reword the frobnicate note", 2000)
+    assert not view.whole and len(view.text) <= 2000 and "too long to show whole" in view.text
+    assert " 700| line 700 mentions frobnicate of the notes" in view.text and " 697| " in view.text
+    assert "line 1500 of" not in view.text

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CONTEXT_LINES = 3  # around a task word in a file without an outline
+_RARE_LINES = 10  # a task word on more lines than this does not point at a place
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,13 @@ def _wanted_ranges(lines: list[str], defs: list[Definition] | None, words: set[s
         named = [d for d in defs if d.name.rsplit(".", 1)[-1] in words or d.name in words]
         # a named class that is large shows through its named methods, not whole
         return [(d.start, d.end) for d in named if d.kind == "def" or d.end - d.start < 80]
-    hits = [n for n, line in enumerate(lines, 1) if words & set(_WORD.findall(line))]
+    per_line = [set(_WORD.findall(line)) & words for line in lines]
+    counts: dict[str, int] = {}
+    for found in per_line:
+        for word in found:
+            counts[word] = counts.get(word, 0) + 1
+    rare = {w for w, c in counts.items() if c <= _RARE_LINES}  # "the", "of": on every line, not the point
+    hits = [n for n, found in enumerate(per_line, 1) if found & rare]
     return [(max(1, n - _CONTEXT_LINES), min(len(lines), n + _CONTEXT_LINES)) for n in hits]
 
 
