@@ -66,6 +66,17 @@ def test_untrusted_base_url_never_receives_the_api_key(repo: Path, tmp_path: Pat
     assert not any("greenloop trust" in w for w in summary(proc)["warnings"])
 
 
+def test_untrusted_anthropic_base_url_never_receives_the_api_key(repo: Path, tmp_path: Path) -> None:
+    with FakeServer(["x"]) as server:
+        _commit_pyproject(repo, f'base_url = "{server.url}"\nmodel = "anthropic:x"\n')
+        env = {**_user_env(tmp_path, f'model = "scripted:{_script(tmp_path)}"\n'),
+               "ANTHROPIC_API_KEY": "sk-ant-canary", "ANTHROPIC_BASE_URL": ""}
+        proc = cli("run", TASK, "--repo", str(repo), "--json", env=env)
+        requests = list(server.requests)
+    assert summary(proc)["status"] == "success", proc.stderr
+    assert requests == []
+
+
 @pytest.mark.bwrap
 @pytest.mark.parametrize("sandbox", ["none", "process"])
 def test_untrusted_test_cmd_and_sandbox_do_not_run_on_the_host(repo: Path, tmp_path: Path, sandbox: str) -> None:

@@ -150,7 +150,7 @@ def run(
             err.print(f"files: {escape(for_terminal(', '.join(result.files)))}; tests: {result.tests_passed} passed")
         else:
             err.print(escape(for_terminal(result.error or "")))
-        for w in result.warnings:
+        for w in (w for w in result.warnings if w not in resolved.notices):  # the notices were shown first
             err.print(f"[yellow]warning:[/yellow] {escape(for_terminal(w))}")
         err.print(f"trajectory: {result.trajectory}")
     raise typer.Exit(0 if result.status == "success" else 1)
@@ -240,13 +240,12 @@ def doctor(repo: Path = typer.Option(Path("."), "--repo", help="The repository w
 
 
 def _trust_state_line(path: Path) -> str:
-    from greenloop.config import repo_trust, resolve_settings
+    from greenloop.config import repo_trust, user_settings
     from greenloop.gitops import open_repo
 
     try:
         root = open_repo(path).root
-        lower = resolve_settings(None).settings
-        trust = repo_trust(root, lower, os.environ)
+        trust = repo_trust(root, user_settings(os.environ), os.environ)
     except UsageError as exc:
         return for_terminal(str(exc))
     where = f"{root / 'pyproject.toml'} [tool.greenloop]"
@@ -267,7 +266,7 @@ def trust(
     """Show the repository's [tool.greenloop] table and trust exactly that table (by its sha256); any later
     change makes it untrusted again. Trusted settings may choose the model, server, test command and sandbox,
     and raise limits."""
-    from greenloop.config import repo_trust, resolve_settings
+    from greenloop.config import repo_trust, user_settings
     from greenloop.trust import TrustStore
 
     root = _repo(repo).root
@@ -277,7 +276,7 @@ def trust(
             removed = store.revoke(root)
             print(f"{'revoked' if removed else 'nothing was trusted'} for {root}")
             return
-        found = repo_trust(root, resolve_settings(None).settings, os.environ)
+        found = repo_trust(root, user_settings(os.environ), os.environ)
         if found.state == "absent":
             print(f"{root / 'pyproject.toml'} has no [tool.greenloop] table; nothing to trust")
             return

@@ -177,6 +177,14 @@ def _refuse_no_sandbox(table: Mapping[str, Any], source: str) -> None:
                           "pass --sandbox none for this run, or remove the setting")
 
 
+def user_settings(environ: Mapping[str, str]) -> Settings:
+    """Defaults and the user's config file: the layers a repository's settings are compared with."""
+    path = user_config_path(environ)
+    table = _normalized(_toml_file(path))
+    _refuse_no_sandbox(table, f"user config {path}")
+    return _check({}, table, f"user config {path}")
+
+
 def repo_trust(root: Path, lower: Settings, environ: Mapping[str, str]) -> RepoTrust:
     table = repo_table(root)
     candidate = _check(lower.model_dump(exclude_unset=True), table, REPO_SOURCE)
@@ -192,13 +200,11 @@ def resolve_settings(
 ) -> ResolvedSettings:
     """Merge the five layers; a bad value becomes a one-line ConfigError naming where it came from."""
     env = os.environ if environ is None else environ
-    user_path = user_config_path(env)
-    user = _normalized(_toml_file(user_path))
-    _refuse_no_sandbox(user, f"user config {user_path}")
-    merged = _check({}, user, f"user config {user_path}").model_dump(exclude_unset=True)
+    lower = user_settings(env)
+    merged = lower.model_dump(exclude_unset=True)
     trust: RepoTrust | None = None
     if repo is not None:
-        trust = repo_trust(repo, Settings(**merged), env)
+        trust = repo_trust(repo, lower, env)
         table = {k: v for k, v in trust.table.items() if k not in trust.ignored}
         _refuse_no_sandbox(table, REPO_SOURCE)
         if "protected_paths" in table:  # added protection only: merged with, never replacing, the user's
