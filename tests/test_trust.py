@@ -187,3 +187,13 @@ def test_default_user_config_dir_is_under_home(repo: Path, tmp_path: Path) -> No
     (tmp_path / ".config" / "greenloop").mkdir(parents=True)
     (tmp_path / ".config" / "greenloop" / "config.toml").write_text("max_iterations = 9\n")
     assert load_settings(None, {}, {"HOME": str(tmp_path)}).max_iterations == 9
+
+
+def test_unreadable_trust_file_is_a_one_line_usage_error(repo: Path, tmp_path: Path) -> None:
+    env = _user_env(tmp_path)
+    (Path(env["XDG_CONFIG_HOME"]) / "greenloop" / "trusted.json").write_text("{not json")
+    _commit_pyproject(repo, 'test_cmd = "pytest"\n')
+    proc = cli("run", TASK, "--repo", str(repo), "--model", f"scripted:{_script(tmp_path)}", "--json", env=env)
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert proc.returncode == 2 and len(lines) == 1 and "delete it and run `greenloop trust`" in lines[0], proc.stderr
+    assert not (repo / ".git" / "greenloop" / "runs").exists()
