@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import GOOD_IMPL, GOOD_TEST, TASK, cli, events, git, summary, whole, write_script
+from conftest import GOOD_TEST, TASK, cli, events, git, summary, whole, write_script
 
 SHOUT = "def shout(text):\n    return text.upper()\n"
 SHOUT_TEST = "from textkit.shout import shout\n\n\ndef test_shout():\n    assert shout('hi') == 'HI'\n"
@@ -123,13 +123,14 @@ def test_assertion_free_and_always_passing_tests_are_named_as_vacuous(project: P
         {"step": "fix", "text": whole()},
         {"step": "commit_message", "text": "feat: slugify"},
     ])
-    assert s["status"] == "success" and s["attempts"] == 2
+    assert s["status"] == "success" and s["attempts"] == 2, s
     fix = prompts(s)[0]
     assert "tests/test_slug.py::test_runs asserts nothing" in fix
     assert "tests/test_slug.py::test_math asserts nothing" in fix
-    assert "test_real asserts nothing" not in fix and "test_old_behaviour asserts nothing" not in fix
+    assert "test_real" not in fix.split("Current")[0] and "test_old_behaviour asserts nothing" not in fix
+    assert "tests/test_slug.py::test_old_behaviour passes without the implementation" in fix  # new module: a stub
     red = [e for e in events(s["trajectory"]) if e["kind"] == "red_run"]
-    assert red and red[0]["tests"] == ["tests/test_slug.py"] and len(red[0]["vacuous"]) == 2
+    assert red and red[0]["tests"] == ["tests/test_slug.py"] and len(red[0]["vacuous"]) == 3
 
 
 def test_a_test_that_passes_without_the_implementation_is_vacuous(project: Path, tmp_path: Path) -> None:

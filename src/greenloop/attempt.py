@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from greenloop.config import Settings
 from greenloop.edits import AppliedFile, apply_all
@@ -29,11 +29,12 @@ class ReplyOutcome:
 
 def prepare_reply(text: str, ws: Workspace, settings: Settings, already: set[str], traj: Trajectory,
                   step: str, target: str | None = None, guard: TestGuard | None = None,
-                  task: str = "") -> ReplyOutcome:
+                  task: str = "", created: frozenset[str] = frozenset()) -> ReplyOutcome:
     """Parse, guard, apply and validate a reply without writing: the valid files are in `written`,
     ready for `write`. `target`: the one implementation file of the task, if there is one (it
     receives an unnamed code block). `guard`: the tests the reply may not change. `task`: what the
-    user asked for (a package.json script change needs the task to ask for it)."""
+    user asked for (a package.json script change needs the task to ask for it). `created`: files this
+    run created (validated as new files: their size limit is the whole file's, and they may be rewritten)."""
     out = ReplyOutcome()
     try:
         current = {p: ws.read_text(p) or "" for p in already}
@@ -80,7 +81,8 @@ def prepare_reply(text: str, ws: Workspace, settings: Settings, already: set[str
         out.kind = "refused" if out.refused else "unchanged"
         return out
     for path, f in files.items():
-        findings = validate_files({path: f}, ws.root, max_lines=settings.max_file_lines,
+        as_new = replace(f, before=None) if path in created else f
+        findings = validate_files({path: as_new}, ws.root, max_lines=settings.max_file_lines,
                                   max_bytes=settings.max_file_bytes, siblings=files)
         out.warnings.extend(findings.warnings)
         errors = findings.errors + (gaming(path, f.after, f.is_test) if path.endswith(".py") else [])
@@ -103,5 +105,5 @@ def write(out: ReplyOutcome, ws: Workspace) -> ReplyOutcome:
 
 def apply_reply(text: str, ws: Workspace, settings: Settings, already: set[str], traj: Trajectory,
                 step: str, target: str | None = None, guard: TestGuard | None = None,
-                task: str = "") -> ReplyOutcome:
-    return write(prepare_reply(text, ws, settings, already, traj, step, target, guard, task), ws)
+                task: str = "", created: frozenset[str] = frozenset()) -> ReplyOutcome:
+    return write(prepare_reply(text, ws, settings, already, traj, step, target, guard, task, created), ws)

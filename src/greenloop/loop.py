@@ -4,75 +4,27 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from greenloop import PROMPT_VERSION, __version__, gitops
-from greenloop.attempt import ReplyOutcome, apply_reply, prepare_reply, write
-from greenloop.candidates import example_failures, select
+from greenloop.candidates import example_failures
 from greenloop.config import Settings, redacted
 from greenloop.context import ProjectContext, gather
-from greenloop.errors import BudgetExceeded, GreenloopError, ModelError, UsageError
-from greenloop.examples import Example, extract
+from greenloop.draft import commit_message, draft
+from greenloop.errors import BudgetExceeded, GreenloopError, UsageError
+from greenloop.examples import extract
 from greenloop.frozen import TestGuard
-from greenloop.judge import Baseline, Verdict, judge, red_run, take_baseline
-from greenloop.ledger import Ledger, is_project_test_file
+from greenloop.judge import judge, red_run, take_baseline
+from greenloop.ledger import is_project_test_file
 from greenloop.models.meter import MeteredModel
-from greenloop.prompts import render
 from greenloop.protocols import Model, Sandbox
-from greenloop.replies import is_test_path, parse_commit_message
+from greenloop.state import State
 from greenloop.testrun import failure_signature, failure_summary, test_interpreter
 from greenloop.trajectory import Trajectory, runs_dir
-from greenloop.types import Attempt, Message, RunResult, Step
+from greenloop.types import Attempt, RunResult, Step
 from greenloop.workspace import Workspace
 
 Progress = Callable[..., None]
-
-
-@dataclass
-class State:
-    task: str
-    context: ProjectContext
-    history: list[Attempt] = field(default_factory=list)
-    ledger: Ledger = field(default_factory=Ledger)  # what the run wrote, and the bytes it checked
-    guard: TestGuard | None = None
-    warnings: list[str] = field(default_factory=list)
-    verdict: Verdict | None = None
-    baseline: Baseline | None = None
-    discarded: list[str] = field(default_factory=list)
-    red_checked: dict[str, str] = field(default_factory=dict)  # test path -> the content that passed its red run
-    frozen_ids: set[str] = field(default_factory=set)  # ids of the run's tests that ran: they must stay and pass
-
-    @property
-    def baseline_or_absent(self) -> Baseline:
-        return self.baseline or Baseline("absent", frozenset(), (), "not taken")
-    failure: str = ""
-    edit_failures_in_row: int = 0
-    last_reply: str = ""
-    stuck: bool = False  # the last reply changed nothing or repeated the one before: sample the next
-    examples: list[Example] = field(default_factory=list)  # the task's own examples, checked on every green
-
-    @property
-    def target(self) -> str | None:
-        """The one implementation file the task names, if it names exactly one."""
-        named = [f.path for f in self.context.named if f.path.endswith(".py") and not is_test_path(f.path)]
-        return named[0] if len(named) == 1 else None
-
-
-def _messages(step: Step, st: State, ws: Workspace, attempt: int, settings: Settings) -> list[Message]:
-    system = render("system", dependencies=st.context.dependencies)
-    target = st.target
-    if step == "generate":
-        user = render("generate", task=st.task, files=st.context.files, named=st.context.named,
-                      examples=st.context.examples, target=target, test_path=st.context.suggested_test_path(target),
-                      tests_required=settings.require_tests)
-    else:
-        current = [{"path": p, "content": st.ledger.current(p) or ""} for p in st.ledger.written()]
-        name = "rewrite" if step == "rewrite" else "fix"
-        user = render(name, task=st.task, attempt=attempt - 1, max_attempts=settings.max_iterations,
-                      history=st.history, failure=st.failure, current=current, paths=list(st.ledger.written()),
-                      prefer_whole=settings.fix_format == "whole" or st.edit_failures_in_row >= 2)
-    return [Message("system", system), Message("user", user)]
 
 
 def _next_step(st: State) -> Step:
@@ -80,66 +32,6 @@ def _next_step(st: State) -> Step:
     if len(sigs) >= 3 and sigs[-1] and sigs[-1] == sigs[-3]:
         return "rewrite"
     return "fix"
-
-
-def _commit_message(model: MeteredModel, st: State, diff: str, passed: int, ask_model: bool) -> str:
-    files = sorted(st.ledger.changes())
-    body = "Files:\n" + "\n".join(f"- {f}" for f in files) + f"\n\nTests: {passed} passed."
-    text = ""
-    if ask_model:
-        try:
-            prompt = render("commit_message", task=st.task, files=files, passed=passed, diff=diff[:6000])
-            text = model.complete([Message("user", prompt)], "commit_message").text
-        except (BudgetExceeded, ModelError):
-            pass  # the template below is the documented fallback
-    message = parse_commit_message(text)
-    if message is None:
-        subject = f"feat: {st.task.strip().splitlines()[0]}"
-        message = subject if len(subject) <= 72 else subject[:69].rstrip() + "..."
-    if "Files:" not in message:
-        message += "\n\n" + body
-    return f"{message}\n\nGenerated-by: greenloop {__version__} ({model.name})\n"
-
-
-def _draft(step: Step, st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, settings: Settings,
-           traj: Trajectory, python: Path, attempt: int) -> tuple[str, ReplyOutcome]:
-    """One reply applied; or, with `candidates` > 1, the best of several by execution."""
-    messages = _messages(step, st, ws, attempt, settings)
-    first = model.complete(messages, step, settings.retry_temperature if st.stuck else None).text
-    count = settings.candidates
-    already = set(st.ledger.written())
-    if count == 1:
-        notes = _disputes(first, st, traj, step)
-        outcome = apply_reply(first, ws, settings, already, traj, step, st.target, st.guard, st.task)
-        outcome.notes.extend(notes)
-        return first, outcome
-    texts = [first]
-    try:
-        while len(texts) < count:
-            texts.append(model.complete(messages, step, settings.retry_temperature).text)
-    except BudgetExceeded:
-        pass  # the budget ends the sampling; the candidates so far are still judged
-    notes = [n for text in texts for n in _disputes(text, st, traj, step)]
-    prepared = [prepare_reply(t, ws, settings, already, traj, step, st.target, st.guard, st.task) for t in texts]
-    has_tests = not settings.require_tests or bool(st.ledger.tests)
-    valid = [o for o in prepared if not o.errors and o.written
-             and (has_tests or any(f.is_test for f in o.written.values()))]
-    chosen = write((valid or prepared)[0], ws) if len(valid) < 2 else select(
-        valid, st.examples, ws, sandbox, python, settings.test_timeout, traj, step, st.ledger.tests)
-    chosen.notes.extend(notes)
-    return first, chosen
-
-
-def _disputes(text: str, st: State, traj: Trajectory, step: Step) -> list[str]:
-    """A reply's DISPUTE lines. An accepted one drops the assertion from the frozen test, and from the file
-    unless the reply sends that file itself. Returns the notes for the next request."""
-    if st.guard is None or "DISPUTE" not in text:
-        return []
-    notes, changed = st.guard.dispute(text, st.examples)
-    traj.event(step, "disputes", notes=notes)
-    for path in changed:
-        st.ledger.entries[path].current = st.guard.frozen[path]
-    return notes
 
 
 def _example_failures(st: State, sandbox: Sandbox, ws: Workspace, python: Path, timeout_s: float) -> list[str]:
@@ -220,7 +112,7 @@ def _iterate(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, se
     step: Step = "generate"
     for attempt in range(1, settings.max_iterations + 1):
         progress(step=step, attempt=attempt)
-        text, outcome = _draft(step, st, model, sandbox, ws, settings, traj, python, attempt)
+        text, outcome = draft(step, st, model, sandbox, ws, settings, traj, python, attempt)
         progress(tokens=model.usage.input_tokens + model.usage.output_tokens)
         st.stuck = text == st.last_reply or outcome.kind == "unchanged"
         st.last_reply = text
@@ -236,6 +128,7 @@ def _iterate(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, se
         progress(step="test", attempt=attempt)
         extra = "".join("\n" + line for line in outcome.refused + outcome.notes)
         next_step = _judge(st, sandbox, ws, settings, traj, python, attempt, step, extra)
+        _reset(st, ws, traj)  # the next reply is applied to base + record, never to what the tests left
         if st.verdict is not None:
             counts = st.verdict.counts(st.baseline_or_absent)
             progress(passed=counts["passed"], failed=counts["failed"])
@@ -296,7 +189,7 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
             progress(step="commit_message")
             st.ledger.restore(ws)
             diff = st.ledger.diff()
-            message = _commit_message(metered, st, diff, st.verdict.report.passed if st.verdict else 0,
+            message = commit_message(metered, st, diff, st.verdict.report.passed if st.verdict else 0,
                                       settings.commit_message == "model")
             commit = gitops.commit(wt, st.ledger.changes(), message, verify=settings.verify,
                                    committer=(settings.committer_name, settings.committer_email))

@@ -1,0 +1,44 @@
+"""What a run knows between its steps. Only loop.py and draft.py change it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from greenloop.context import ProjectContext
+from greenloop.examples import Example
+from greenloop.frozen import TestGuard
+from greenloop.judge import Baseline, Verdict
+from greenloop.ledger import Ledger
+from greenloop.replies import is_test_path
+from greenloop.types import Attempt
+
+
+@dataclass
+class State:
+    task: str
+    context: ProjectContext
+    history: list[Attempt] = field(default_factory=list)
+    ledger: Ledger = field(default_factory=Ledger)  # what the run wrote, and the bytes it checked
+    guard: TestGuard | None = None
+    warnings: list[str] = field(default_factory=list)
+    verdict: Verdict | None = None
+    baseline: Baseline | None = None
+    discarded: list[str] = field(default_factory=list)
+    red_checked: dict[str, str] = field(default_factory=dict)  # test path -> the content that passed its red run
+    frozen_ids: set[str] = field(default_factory=set)  # ids of the run's tests that ran: they must stay and pass
+
+    failure: str = ""
+    edit_failures_in_row: int = 0
+    last_reply: str = ""
+    stuck: bool = False  # the last reply changed nothing or repeated the one before: sample the next
+    examples: list[Example] = field(default_factory=list)  # the task's own examples, checked on every green
+
+    @property
+    def baseline_or_absent(self) -> Baseline:
+        return self.baseline or Baseline("absent", frozenset(), (), "not taken")
+
+    @property
+    def target(self) -> str | None:
+        """The one implementation file the task names, if it names exactly one."""
+        named = [f.path for f in self.context.named if f.path.endswith(".py") and not is_test_path(f.path)]
+        return named[0] if len(named) == 1 else None
