@@ -111,3 +111,28 @@ def test_a_package_json_install_hook_the_task_did_not_ask_for_is_not_committed(r
     assert s["status"] == "success"
     assert "postinstall" not in git(repo, "show", f"{s['commit']}:package.json")
     assert any("package.json" in w and "refused" in w for w in s["warnings"])
+
+
+def test_a_venv_carried_by_the_repository_cannot_bind_a_host_directory_into_the_jail(
+        repo: Path, tmp_path: Path) -> None:
+    import os
+    import secrets
+    import sys
+    token = secrets.token_hex(4)
+    secret_dir = Path.home() / f"gl-venv-secret-{token}"
+    (secret_dir / "bin").mkdir(parents=True)
+    (secret_dir / "key.txt").write_text(f"SECRET-{token}")
+    try:
+        (repo / ".venv" / "bin").mkdir(parents=True)
+        os.symlink(sys.executable, repo / ".venv" / "bin" / "python")
+        (repo / ".venv" / "pyvenv.cfg").write_text(f"home = {secret_dir / 'bin'}\n")
+        git(repo, "add", "-f", ".venv")
+        git(repo, "commit", "-qm", "a venv of the repository's own")
+        probe = GOOD_TEST + (f"\n\ndef test_leak():\n    try:\n        data = open({str(secret_dir / 'key.txt')!r}).read()\n"
+                             "    except OSError:\n        data = 'blocked'\n    assert data == 'blocked', data\n")
+        s = run(repo, tmp_path, [{"text": whole(test=probe, impl="def slugify(t):\n    return t\n")}] * 2,
+                "--max-iterations", "2")
+        assert f"SECRET-{token}" not in Path(s["trajectory"]).read_text()
+    finally:
+        import shutil
+        shutil.rmtree(secret_dir)

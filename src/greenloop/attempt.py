@@ -37,7 +37,7 @@ def prepare_reply(text: str, ws: Workspace, settings: Settings, already: set[str
     run created (validated as new files: their size limit is the whole file's, and they may be rewritten)."""
     out = ReplyOutcome()
     try:
-        current = {p: ws.read_text(p) or "" for p in already}
+        current = {p: content for p in already if (content := _readable(ws, p))}
         parsed = parse_reply(text, current, default_path=target)
     except FormatError as exc:
         out.errors, out.kind = [str(exc)], "format_error"
@@ -47,6 +47,7 @@ def prepare_reply(text: str, ws: Workspace, settings: Settings, already: set[str
     for edit in parsed.edits:
         try:
             policy.check(ws, edit.path)
+            ws.read_text(edit.path)  # a regular file under the read cap, or absent: else refused here
             allowed.append(edit)
         except GuardrailViolation as exc:
             out.refused.append(f"refused: {exc}")
@@ -54,7 +55,7 @@ def prepare_reply(text: str, ws: Workspace, settings: Settings, already: set[str
     for path, f in list(files.items()):
         fixed, added = add_missing_imports(f.after) if f.is_test else (f.after, [])
         if added:
-            files[path] = AppliedFile(path, f.before, fixed, f.is_test)
+            files[path] = replace(f, after=fixed)
             traj.event(step, "repair", path=path, added_imports=added)
     for path, f in list(files.items()):
         why = guard.check(path, f.before, f.after) if guard is not None and f.after != f.before else None
@@ -83,7 +84,7 @@ def prepare_reply(text: str, ws: Workspace, settings: Settings, already: set[str
     for path, f in files.items():
         as_new = replace(f, before=None) if path in created else f
         findings = validate_files({path: as_new}, ws.root, max_lines=settings.max_file_lines,
-                                  max_bytes=settings.max_file_bytes, siblings=files)
+                                  max_bytes=settings.max_file_bytes, siblings=files, task=task)
         out.warnings.extend(findings.warnings)
         errors = findings.errors + (gaming(path, f.after, f.is_test) if path.endswith(".py") else [])
         if errors:
@@ -94,6 +95,13 @@ def prepare_reply(text: str, ws: Workspace, settings: Settings, already: set[str
     if out.errors:
         out.kind = "invalid"
     return out
+
+
+def _readable(ws: Workspace, path: str) -> str | None:
+    try:
+        return ws.read_text(path)
+    except GuardrailViolation:
+        return None
 
 
 def write(out: ReplyOutcome, ws: Workspace) -> ReplyOutcome:

@@ -27,7 +27,6 @@ models_app = typer.Typer(no_args_is_help=True, help="Local models: list and fetc
 app.add_typer(models_app, name="models")
 app.add_typer(bench_app, name="bench")
 err = Console(stderr=True)
-MIB = 1024**2
 
 
 def _fail(message: str, code: int = 2, as_json: bool = False) -> None:
@@ -95,8 +94,7 @@ def run(
     from greenloop.config import resolve_settings
     from greenloop.gitops import open_repo
     from greenloop.models import resolve
-    from greenloop.sandboxes.common import Limits
-    from greenloop.sandboxes.select import choose
+    from greenloop.sandboxes.select import choose, limits_of
 
     if not task.strip():
         _fail('the task is empty; say what to build, e.g. greenloop run "add a slugify helper"', 2, as_json)
@@ -112,10 +110,7 @@ def run(
         for notice in resolved.notices:
             err.print(f"[yellow]warning:[/yellow] {escape(for_terminal(notice))}", highlight=False, soft_wrap=True)
         chosen = resolve(settings.model, settings)
-        limits = Limits(memory_bytes=settings.memory_limit_mb * MIB, file_size_bytes=settings.file_size_limit_mb * MIB,
-                        processes=settings.max_processes, cpu_seconds=settings.cpu_seconds,
-                        output_bytes=settings.output_limit_bytes, tmpfs_bytes=settings.tmpfs_limit_mb * MIB,
-                        worktree_growth_bytes=settings.worktree_growth_limit_mb * MIB)
+        limits = limits_of(settings)
         box, reason = choose(settings.sandbox, limits)
         if not as_json and sys.stderr.isatty():
             view = LiveView(settings.max_iterations, chosen.name)
@@ -228,13 +223,19 @@ def undo(run_id: Optional[str] = typer.Argument(None), repo: Path = typer.Option
 def doctor(repo: Path = typer.Option(Path("."), "--repo", help="The repository whose settings to check.")) -> None:
     """Which sandbox will be used and why, a self-test (network off, /etc read-only, env clean), and whether
     the repository's [tool.greenloop] settings are trusted."""
-    from greenloop.doctor import self_test
-    from greenloop.sandboxes.common import Limits
-    from greenloop.sandboxes.select import choose
+    from greenloop.config import load_settings
+    from greenloop.doctor import limits_report, self_test
+    from greenloop.sandboxes.select import choose, limits_of
 
-    box, reason = choose("auto", Limits())
+    try:
+        limits = limits_of(load_settings(None))
+    except GreenloopError as exc:
+        _fail(str(exc))
+        return
+    box, reason = choose("auto", limits)
     ok, message, seconds = self_test(box)
     print(f"greenloop {__version__}\nsandbox: {box.name} ({reason})\nself-test: {message} in {seconds:.2f}s")
+    print(limits_report(limits))
     print(f"repository settings: {_trust_state_line(repo)}")
     raise typer.Exit(0 if ok else 1)
 

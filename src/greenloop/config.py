@@ -16,8 +16,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from greenloop.errors import ConfigError
+from greenloop.errors import ConfigError, GuardrailViolation
 from greenloop.trust import USER_CONFIG_FILE, TrustState, TrustStore, config_dir, table_hash
+from greenloop.workspace import Workspace
 
 ENV_PREFIX = "GREENLOOP_"
 REPO_SOURCE = "[tool.greenloop] in pyproject.toml"
@@ -88,9 +89,22 @@ def _toml_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: invalid TOML ({exc}); fix the file") from exc
 
 
+def _repo_pyproject(repo: Path) -> dict[str, Any]:
+    """The repository's pyproject.toml, read through the path gate: a link (to /etc/shadow, a FIFO, a huge
+    file) is never followed, and such a file holds no settings for greenloop."""
+    try:
+        text = Workspace(repo).read_text("pyproject.toml")
+    except GuardrailViolation:
+        return {}
+    try:
+        return tomllib.loads(text) if text is not None else {}
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{repo / 'pyproject.toml'}: invalid TOML ({exc}); fix the file") from exc
+
+
 def repo_table(repo: Path) -> dict[str, Any]:
     """`[tool.greenloop]` of the repository's pyproject.toml, exactly as written (keys normalized)."""
-    tool = _toml_file(repo / "pyproject.toml").get("tool", {})
+    tool = _repo_pyproject(repo).get("tool", {})
     table = tool.get("greenloop", {}) if isinstance(tool, dict) else {}
     if not isinstance(table, dict):
         raise ConfigError(f"{repo / 'pyproject.toml'}: [tool.greenloop] must be a table")

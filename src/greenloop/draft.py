@@ -9,6 +9,7 @@ from greenloop import __version__
 from greenloop.attempt import ReplyOutcome, apply_reply, prepare_reply, write
 from greenloop.candidates import select
 from greenloop.config import Settings
+from greenloop.context import NAMED_FILE_CHARS, file_view
 from greenloop.errors import BudgetExceeded, ModelError
 from greenloop.models.meter import MeteredModel
 from greenloop.prompts import render
@@ -28,11 +29,13 @@ def messages_for(step: Step, st: State, ws: Workspace, attempt: int, settings: S
                       examples=st.context.examples, target=target, test_path=st.context.suggested_test_path(target),
                       tests_required=settings.require_tests)
     else:
-        current = [{"path": p, "content": st.ledger.current(p) or ""} for p in st.ledger.written()]
+        views = {p: file_view(p, st.ledger.current(p) or "", st.task, NAMED_FILE_CHARS) for p in st.ledger.written()}
+        current = [{"path": p, "content": v.text, "whole": v.whole} for p, v in views.items()]
         name = "rewrite" if step == "rewrite" else "fix"
         user = render(name, task=st.task, attempt=attempt - 1, max_attempts=settings.max_iterations,
-                      history=st.history, failure=st.failure, current=current, paths=list(st.ledger.written()),
-                      prefer_whole=settings.fix_format == "whole" or st.edit_failures_in_row >= 2)
+                      history=st.history, failure=st.failure, current=current, paths=list(views),
+                      prefer_whole=settings.fix_format == "whole" or st.edit_failures_in_row >= 2,
+                      long_files=[p for p, v in views.items() if not v.whole])
     return [Message("system", system), Message("user", user)]
 
 

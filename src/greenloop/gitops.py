@@ -175,19 +175,22 @@ def _commit_with_hooks(wt: Worktree, files: Mapping[str, str], message: str, env
 
 def reset_worktree(path: Path) -> None:
     """The worktree back to its base commit: tracked files as committed, everything else (what a test run
-    created: a conftest.py, links, caches) removed. Links are removed, never followed. The run's own files
-    are written again from its record afterwards."""
+    created: a conftest.py, links, caches, a tree of any depth) removed, links never followed. The run's own
+    files are written again from its record afterwards."""
+    ws = Workspace(path)
+    untracked = git("ls-files", "-z", "--others", "--directory", cwd=path).stdout  # ignored files too
+    for name in dict.fromkeys(p.rstrip("/") for p in untracked.split("\0") if p):
+        ws.clear(name)
     git("reset", "--hard", "--quiet", cwd=path)
-    git("clean", "-ffdxq", cwd=path)
 
 
 def tracked_files(wt: Worktree) -> list[str]:
     return [p for p in git("ls-files", "-z", cwd=wt.path).stdout.split("\0") if p]
 
 
-def dirty_paths(wt: Worktree) -> list[str]:
+def dirty_paths(path: Path) -> list[str]:
     """Files in the worktree that differ from the base commit or are new (ignored files aside)."""
-    out = git("status", "--porcelain=v1", "-z", "--untracked-files=all", cwd=wt.path, check=False).stdout
+    out = git("status", "--porcelain=v1", "-z", "--untracked-files=all", cwd=path, check=False).stdout
     paths, entries = [], out.split("\0")
     i = 0
     while i < len(entries):

@@ -6,14 +6,10 @@ a sign the tests changed what they judge. The commit is built from this record, 
 from __future__ import annotations
 
 import difflib
-import os
 import re
-import shutil
-import stat
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from greenloop.edits import AppliedFile
 from greenloop.errors import GuardrailViolation
@@ -134,26 +130,6 @@ class Ledger:
 def _replace(ws: Workspace, path: str, content: str | None) -> None:
     """Write `content` at `path` whatever is there now (a link, directory or special file the tests planted
     is removed first, never followed); None removes the file."""
-    _clear(ws.root, ws.relative(path).parts)
+    ws.clear(path)
     if content is not None:
         ws.write_text(path, content)
-
-
-def _clear(root: Path, parts: tuple[str, ...]) -> None:
-    """Remove what stands at root/parts without following a link on the way. A link or non-directory in
-    the middle of the path is removed itself (the path is rebuilt by the write). Runs after the jail's
-    processes are gone, so nothing races it."""
-    current = root
-    for i, part in enumerate(parts):
-        current = current / part
-        try:
-            mode = os.lstat(current).st_mode
-        except FileNotFoundError:
-            return
-        last = i == len(parts) - 1
-        if stat.S_ISDIR(mode) and last:
-            shutil.rmtree(current)
-            return
-        if stat.S_ISLNK(mode) or not stat.S_ISDIR(mode):
-            os.unlink(current)
-            return

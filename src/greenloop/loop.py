@@ -83,6 +83,7 @@ def _judge(st: State, sandbox: Sandbox, ws: Workspace, settings: Settings, traj:
                passed=report.passed, failed=report.failed, errors=report.errors, timed_out=report.timed_out,
                seconds=round(report.duration_s, 3), output=report.output, regressions=list(verdict.regressions),
                new=[[o.id, o.status] for o in verdict.new])
+    st.discarded = [p for p in gitops.dirty_paths(ws.root) if p not in st.ledger.changes()]
     missed: list[str] = []
     tampered = st.ledger.drifted(ws)
     if verdict.green and not tampered:
@@ -184,7 +185,6 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
             green = _iterate(st, metered, sandbox, ws, settings, traj, python, progress)
         except BudgetExceeded as exc:
             error = str(exc)
-        st.discarded = [p for p in gitops.dirty_paths(wt) if p not in st.ledger.changes()]
         if green:
             progress(step="commit_message")
             st.ledger.restore(ws)

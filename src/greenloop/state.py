@@ -40,5 +40,6 @@ class State:
     @property
     def target(self) -> str | None:
         """The one implementation file the task names, if it names exactly one."""
-        named = [f.path for f in self.context.named if f.path.endswith(".py") and not is_test_path(f.path)]
+        named = [f.path for f in self.context.named
+                 if f.path.endswith(".py") and not is_test_path(f.path) and not f.refused]
         return named[0] if len(named) == 1 else None

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
 from greenloop.errors import GuardrailViolation
+from greenloop.gitops import git
 from greenloop.protocols import Sandbox
 from greenloop.types import TestOutcome, TestReport, TestStatus
 from greenloop.workspace import Workspace
@@ -21,12 +22,18 @@ _NOISE = [(re.compile(r"0x[0-9a-fA-F]+"), "0x?"), (re.compile(r"line \d+"), "lin
           (re.compile(r"\bin \d+(\.\d+)?s\b"), "in ?s")]
 PROMPT_HEAD, PROMPT_TAIL = 1500, 3500
 NO_TESTS_COLLECTED = 5  # pytest's exit code
+REPORT_MAX_BYTES = 64 * 1024 * 1024  # a junit report of tens of thousands of tests
 
 
 def test_interpreter(repo_root: Path) -> Path:
-    """The project's own .venv if it has one, else greenloop's interpreter (which has pytest)."""
-    venv_python = repo_root / ".venv" / "bin" / "python"
-    return venv_python if venv_python.exists() else Path(sys.executable)
+    """The project's own .venv if the user made one, else greenloop's interpreter (which has pytest). A
+    `.venv` the repository itself carries (tracked by git, or reached through a link) is not the user's:
+    its pyvenv.cfg could name any host directory for the jail to bind, so it is ignored."""
+    venv = repo_root / ".venv"
+    if venv.is_symlink() or not venv.is_dir() or not (venv / "bin" / "python").exists():
+        return Path(sys.executable)
+    tracked = git("ls-files", "-z", "--", ":(literal).venv", cwd=repo_root, check=False).stdout
+    return Path(sys.executable) if tracked else venv / "bin" / "python"
 
 
 def pytest_argv(python: Path, test_paths: Sequence[str], report: str | None = None) -> list[str]:
@@ -50,7 +57,7 @@ def run_pytest(sandbox: Sandbox, python: Path, test_paths: Sequence[str], workdi
     report = run_tests(sandbox, pytest_argv(python, test_paths, name), workdir, timeout_s)
     ws = Workspace(workdir)
     try:
-        xml_text = ws.read_text(name)
+        xml_text = ws.read_text(name, max_bytes=REPORT_MAX_BYTES)
         ws.remove(name)
     except GuardrailViolation:
         xml_text = None  # the tests replaced the report with a link or a directory: no outcomes

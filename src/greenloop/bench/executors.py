@@ -15,13 +15,12 @@ _WORKER: dict[str, Any] = {}
 
 def _init_worker(model_spec: str | None, settings_json: str) -> None:
     from greenloop.models import resolve
-    from greenloop.sandboxes.common import Limits
-    from greenloop.sandboxes.select import choose
+    from greenloop.sandboxes.select import choose, limits_of
 
     settings = Settings.model_validate_json(settings_json)
     model = resolve(model_spec, settings)
     model.preflight()
-    sandbox, _ = choose(settings.sandbox, Limits())
+    sandbox, _ = choose(settings.sandbox, limits_of(settings))
     _WORKER.update(model=model, sandbox=sandbox, settings=settings)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from greenloop.config import Settings
 from greenloop.errors import ConfigError
 from greenloop.protocols import Sandbox
 from greenloop.sandboxes.common import Limits
@@ -24,3 +25,12 @@ def choose(kind: str, limits: Limits) -> tuple[Sandbox, str]:
     if kind == "none":
         return NoSandbox(limits), "'none' requested explicitly"
     raise ConfigError(f"--sandbox {kind}: unknown; use auto, bwrap, process or none")
+
+
+def limits_of(settings: Settings) -> Limits:
+    """The sandbox limits a run's settings ask for."""
+    mib = 1024**2
+    return Limits(memory_bytes=settings.memory_limit_mb * mib, file_size_bytes=settings.file_size_limit_mb * mib,
+                  processes=settings.max_processes, cpu_seconds=settings.cpu_seconds,
+                  output_bytes=settings.output_limit_bytes, tmpfs_bytes=settings.tmpfs_limit_mb * mib,
+                  worktree_growth_bytes=settings.worktree_growth_limit_mb * mib)
