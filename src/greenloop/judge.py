@@ -14,11 +14,10 @@ from greenloop.errors import UsageError
 from greenloop.frozen import assertion_free
 from greenloop.ledger import Ledger
 from greenloop.protocols import Sandbox
-from greenloop.testrun import for_prompt, run_pytest, run_tests, test_argv
+from greenloop.testrun import NO_TESTS_COLLECTED, for_prompt, run_pytest, run_tests, test_argv
 from greenloop.types import TestOutcome, TestReport
 from greenloop.workspace import Workspace
 
-NO_TESTS_COLLECTED = 5
 COMMAND_ID = "<test_cmd>"  # the configured test command, guarded by its exit code
 BaselineStatus = Literal["ok", "red", "absent", "unavailable"]
 

@@ -5,13 +5,12 @@ a sign the tests changed what they judge. The commit is built from this record, 
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from greenloop.edits import AppliedFile
+from greenloop.edits import AppliedFile, unified_diff
 from greenloop.errors import GuardrailViolation
 from greenloop.stub import stub
 from greenloop.workspace import Workspace
@@ -119,12 +118,8 @@ class Ledger:
                 _replace(ws, path, self.entries[path].current)
 
     def diff(self) -> str:
-        out = []
-        for path, text in self.changes().items():
-            before = self.entries[path].original
-            out.extend(difflib.unified_diff((before or "").splitlines(keepends=True), text.splitlines(keepends=True),
-                                            "/dev/null" if before is None else f"a/{path}", f"b/{path}"))
-        return "".join(line if line.endswith("\n") else line + "\n" for line in out)
+        parts = [unified_diff(p, self.entries[p].original, text) for p, text in self.changes().items()]
+        return "".join(d if d.endswith("\n") else d + "\n" for d in parts if d)
 
 
 def _replace(ws: Workspace, path: str, content: str | None) -> None:
