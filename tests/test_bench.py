@@ -62,19 +62,38 @@ def test_ray_executor_in_local_mode(tmp_path: Path) -> None:
     assert (total["tasks"], total["passed"], total["false_green"], total["calls"]) == (3, 1, 0.5, 3)
 
 
-def test_visible_tests_keep_the_examples_when_the_docstring_is_dropped(tmp_path: Path) -> None:
+def _visible_exit(tmp_path: Path, problem: dict, body: str) -> int:
     import subprocess
     import sys
 
     from greenloop.bench.humaneval import visible_tests
+    from greenloop.sandboxes.common import Limits
+    from greenloop.sandboxes.select import choose as choose_sandbox
+    box, _ = choose_sandbox("auto", Limits())
+    (tmp_path / "test_visible.py").write_text(visible_tests(problem, box))
+    (tmp_path / "solution.py").write_text(body)
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_visible.py"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    return proc.returncode
+
+
+def test_visible_tests_keep_the_examples_when_the_docstring_is_dropped(tmp_path: Path) -> None:
     problem = load_problems(task_ids=["2"])[0]
-    (tmp_path / "test_visible.py").write_text(visible_tests(problem))
-    for body, code in (("def truncate_number(number):\n    return number\n", 1),  # no docstring, wrong
-                       ("def truncate_number(number):\n    return number % 1.0\n", 0)):
-        (tmp_path / "solution.py").write_text(body)
-        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_visible.py"],
-                              cwd=tmp_path, capture_output=True, text=True, timeout=120)
-        assert proc.returncode == code, proc.stdout
+    assert _visible_exit(tmp_path, problem, "def truncate_number(number):\n    return number\n") == 1  # wrong
+    assert _visible_exit(tmp_path, problem, "def truncate_number(number):\n    return number % 1.0\n") == 0
+
+
+@pytest.mark.parametrize("task", ["47", "51", "65", "108", "116", "128", "145", "156", "162"])
+def test_the_reference_solution_passes_its_visible_tests(tmp_path: Path, task: str) -> None:
+    """Raw doctests fail these references (`f(x) == y` without output, '21' written "21", a docstring that
+    does not parse, a wrong example): a visible test the reference fails would make green impossible."""
+    problem = load_problems(task_ids=[task])[0]
+    assert _visible_exit(tmp_path, problem, problem["prompt"] + problem["canonical_solution"]) == 0
+
+
+def test_visible_tests_still_catch_a_wrong_program_where_examples_are_equalities(tmp_path: Path) -> None:
+    problem = load_problems(task_ids=["108"])[0]  # >>> count_nums([]) == 0, with no output line
+    assert _visible_exit(tmp_path, problem, "def count_nums(arr):\n    return 7\n") == 1
 
 
 def test_program_from_a_bare_body_reply_keeps_the_signature() -> None:

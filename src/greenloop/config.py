@@ -41,6 +41,10 @@ class Settings(BaseModel):
     fix_format: Literal["edits", "whole"] = "edits"
     commit_message: Literal["model", "template"] = "model"
     require_tests: bool = True  # tests first; off only where the project's own tests (test_cmd) judge the work
+    test_design: bool = False  # tests from a call of their own that never sees the implementation
+    lean_first: bool = True  # the first implementation from the lean prompt (when it need not write the tests)
+    patience: int = Field(2, ge=1, le=100)  # attempts in a row without a better program before the run stops
+    agreement: bool = True  # a second implementation settles a model test that the first contradicts
     test_cmd: str | None = None
     test_timeout: float = Field(120.0, gt=0)
     sandbox: Literal["auto", "bwrap", "process", "none"] = "auto"
@@ -72,7 +76,8 @@ TRUST_ONLY_KEYS = ("sandbox", "test_cmd", "base_url", "model", "verify")
 LIMIT_KEYS = (
     "memory_limit_mb", "file_size_limit_mb", "max_processes", "cpu_seconds", "output_limit_bytes",
     "max_file_lines", "max_file_bytes", "max_files", "test_timeout", "tmpfs_limit_mb", "worktree_growth_limit_mb",
-    "max_calls", "max_tokens", "max_iterations", "candidates", "request_timeout", "reply_max_tokens", "max_retries",
+    "max_calls", "max_tokens", "max_iterations", "patience", "candidates", "request_timeout", "reply_max_tokens",
+    "max_retries",
 )
 
 

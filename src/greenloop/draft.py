@@ -11,6 +11,8 @@ from greenloop.candidates import select
 from greenloop.config import Settings
 from greenloop.context import NAMED_FILE_CHARS, file_view
 from greenloop.errors import BudgetExceeded, ModelError
+from greenloop.examples import module_name
+from greenloop.ledger import is_project_test_file
 from greenloop.models.meter import MeteredModel
 from greenloop.prompts import render
 from greenloop.protocols import Sandbox
@@ -22,8 +24,10 @@ from greenloop.workspace import Workspace
 
 
 def messages_for(step: Step, st: State, ws: Workspace, attempt: int, settings: Settings) -> list[Message]:
-    system = render("system", dependencies=st.context.dependencies)
     target = st.target
+    if step == "generate" and lean(settings):
+        return implement_messages(st)
+    system = render("system", dependencies=st.context.dependencies)
     if step == "generate":
         user = render("generate", task=st.task, files=st.context.files, named=st.context.named,
                       examples=st.context.examples, target=target, test_path=st.context.suggested_test_path(target),
@@ -37,6 +41,29 @@ def messages_for(step: Step, st: State, ws: Workspace, attempt: int, settings: S
                       prefer_whole=settings.fix_format == "whole" or st.edit_failures_in_row >= 2,
                       long_files=[p for p, v in views.items() if not v.whole])
     return [Message("system", system), Message("user", user)]
+
+
+def lean(settings: Settings) -> bool:
+    """The first implementation comes from the lean prompt (close to what the model does best alone) unless
+    the one generate call must also write the tests."""
+    return settings.lean_first and (settings.test_design or not settings.require_tests)
+
+
+def implement_messages(st: State) -> list[Message]:
+    """The lean request: the task and the source files it names, nothing else (no tests: what the model does
+    best alone is write the code from the task); the implementation only."""
+    named = [f for f in st.context.named if not is_project_test_file(f.path)]
+    return [Message("system", render("implement_system", dependencies=st.context.dependencies)),
+            Message("user", render("implement", task=st.task, named=named, target=st.target))]
+
+
+def test_design_messages(st: State) -> list[Message]:
+    """Tests from the task and the files as they were before the run; the implementation is not shown."""
+    target = st.target
+    test_path = st.context.suggested_test_path(target)
+    return [Message("system", render("system", dependencies=st.context.dependencies)),
+            Message("user", render("test_design", task=st.task, named=st.context.named, test_path=test_path,
+                                   module=module_name(target) if target else None))]
 
 
 def commit_message(model: MeteredModel, st: State, diff: str, passed: int, ask_model: bool) -> str:
@@ -61,6 +88,11 @@ def commit_message(model: MeteredModel, st: State, diff: str, passed: int, ask_m
 def draft(step: Step, st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, settings: Settings,
            traj: Trajectory, python: Path, attempt: int) -> tuple[str, ReplyOutcome]:
     """One reply applied; or, with `candidates` > 1, the best of several by execution."""
+    designed = None
+    if step == "generate" and settings.test_design and settings.require_tests and not st.ledger.tests:
+        designed = _design_tests(st, model, ws, settings, traj)
+        if designed.errors:
+            return "", designed
     messages = messages_for(step, st, ws, attempt, settings)
     first = model.complete(messages, step, settings.retry_temperature if st.stuck else None).text
     count = settings.candidates
@@ -70,7 +102,7 @@ def draft(step: Step, st: State, model: MeteredModel, sandbox: Sandbox, ws: Work
         notes = _disputes(first, st, traj, step)
         outcome = apply_reply(first, ws, settings, already, traj, step, st.target, st.guard, st.task, created)
         outcome.notes.extend(notes)
-        return first, outcome
+        return first, _with_tests(designed, outcome)
     texts = [first]
     try:
         while len(texts) < count:
@@ -86,7 +118,32 @@ def draft(step: Step, st: State, model: MeteredModel, sandbox: Sandbox, ws: Work
     chosen = write((valid or prepared)[0], ws) if len(valid) < 2 else select(
         valid, st.examples, ws, sandbox, python, settings.test_timeout, traj, step, st.ledger.tests)
     chosen.notes.extend(notes)
-    return first, chosen
+    return first, _with_tests(designed, chosen)
+
+
+def _design_tests(st: State, model: MeteredModel, ws: Workspace, settings: Settings,
+                  traj: Trajectory) -> ReplyOutcome:
+    """The test-design call: its test files are written; anything else it sends is ignored."""
+    text = model.complete(test_design_messages(st), "test_design").text
+    outcome = prepare_reply(text, ws, settings, set(), traj, "test_design", None, st.guard, st.task)
+    outcome.written = {p: f for p, f in outcome.written.items() if f.is_test}
+    if not outcome.errors and not outcome.written:
+        outcome.errors, outcome.kind = [f"The reply has no test file. Send the tests in "
+                                        f"{st.context.suggested_test_path(st.target)}."], "invalid"
+    return write(outcome, ws) if not outcome.errors else outcome
+
+
+def _with_tests(designed: ReplyOutcome | None, outcome: ReplyOutcome) -> ReplyOutcome:
+    """The implementation reply joined with the designed tests (which win over any test it sent)."""
+    if designed is None:
+        return outcome
+    for path, f in designed.written.items():
+        if path in outcome.written and outcome.written[path].after != f.after:
+            ws_note = f"{path}: the implementation reply's version was ignored; the designed tests stand"
+            outcome.warnings.append(ws_note)
+        outcome.written[path] = f
+    outcome.warnings = designed.warnings + outcome.warnings
+    return outcome
 
 
 def _disputes(text: str, st: State, traj: Trajectory, step: Step) -> list[str]:
@@ -96,6 +153,12 @@ def _disputes(text: str, st: State, traj: Trajectory, step: Step) -> list[str]:
         return []
     notes, changed = st.guard.dispute(text, st.examples)
     traj.event(step, "disputes", notes=notes)
-    for path in changed:
-        st.ledger.entries[path].current = st.guard.frozen[path]
+    loosen(st, changed)
     return notes
+
+
+def loosen(st: State, changed: list[str]) -> None:
+    """The frozen tests lost a disputed assertion: the files follow. They went red already, with it; the
+    `pass` left in its place is not a new test to check for vacuity."""
+    for path in changed if st.guard is not None else ():
+        st.ledger.entries[path].current = st.red_checked[path] = st.guard.frozen[path]

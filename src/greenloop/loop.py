@@ -7,6 +7,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from greenloop import PROMPT_VERSION, __version__, gitops
+from greenloop.agree import applies, settle
+from greenloop.best import Score, score
+from greenloop.blame import broken_tests, broken_text
 from greenloop.candidates import example_failures
 from greenloop.config import Settings, redacted
 from greenloop.context import ProjectContext, gather
@@ -14,7 +17,7 @@ from greenloop.draft import commit_message, draft
 from greenloop.errors import BudgetExceeded, GreenloopError, UsageError
 from greenloop.examples import extract
 from greenloop.frozen import TestGuard
-from greenloop.judge import judge, red_run, take_baseline
+from greenloop.judge import Verdict, judge, red_run, take_baseline
 from greenloop.ledger import is_project_test_file
 from greenloop.models.meter import MeteredModel
 from greenloop.protocols import Model, Sandbox
@@ -86,7 +89,7 @@ def _judge(st: State, sandbox: Sandbox, ws: Workspace, settings: Settings, traj:
     st.discarded = [p for p in gitops.dirty_paths(ws.root) if p not in st.ledger.changes()]
     missed: list[str] = []
     tampered = st.ledger.drifted(ws)
-    if verdict.green and not tampered:
+    if st.examples and not tampered:
         _reset(st, ws, traj)
         missed = _example_failures(st, sandbox, ws, python, settings.test_timeout)
         tampered = st.ledger.drifted(ws)
@@ -101,19 +104,60 @@ def _judge(st: State, sandbox: Sandbox, ws: Workspace, settings: Settings, traj:
         st.history.append(Attempt(attempt, step, "passed", f"{report.passed} passed"))
         traj.event(step, "attempt", number=attempt, outcome="passed")
         return None
-    failure = "\n".join(missed) if missed else verdict.failure + extra
-    summary = missed[0] if missed else (f"broke {len(verdict.regressions)} existing test(s): "
-                                        f"{', '.join(verdict.regressions[:3])}" if verdict.regressions
+    failure = "\n\n".join(["\n".join(missed)] * bool(missed) + [verdict.failure] * (not verdict.green)) + extra
+    broken = [i for i in verdict.regressions if i not in st.frozen_ids]  # the project's tests, not the run's
+    broke = len(broken)
+    summary = missed[0] if missed else (f"broke {broke} existing test(s): {', '.join(broken[:3])}" if broken
                                         else failure_summary(report))
+    failure = _blame(st, verdict, traj) + failure
+    failure = _keep_best(st, traj, attempt, score(verdict, len(st.examples), len(missed), broke), failure)
+    counts = verdict.counts(st.baseline_or_absent)
+    st.settle = settings.agreement and applies(st, len(missed), broke, counts["new_failed"])
     return _failed(st, traj, attempt, step, "tests_failed", failure, summary)
+
+
+def _blame(st: State, verdict: Verdict, traj: Trajectory) -> str:
+    """Tests that fail in their own code are released from the freeze and named as broken (blame.py)."""
+    broken = broken_tests(verdict.new, st.ledger.tests)
+    if not broken or st.guard is None:
+        return ""
+    for path in {b.file for b in broken}:
+        st.guard.release(path, [b.id.split("::")[1].split("[")[0] for b in broken if b.file == path])
+    st.frozen_ids -= {b.id for b in broken}
+    traj.event("test", "broken_tests", tests=[b.id for b in broken], where=[b.where for b in broken])
+    return broken_text(broken) + "\n\n"
+
+
+def _keep_best(st: State, traj: Trajectory, attempt: int, new: Score, failure: str) -> str:
+    """An attempt worse than the best so far is undone: the next request starts from the best version."""
+    if st.best.consider(attempt, new, st.ledger, failure):
+        st.best.verdict = st.verdict
+        return failure
+    undone = st.best.restore_into(st.ledger)
+    st.verdict = st.best.verdict
+    n = len(st.examples)
+    best = st.best.score
+    traj.event("test", "undone", attempt=attempt, best_attempt=st.best.attempt, paths=undone,
+               score=vars(new), best=vars(best) if best else None)
+    return (f"Attempt {attempt} made things worse ({new.describe(n)}, against {best.describe(n) if best else '?'} "
+            f"for attempt {st.best.attempt}), so its changes to {', '.join(undone) or 'the code'} were undone. The "
+            f"files are attempt {st.best.attempt}'s version again, which failed with:\n{st.best.failure}")
 
 
 def _iterate(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, settings: Settings,
              traj: Trajectory, python: Path, progress: Progress) -> bool:
     step: Step = "generate"
     for attempt in range(1, settings.max_iterations + 1):
+        if st.best.stale >= settings.patience:
+            traj.event(step, "early_stop", attempt=attempt, best_attempt=st.best.attempt, patience=settings.patience)
+            st.stopped_early = True
+            break
         progress(step=step, attempt=attempt)
-        text, outcome = draft(step, st, model, sandbox, ws, settings, traj, python, attempt)
+        agreed = settle(st, model, sandbox, ws, settings, traj, python, step) if st.settle else None
+        if agreed is not None and agreed.decided:
+            text, outcome = agreed.text, agreed.outcome
+        else:
+            text, outcome = draft(step, st, model, sandbox, ws, settings, traj, python, attempt)
         progress(tokens=model.usage.input_tokens + model.usage.output_tokens)
         st.stuck = text == st.last_reply or outcome.kind == "unchanged"
         st.last_reply = text
@@ -197,7 +241,9 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
                        discarded=st.discarded)
             status = "success"
         elif error is None:
-            error = f"tests still failing after {len(st.history)} attempt(s)"
+            error = f"tests still failing after {len(st.history)} attempt(s)" + (
+                f"; stopped early: {settings.patience} attempt(s) in a row did not improve on attempt "
+                f"{st.best.attempt}" if st.stopped_early else "")
     except UsageError as exc:
         status, error, usage_error = "error", str(exc), exc
     except GreenloopError as exc:

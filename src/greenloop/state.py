@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from greenloop.best import Best
 from greenloop.context import ProjectContext
 from greenloop.examples import Example
 from greenloop.frozen import TestGuard
@@ -31,7 +32,11 @@ class State:
     edit_failures_in_row: int = 0
     last_reply: str = ""
     stuck: bool = False  # the last reply changed nothing or repeated the one before: sample the next
-    examples: list[Example] = field(default_factory=list)  # the task's own examples, checked on every green
+    examples: list[Example] = field(default_factory=list)  # the task's own examples, checked on every test run
+    best: Best = field(default_factory=Best)  # the best program so far (best.py)
+    agreement_tried: bool = False  # a second implementation was sampled to settle a disputed test (agree.py)
+    stopped_early: bool = False  # `patience` attempts in a row did not beat the best program
+    settle: bool = False  # the next attempt samples that second implementation instead of asking for a fix
 
     @property
     def baseline_or_absent(self) -> Baseline:

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from greenloop.bench.visible import agreed_examples, test_file
 from greenloop.config import Settings
 from greenloop.protocols import Model, Sandbox
 from greenloop.types import Message
@@ -76,28 +77,11 @@ def run_oneshot(problem: dict[str, Any], model: Model, sandbox: Sandbox) -> Task
                       reply.usage.output_tokens, round(time.monotonic() - start, 3))
 
 
-VISIBLE_TESTS = '''"""The docstring's examples, run as doctests against solution.py: the visible tests of this task.
-The examples are copied from the task here, so rewriting solution.py's docstring cannot change them."""
-import doctest
-
-import solution
-
-EXAMPLES = {examples!r}
-
-
-def test_docstring_examples():
-    test = doctest.DocTestParser().get_doctest(EXAMPLES, dict(vars(solution)), "docstring", "solution.py", 0)
-    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
-    runner.run(test)
-    assert runner.failures == 0, f"{{runner.failures}} of {{len(test.examples)}} docstring example(s) failed (above)"
-'''
-
-
-def visible_tests(problem: dict[str, Any]) -> str:
-    """A pytest file that runs the prompt's docstring examples against solution.py."""
+def visible_tests(problem: dict[str, Any], sandbox: Sandbox) -> str:
+    """A pytest file that runs the prompt's docstring examples, those the reference meets, against solution.py."""
     tree = ast.parse(problem["prompt"])
     fn = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == problem["entry_point"])
-    return VISIBLE_TESTS.format(examples=ast.get_docstring(fn, clean=True) or "")
+    return test_file(agreed_examples(problem, ast.get_docstring(fn, clean=True) or "", sandbox))
 
 
 AGENT_TEST_CMD = "python -m pytest -q -p no:cacheprovider -o addopts= --color=no tests"
@@ -121,7 +105,7 @@ def run_agent(problem: dict[str, Any], model: Model, sandbox: Sandbox, settings:
         repo = Path(tmp)
         (repo / "solution.py").write_text(problem["prompt"])
         (repo / "tests").mkdir()
-        (repo / "tests" / "test_visible.py").write_text(visible_tests(problem))
+        (repo / "tests" / "test_visible.py").write_text(visible_tests(problem, sandbox))
         _git(repo, "init", "-q", "-b", "main")
         _git(repo, "add", "-A")
         _git(repo, "commit", "-qm", "task")

@@ -1,0 +1,94 @@
+"""Broken test or broken code, decided by evidence. When the program meets every example of the task and
+breaks nothing, but one of the run's own tests fails, the test may be what is wrong (small models often write
+wrong expectations). Instead of "fixing" code that may be right, a second implementation is sampled from the
+lean prompt and both are run against every assertion (CodeT's dual agreement, candidates.py):
+- the second one meets the examples and more of the tests: it replaces the first;
+- both meet every example and neither meets an assertion: two independent implementations that satisfy the
+  task disagree with that assertion, so it is dropped from the frozen tests (recorded, shown as a warning);
+- otherwise nothing is decided and the loop asks for a fix as usual.
+An assertion that restates a task example can never be dropped (frozen.TestGuard.dispute)."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from greenloop.attempt import ReplyOutcome, prepare_reply, write
+from greenloop.candidates import choose, cross_check
+from greenloop.config import Settings
+from greenloop.draft import implement_messages, loosen
+from greenloop.edits import AppliedFile
+from greenloop.models.meter import MeteredModel
+from greenloop.probe import Check
+from greenloop.protocols import Sandbox
+from greenloop.state import State
+from greenloop.trajectory import Trajectory
+from greenloop.workspace import Workspace
+
+
+@dataclass
+class Agreement:
+    outcome: ReplyOutcome  # what to record: the second implementation if it won, else nothing
+    dropped: list[str] = field(default_factory=list)  # "path: assert ..." dropped by agreement
+    text: str = ""  # the sampled reply
+
+    @property
+    def decided(self) -> bool:
+        return bool(self.outcome.written or self.dropped)
+
+
+def applies(st: State, examples_missed: int, regressions: int, new_failed: int) -> bool:
+    """Every task example met, nothing broken, only the run's own tests failing, and not tried yet."""
+    return (bool(st.examples) and examples_missed == 0 and regressions == 0 and new_failed > 0
+            and not st.agreement_tried and st.guard is not None)
+
+
+def _current(st: State) -> ReplyOutcome:
+    out = ReplyOutcome()
+    out.written = {p: AppliedFile(p, e.original, e.current, False) for p, e in st.ledger.entries.items()
+                   if not e.is_test}
+    return out
+
+
+def _one_line(check: Check) -> str | None:
+    try:
+        tree = ast.parse(check.source.strip())
+    except SyntaxError:
+        return None
+    node = tree.body[0] if len(tree.body) == 1 else None
+    return ast.unparse(node) if isinstance(node, ast.Assert) else None
+
+
+def settle(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, settings: Settings,
+           traj: Trajectory, python: Path, step: str) -> Agreement:
+    """One more lean implementation, cross-checked with the current one (see the module's doc)."""
+    st.agreement_tried = True
+    text = model.complete(implement_messages(st), "generate", settings.retry_temperature).text
+    created = frozenset(p for p, e in st.ledger.entries.items() if e.original is None)
+    sample = prepare_reply(text, ws, settings, set(st.ledger.written()), traj, step, st.target, st.guard,
+                           st.task, created)
+    sample.written = {p: f for p, f in sample.written.items() if not f.is_test}
+    if sample.errors or not sample.written:
+        traj.event(step, "agreement", decided=False, why="the second implementation is not valid",
+                   errors=sample.errors)
+        return Agreement(ReplyOutcome(), text=text)
+    cands = [_current(st), sample]
+    matrix, modules, example_module = cross_check(cands, st.examples, ws, sandbox, python, settings.test_timeout,
+                                                  st.ledger.tests)
+    checks = {i: [c for m in ms for c in m.checks] for i, ms in modules.items()}
+    example_ids = [c.id for c in example_module.checks] if example_module else []
+    choice = choose(matrix, checks, example_ids)
+    result = Agreement(ReplyOutcome(), text=text)
+    if choice.implementation == 1:
+        result.outcome = write(sample, ws)
+    disputes = [line for c in choice.disputed if (line := _one_line(c))]
+    if disputes and st.guard is not None:
+        notes, changed = st.guard.dispute("\n".join(f"DISPUTE: {d}" for d in disputes), st.examples)
+        loosen(st, changed)
+        result.dropped = [n.removeprefix("dispute accepted: ").split(" was dropped")[0]
+                          for n in notes if n.startswith("dispute accepted")]
+    traj.event(step, "agreement", decided=result.decided, implementation=choice.implementation,
+               eligible=choice.eligible, scores=choice.scores, dropped=result.dropped,
+               matrix={i: {cid: [o.ok, o.got] for cid, o in row.items()} for i, row in matrix.items()})
+    return result

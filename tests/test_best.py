@@ -1,0 +1,112 @@
+"""The loop's judgment of an attempt, with the scripted model and the real sandbox: the best program so far
+is kept, the run stops early when rounds stop helping, a task's example beats a model test that contradicts
+it, and a test broken in its own code is named as such."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import BAD_IMPL, GOOD_IMPL, GOOD_TEST, TASK, cli, events, git, summary, whole, write_script
+
+WORSE_IMPL = 'def slugify(text):\n    return text.strip()\n'  # fails both tests; BAD_IMPL passes test_basic
+
+
+def _requests(s: dict) -> list[dict]:
+    return [e for e in events(s["trajectory"]) if e["kind"] == "model_request"]
+
+
+def test_a_worse_attempt_is_undone_and_the_next_fix_starts_from_the_best(repo: Path, tmp_path: Path) -> None:
+    script = write_script(tmp_path / "s.json", [
+        {"step": "generate", "text": whole(impl=BAD_IMPL)},  # 1 of 2 tests pass
+        {"step": "fix", "text": whole(test=None, impl=WORSE_IMPL)},  # 0 of 2: undone
+        {"step": "fix", "text": whole(test=None)},
+        {"step": "commit_message", "text": "feat: add slugify"},
+    ])
+    s = summary(cli("run", TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json"))
+    assert s["status"] == "success", s
+    undone = [e for e in events(s["trajectory"]) if e["kind"] == "undone"]
+    assert [(e["attempt"], e["best_attempt"], e["paths"]) for e in undone] == [(2, 1, ["textkit/slug.py"])]
+    third = _requests(s)[2]["messages"][-1]["content"]
+    assert "Attempt 2 made things worse" in third and "attempt 1's version again" in third
+    assert "text.lower().replace" in third and "text.strip()\n" not in third  # the file shown is attempt 1's
+    assert git(repo, "show", f"{s['commit']}:textkit/slug.py") == GOOD_IMPL
+
+
+def test_a_run_that_ends_worse_delivers_the_best_program(repo: Path, tmp_path: Path) -> None:
+    script = write_script(tmp_path / "s.json", [
+        {"step": "generate", "text": whole(impl=BAD_IMPL)},
+        {"step": "fix", "text": whole(test=None, impl=WORSE_IMPL)},
+    ])
+    s = summary(cli("run", TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json",
+                    "--max-iterations", "2"))
+    assert s["status"] == "failed", s
+    tests = [e for e in events(s["trajectory"]) if e["kind"] == "undone"]
+    assert tests and tests[-1]["best_attempt"] == 1
+    assert s["tests"]["passed"] == 1  # the summary reports attempt 1's program, which stands
+
+
+def test_early_stop_when_rounds_stop_improving(repo: Path, tmp_path: Path) -> None:
+    same = [BAD_IMPL.replace("return", f"# try {i}\n    return") for i in range(3)]
+    script = write_script(tmp_path / "s.json", [
+        {"step": "generate", "text": whole(impl=BAD_IMPL)},
+        *({"step": "fix", "text": whole(test=None, impl=impl)} for impl in same),
+    ])
+    s = summary(cli("run", TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json",
+                    "--max-iterations", "6"))  # default patience: 2
+    assert s["status"] == "failed"
+    assert [r["step"] for r in _requests(s)] == ["generate", "fix", "fix"]  # not six attempts
+    assert "stopped early: 2 attempt(s) in a row did not improve on attempt" in s["error"]
+    assert [e["attempt"] for e in events(s["trajectory"]) if e["kind"] == "early_stop"] == [4]
+
+
+EXAMPLE_TASK = "Add a slugify(text) helper in textkit/slug.py. Example: slugify('Hello World') == 'hello-world'"
+WRONG_TEST = GOOD_TEST + '\n\ndef test_unicode():\n    assert slugify("Ünïcode") == "unicode"\n'
+SECOND_IMPL = ('import re\n\n\ndef slugify(text):\n    words = re.findall(r"[a-z0-9]+", text.lower())\n'
+               '    return "-".join(words)\n')
+
+
+def test_an_anchor_and_two_agreeing_implementations_beat_a_contradicting_model_test(repo: Path,
+                                                                                    tmp_path: Path) -> None:
+    script = write_script(tmp_path / "s.json", [
+        {"step": "generate", "text": whole(test=WRONG_TEST)},  # right code, one wrong expectation
+        {"step": "generate", "text": f"textkit/slug.py\n```python\n{SECOND_IMPL}```"},  # the second sample
+        {"step": "commit_message", "text": "feat: add slugify"},
+    ])
+    s = summary(cli("run", EXAMPLE_TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json"))
+    assert s["status"] == "success", s
+    agreement = [e for e in events(s["trajectory"]) if e["kind"] == "agreement"]
+    assert agreement and agreement[0]["dropped"] == ['tests/test_slug.py: `assert slugify(\'Ünïcode\') == \'unicode\'`']
+    assert git(repo, "show", f"{s['commit']}:textkit/slug.py") == GOOD_IMPL  # the first one stood: a tie
+    committed = git(repo, "show", f"{s['commit']}:tests/test_slug.py")
+    assert "Ünïcode" not in committed and 'slugify("Hello World") == "hello-world"' in committed
+    assert [r["step"] for r in _requests(s)] == ["generate", "generate", "commit_message"]  # no fix call
+
+
+def test_an_anchor_is_never_dropped_by_agreement(repo: Path, tmp_path: Path) -> None:
+    anchored = 'from textkit.slug import slugify\n\n\ndef test_example():\n    assert slugify("Hello World") == "Hello-World"\n'
+    lower = 'def slugify(text):\n    return text.lower().replace(" ", "-")\n'
+    script = write_script(tmp_path / "s.json", [
+        {"step": "generate", "text": whole(test=anchored, impl=lower)},
+        {"step": "fix", "text": whole(test=None, impl=lower.replace("lower()", "lower().strip()"))},
+    ])
+    s = summary(cli("run", "Add a slugify(text) helper in textkit/slug.py. Example: slugify('Hello World') == "
+                    "'Hello-World'", "--repo", str(repo), "--model", f"scripted:{script}", "--json",
+                    "--max-iterations", "2"))
+    assert s["status"] == "failed"  # the code misses the task's own example: no agreement can make that green
+    assert not [e for e in events(s["trajectory"]) if e["kind"] == "agreement"]
+
+
+def test_a_test_broken_in_its_own_code_is_named_and_released(repo: Path, tmp_path: Path) -> None:
+    broken = GOOD_TEST + '\n\ndef test_blank():\n    cases = {"": ""}\n    assert slugify(cases[" "]) == ""\n'
+    fixed = broken.replace('{"": ""}', '{" ": ""}')
+    script = write_script(tmp_path / "s.json", [
+        {"step": "generate", "text": whole(test=broken)},
+        {"step": "fix", "text": whole(test=fixed)},
+        {"step": "commit_message", "text": "feat: add slugify"},
+    ])
+    s = summary(cli("run", TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json",
+                    env={"GREENLOOP_AGREEMENT": "false"}))
+    fix = _requests(s)[1]["messages"][-1]["content"]
+    assert "These tests are broken" in fix and "tests/test_slug.py::test_blank: KeyError" in fix
+    assert s["status"] == "success", s
+    assert '{" ": ""}' in git(repo, "show", f"{s['commit']}:tests/test_slug.py")
