@@ -312,7 +312,7 @@ def models_fetch(name: str) -> None:
     from greenloop.modelstore import fetch
 
     try:
-        path = fetch(name)
+        path = fetch(name, progress=lambda line: print(line, file=sys.stderr, flush=True))
     except UsageError as exc:
         _fail(str(exc))
         return
