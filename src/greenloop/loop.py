@@ -112,7 +112,9 @@ def _judge(st: State, sandbox: Sandbox, ws: Workspace, settings: Settings, traj:
     failure = _blame(st, verdict, traj) + failure
     failure = _keep_best(st, traj, attempt, score(verdict, len(st.examples), len(missed), broke), failure)
     counts = verdict.counts(st.baseline_or_absent)
-    st.settle = settings.agreement and applies(st, len(missed), broke, counts["new_failed"])
+    # with candidates, every attempt already cross-checks several implementations (candidates.py)
+    st.settle = settings.agreement and settings.candidates == 1 and applies(st, len(missed), broke,
+                                                                             counts["new_failed"])
     return _failed(st, traj, attempt, step, "tests_failed", failure, summary)
 
 
@@ -154,6 +156,7 @@ def _iterate(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, se
             break
         progress(step=step, attempt=attempt)
         agreed = settle(st, model, sandbox, ws, settings, traj, python, step) if st.settle else None
+        st.settle = False  # once per judged verdict, and agreement_tried makes it once per run
         if agreed is not None and agreed.decided:
             text, outcome = agreed.text, agreed.outcome
         else:
