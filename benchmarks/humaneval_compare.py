@@ -74,7 +74,8 @@ def row(config: str, results: list[dict], oneshot: dict[str, bool] | None) -> di
     if oneshot is not None:
         out["won"] = sorted((t for t, ok in solved.items() if ok and not oneshot.get(t)), key=_num)
         out["lost"] = sorted((t for t, ok in solved.items() if not ok and oneshot.get(t)), key=_num)
-        out["points_over_oneshot"] = round(100 * (out["solve_rate"] - sum(oneshot.values()) / max(1, n)), 1)
+        out["oneshot_solved"] = sum(oneshot.get(t, False) for t in solved)  # on the same tasks
+        out["points_over_oneshot"] = round(100 * (out["solved"] - out["oneshot_solved"]) / max(1, n), 1)
     return out
 
 

@@ -52,8 +52,15 @@ def humaneval(
         stream = (run_ray(problems, mode, model, settings, workers, ray_address) if executor == "ray"
                   else run_local(problems, mode, model, settings, workers))
         results = []
+        partial = report / f"humaneval-{mode}.partial.jsonl" if report else None
+        if partial:  # each task as it ends, so that a run cut off still leaves its results
+            report.mkdir(parents=True, exist_ok=True)
+            partial.write_text("")
         for r in stream:
             results.append(r)
+            if partial:
+                with open(partial, "a", encoding="utf-8") as fh:
+                    fh.write(json.dumps(r.as_dict()) + "\n")
             err.print(f"{r.task_id}: {'solved' if r.solved else 'not solved'}{' (green)' if r.green else ''}, "
                       f"{r.calls} call(s), {r.seconds:.1f}s  [{len(results)}/{len(problems)}]")
     except UsageError as exc:
@@ -64,6 +71,8 @@ def humaneval(
     total = totals(results, mode, model or "local", time.monotonic() - start)
     if report:
         err.print(f"report: {write_report(report, results, total)}")
+        if partial:
+            partial.unlink()
     if as_json:
         print(json.dumps(total))
     else:

