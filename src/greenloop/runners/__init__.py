@@ -38,6 +38,7 @@ def detect(worktree: Path, repo_root: Path) -> tuple[TestRunner, Project]:
     found = _registered()
     names = [*ORDER, *(n for n in found if n not in ORDER and n != "pytest")]
     if project.package is not None and not _python_tests(project):
+        node_modules_binds(project, repo_root)  # a project whose modules are not installed: `npm ci` first
         for name in names:
             runner = found[name].load().detect(project) if name in found else None
             if runner is not None:
