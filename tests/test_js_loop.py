@@ -62,6 +62,10 @@ def test_failing_assertion_is_fed_back_and_the_fix_is_committed(cjs: Path, tmp_p
     assert ["test/slug.test.js::punctuation", "failed"] in runs[0]["new"]
     fix_prompt = next(e for e in evs if e["kind"] == "model_request" and e["step"] == "fix")["messages"][-1]["content"]
     assert "'--a,-b!--'" in fix_prompt and "'a-b'" in fix_prompt  # actual and expected reached the model
+    assert "Current lib/slug.js:\n```javascript" in fix_prompt
+    system = next(e for e in evs if e["kind"] == "model_request")["messages"][0]["content"]
+    assert "JavaScript engineer" in system and "CommonJS" in system and "node:test" in system
+    assert "Python" not in system and "pytest" not in system
 
 
 def test_a_js_syntax_error_never_reaches_the_runner(cjs: Path, tmp_path: Path) -> None:

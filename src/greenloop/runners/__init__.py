@@ -78,7 +78,15 @@ def execute(runner: TestRunner, sandbox: Sandbox, test_paths: Sequence[str], wor
     hint = runner.no_tests(report)
     return replace(report, passed=counts["passed"], failed=counts["failed"],
                    errors=counts["error"] + (1 if report.exit_code != 0 and not outcomes else 0),
-                   output=report.output + ("\n" + hint if hint else ""))
+                   output=report.output + _failures(outcomes, report.output) + ("\n" + hint if hint else ""))
+
+
+def _failures(outcomes: Sequence[TestOutcome], output: str) -> str:
+    """The failing tests' messages from the report, for a runner whose console output does not show them
+    (mocha and jest write their JSON report instead)."""
+    shown = [f"FAILED {o.id}\n{o.message.strip()[:1500]}" for o in outcomes if o.status in ("failed", "error")
+             and o.message.strip() and o.message.strip().splitlines()[0] not in output]
+    return ("\n" + "\n\n".join(shown[:10])) if shown else ""
 
 
 @dataclass(frozen=True)
