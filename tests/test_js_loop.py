@@ -107,3 +107,32 @@ def test_a_node_run_with_no_tests_is_never_green(cjs: Path, tmp_path: Path) -> N
     s = summary(cli("run", TASK, "--repo", str(cjs), "--model", f"scripted:{script}", "--json",
                     "--max-iterations", "2"))
     assert s["status"] != "success" and s["commit"] is None
+
+
+def test_an_uninstalled_require_and_a_placeholder_are_refused_with_the_fix_named(cjs: Path, tmp_path: Path) -> None:
+    lodash = "const _ = require('lodash');\n\nfunction slugify(text) {\n  return _.kebabCase(text);\n}\n\n" \
+             "module.exports = { slugify };\n"
+    todo = "function slugify(text) {\n  // TODO: implement\n}\n\nmodule.exports = { slugify };\n"
+    script = write_script(tmp_path / "s.json", [
+        {"step": "generate", "text": reply(impl=lodash)},
+        {"step": "fix", "text": reply(impl=todo)},
+        {"step": "fix", "text": reply()},
+        {"step": "commit_message", "text": "feat(lib): add slugify"},
+    ])
+    s = summary(cli("run", TASK, "--repo", str(cjs), "--model", f"scripted:{script}", "--json"))
+    assert s["status"] == "success" and s["attempts"] == 3
+    evs = events(s["trajectory"])
+    fixes = [e["messages"][-1]["content"] for e in evs if e["kind"] == "model_request" and e["step"] == "fix"]
+    assert "requires 'lodash'" in fixes[0] and "npm install lodash" in fixes[0]
+    assert "placeholder" in fixes[1] and "empty body" in fixes[1]
+    assert len([e for e in evs if e["kind"] == "test_run"]) == 1  # neither refused reply reached the runner
+
+
+def test_js_suspicious_code_is_a_warning(tmp_path: Path) -> None:
+    from greenloop.validate_js import js_warnings
+
+    code = ("const cp = require('node:child_process');\nconst key = process.env.KEY;\n"
+            "eval('1');\nconst f = new Function('return 1');\n")
+    found = "\n".join(js_warnings("lib/x.js", code))
+    assert "child_process" in found and "environment" in found and "eval()" in found and "new Function()" in found
+    assert js_warnings("lib/y.js", "module.exports = (a, b) => a + b;\n") == []

@@ -55,8 +55,13 @@ class Project:
 
 def read_project(root: Path, repo_root: Path | None = None) -> Project:
     """`root`: the run's worktree; `repo_root`: the user's checkout, where node_modules is installed."""
-    ws = Workspace(root)
     files = tuple(f for f in git("ls-files", cwd=root).stdout.splitlines() if f)
+    return read_package(root, repo_root, files)
+
+
+def read_package(root: Path, repo_root: Path | None = None, files: tuple[str, ...] = ()) -> Project:
+    """The package.json facts alone (no file list: no git needed)."""
+    ws = Workspace(root)
     try:
         text = ws.read_text("package.json")
         data = json.loads(text) if text is not None else None
