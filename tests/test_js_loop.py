@@ -136,3 +136,19 @@ def test_js_suspicious_code_is_a_warning(tmp_path: Path) -> None:
     found = "\n".join(js_warnings("lib/x.js", code))
     assert "child_process" in found and "environment" in found and "eval()" in found and "new Function()" in found
     assert js_warnings("lib/y.js", "module.exports = (a, b) => a + b;\n") == []
+
+
+def test_a_frozen_js_test_cannot_be_weakened(cjs: Path, tmp_path: Path) -> None:
+    weakened = JS_TEST.replace("assert.strictEqual(slugify('  A, b!  '), 'a-b');", "assert.ok(true);")
+    script = write_script(tmp_path / "s.json", [
+        {"step": "generate", "text": reply(impl=BAD_JS)},
+        {"step": "fix", "text": reply(test=weakened, impl=BAD_JS)},
+        {"step": "fix", "text": reply(test=None)},
+        {"step": "commit_message", "text": "feat(lib): add slugify"},
+    ])
+    s = summary(cli("run", TASK, "--repo", str(cjs), "--model", f"scripted:{script}", "--json"))
+    assert s["status"] == "success"
+    assert git(cjs, "show", f"{s['commit']}:test/slug.test.js") == JS_TEST  # the frozen test was kept
+    evs = events(s["trajectory"])
+    fixes = [e["messages"][-1]["content"] for e in evs if e["kind"] == "model_request" and e["step"] == "fix"]
+    assert "test/slug.test.js is frozen" in fixes[1]
