@@ -40,6 +40,9 @@ class _JsRunner:
         return JS_TEST_FILE.search(path) is not None
 
     def no_tests(self, report: TestReport) -> str:
+        if "Cannot allocate Wasm memory" in report.output:
+            return ("[greenloop: WebAssembly needs more address space than memory_limit_mb allows (vite/vitest "
+                    "use it); raise memory_limit_mb to 16384 in your user config or GREENLOOP_MEMORY_LIMIT_MB]")
         if report.outcomes or report.timed_out:
             return ""
         return (f"[greenloop: {self.name} ran no tests: name test files *.test.js (or .ts) and make sure they "
@@ -100,7 +103,7 @@ class VitestRunner(_JsRunner):
     name, package = "vitest", "vitest"
 
     def command(self, test_paths: Sequence[str], report: str) -> list[str]:
-        return [self.node, self.bin("vitest"), "run", "--reporter=json", f"--outputFile={report}",
+        return [self.node, self.bin("vitest"), "run", "--cache=false", "--reporter=json", f"--outputFile={report}",
                 "--reporter=default", *test_paths]
 
     def outcomes(self, report_text: str, workdir: Path) -> tuple[TestOutcome, ...]:
