@@ -152,3 +152,19 @@ def test_a_frozen_js_test_cannot_be_weakened(cjs: Path, tmp_path: Path) -> None:
     evs = events(s["trajectory"])
     fixes = [e["messages"][-1]["content"] for e in evs if e["kind"] == "model_request" and e["step"] == "fix"]
     assert "test/slug.test.js is frozen" in fixes[1]
+
+
+def test_the_tasks_own_example_is_an_anchor_in_js(cjs: Path, tmp_path: Path) -> None:
+    weak_test = JS_TEST.replace("\n\ntest('punctuation', () => {\n  assert.strictEqual(slugify('  A, b!  '), 'a-b');\n});\n",
+                                "\n")
+    script = write_script(tmp_path / "s.json", [
+        {"step": "generate", "text": reply(test=weak_test, impl=BAD_JS)},
+        {"step": "fix", "text": reply(test=None)},
+        {"step": "commit_message", "text": "feat(lib): add slugify"},
+    ])
+    task = "Add a slugify(text) helper in lib/slug.js, e.g. slugify('Hello, World!') === 'hello-world'"
+    s = summary(cli("run", task, "--repo", str(cjs), "--model", f"scripted:{script}", "--json"))
+    assert s["status"] == "success" and s["attempts"] == 2  # the weak tests passed, the example did not
+    evs = events(s["trajectory"])
+    fix_prompt = next(e for e in evs if e["kind"] == "model_request" and e["step"] == "fix")["messages"][-1]["content"]
+    assert "The task's own example fails: slugify('Hello, World!')" in fix_prompt and '"hello,-world!"' in fix_prompt

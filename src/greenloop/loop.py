@@ -17,6 +17,7 @@ from greenloop.draft import commit_message, draft
 from greenloop.errors import BudgetExceeded, GreenloopError, UsageError
 from greenloop.examples import extract
 from greenloop.frozen import TestGuard
+from greenloop.jsexamples import js_example_failures, node_of
 from greenloop.judge import Verdict, judge, red_run, take_baseline
 from greenloop.ledger import is_project_test_file
 from greenloop.models.meter import MeteredModel
@@ -39,6 +40,8 @@ def _next_step(st: State) -> Step:
 
 def _example_failures(st: State, sandbox: Sandbox, ws: Workspace, python: Path, timeout_s: float) -> list[str]:
     impl = st.ledger.sources
+    if st.examples and (node := node_of(st.runner)) is not None:  # a Node project: the examples run in node
+        return js_example_failures(st.examples, impl, ws, sandbox, node, timeout_s)
     return example_failures(st.examples, impl, ws, sandbox, python, timeout_s) if st.examples else []
 
 
