@@ -40,6 +40,11 @@ def repo(tmp_path: Path) -> Path:
     (root / "textkit").mkdir(parents=True)
     (root / "textkit" / "__init__.py").write_text("")
     (root / "README.md").write_text("# textkit\n")
+    return init_repo(root)
+
+
+def init_repo(root: Path) -> Path:
+    """`root` as a git repository on `main` with everything in it committed."""
     git(root, "init", "-q", "-b", "main")
     git(root, "config", "user.email", "dev@example.com")
     git(root, "config", "user.name", "Dev")

@@ -17,6 +17,7 @@ from greenloop.models.meter import MeteredModel
 from greenloop.prompts import render
 from greenloop.protocols import Sandbox
 from greenloop.replies import parse_commit_message
+from greenloop.runners.project import Project
 from greenloop.state import State
 from greenloop.trajectory import Trajectory
 from greenloop.types import Message, Step
@@ -27,7 +28,7 @@ def messages_for(step: Step, st: State, ws: Workspace, attempt: int, settings: S
     target = st.target
     if step == "generate" and lean(settings):
         return implement_messages(st)
-    system = render("system", dependencies=st.context.dependencies)
+    system = render("system", dependencies=st.context.dependencies, js=js_facts(st))
     if step == "generate":
         user = render("generate", task=st.task, files=st.context.files, named=st.context.named,
                       examples=st.context.examples, target=target, test_path=st.context.suggested_test_path(target),
@@ -41,6 +42,17 @@ def messages_for(step: Step, st: State, ws: Workspace, attempt: int, settings: S
                       prefer_whole=settings.fix_format == "whole" or st.edit_failures_in_row >= 2,
                       long_files=[p for p, v in views.items() if not v.whole])
     return [Message("system", system), Message("user", user)]
+
+
+def js_facts(st: State) -> dict[str, object] | None:
+    """What the JS prompt partial names (_lang_js.j2); None for a Python project."""
+    if st.runner is None or st.runner.language == "python":
+        return None
+    project = getattr(st.runner, "project", None)  # the JS runners keep the facts they were detected from
+    project = project if isinstance(project, Project) else None
+    return {"language": "TypeScript" if st.runner.language == "typescript" else "JavaScript",
+            "framework": st.runner.name, "module_system": project.module_system if project else "commonjs",
+            "dependencies": sorted(project.dependencies) if project else []}
 
 
 def lean(settings: Settings) -> bool:

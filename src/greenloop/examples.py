@@ -17,7 +17,7 @@ from greenloop import validate
 from greenloop.probe import Module, instrument
 
 _CALL_START = re.compile(r"(?<![\w.])[A-Za-z_][\w.]*\(")
-_ARROW = re.compile(r"\s*(?:==|->|→|=>|\breturns\b|\bshould return\b|\bgives\b)\s*")
+_ARROW = re.compile(r"\s*(?:===|==|->|→|=>|\breturns\b|\bshould return\b|\bgives\b)\s*")
 _DOCTEST = re.compile(r"^\s*>>> (.+)\n\s*(?!>>>)(\S.*)$", re.M)
 MAX_EXPR = 300
 EXAMPLES_PATH = "<task examples>"

@@ -152,6 +152,14 @@ def _calls_of(examples: Sequence[Example]) -> set[str]:
     return out
 
 
+def lines_dropped(reference: str, new: str) -> list[str]:
+    """A frozen JS/TS test file: every non-blank line it had stays, in order (lines may be added)."""
+    kept = iter(line.strip() for line in new.splitlines())
+    missing = [line.strip() for line in reference.splitlines()
+               if line.strip() and not any(line.strip() == k for k in kept)]
+    return [f"changes or removes: {missing[0]}"] if missing else []
+
+
 @dataclass
 class TestGuard:
     """What the run may not change in the tests, and the disputes it accepted."""
@@ -170,6 +178,9 @@ class TestGuard:
         if before is None and leaf in TEST_CONFIG:
             return f"{path}: a new {leaf} would change how the project's tests are collected; it is refused."
         reference = self.frozen.get(path)
+        if reference is not None and not path.endswith((".py", ".pyi")):
+            problems = lines_dropped(reference, after)
+            return f"{path} is frozen; the reply {'; '.join(problems[:3])}. {FROZEN_HINT}" if problems else None
         if reference is not None and (problems := weakened(reference, after, self.loosened.get(path))):
             return f"{path} is frozen; the reply {'; '.join(problems[:3])}. {FROZEN_HINT}"
         return None

@@ -13,7 +13,8 @@ from typing import Literal
 from greenloop.errors import UsageError
 from greenloop.frozen import assertion_free
 from greenloop.ledger import Ledger
-from greenloop.protocols import Sandbox
+from greenloop.protocols import Sandbox, TestRunner
+from greenloop.runners import execute
 from greenloop.testrun import NO_TESTS_COLLECTED, for_prompt, run_pytest, run_tests, test_argv
 from greenloop.types import TestOutcome, TestReport
 from greenloop.workspace import Workspace
@@ -46,13 +47,22 @@ class Verdict:
                 "baseline_passed": len(baseline.passed), "regressions": len(self.regressions)}
 
 
-def take_baseline(sandbox: Sandbox, root: Path, python: Path, test_cmd: str | None, timeout_s: float) -> Baseline:
+def _run(sandbox: Sandbox, python: Path, paths: Sequence[str], root: Path, timeout_s: float,
+         runner: TestRunner | None) -> TestReport:
+    """The project's runner (runners/) when the run detected one, else pytest."""
+    if runner is None:
+        return run_pytest(sandbox, python, paths, root, timeout_s)
+    return execute(runner, sandbox, paths, root, timeout_s)
+
+
+def take_baseline(sandbox: Sandbox, root: Path, python: Path, test_cmd: str | None, timeout_s: float,
+                  runner: TestRunner | None = None) -> Baseline:
     """The project's own suite on the untouched worktree. A suite slower than the timeout is a usage error
     (exit 2): every attempt would time out the same way."""
     if test_cmd:
         report = run_tests(sandbox, test_argv(test_cmd, [], python), root, timeout_s)
     else:
-        report = run_pytest(sandbox, python, [], root, timeout_s)
+        report = _run(sandbox, python, [], root, timeout_s, runner)
     if report.timed_out:
         raise UsageError(f"the project's test suite takes longer than test_timeout ({timeout_s:.0f}s) before any "
                          "change; raise it with --test-timeout or test_timeout in [tool.greenloop], or set "
@@ -61,7 +71,7 @@ def take_baseline(sandbox: Sandbox, root: Path, python: Path, test_cmd: str | No
         ok = report.exit_code == 0
         return Baseline("ok" if ok else "red", frozenset({COMMAND_ID}) if ok else frozenset(), (),
                         f"test_cmd exited {report.exit_code}", report)
-    if report.exit_code == NO_TESTS_COLLECTED:
+    if (runner.no_tests(report) if runner else report.exit_code == NO_TESTS_COLLECTED):
         return Baseline("absent", frozenset(), (), "the project has no tests", report)
     real = [o for o in report.outcomes if not o.id.endswith("::<collection>")]
     if not real:
@@ -75,14 +85,15 @@ def take_baseline(sandbox: Sandbox, root: Path, python: Path, test_cmd: str | No
 
 
 def judge(sandbox: Sandbox, root: Path, python: Path, test_cmd: str | None, timeout_s: float,
-          baseline: Baseline, new_tests: Sequence[str], frozen_ids: Collection[str] = ()) -> Verdict:
+          baseline: Baseline, new_tests: Sequence[str], frozen_ids: Collection[str] = (),
+          runner: TestRunner | None = None) -> Verdict:
     """Each in a process of its own, so that one cannot patch the other: the project's suite (the run's
     tests are not in it), the run's own tests, and the configured test_cmd, which must pass (it is what
     the user said judges the work). Green: every new test passes with a clean exit, every frozen test id is
     still there and passing, every baseline id still passes, and nothing else fails that passed before."""
-    suite = run_pytest(sandbox, python, list(baseline.files), root, timeout_s) if baseline.files else None
+    suite = _run(sandbox, python, list(baseline.files), root, timeout_s, runner) if baseline.files else None
     own = [t for t in new_tests if t not in baseline.files]
-    new = run_pytest(sandbox, python, own, root, timeout_s) if own else None
+    new = _run(sandbox, python, own, root, timeout_s, runner) if own else None
     command = run_tests(sandbox, test_argv(test_cmd, [], python), root, timeout_s) if test_cmd else None
     reports = [r for r in (new, suite, command) if r is not None]
     if not reports:
@@ -159,13 +170,13 @@ class RedRun:
 
 
 def red_run(sandbox: Sandbox, ws: Workspace, python: Path, ledger: Ledger, tests: Sequence[str],
-            timeout_s: float) -> RedRun:
+            timeout_s: float, runner: TestRunner | None = None) -> RedRun:
     """Run the new tests against the code before the implementation; a test that passes there, or that
     asserts nothing, is vacuous."""
     vacuous = [f"{path}::{name} asserts nothing (no assert on the code, no pytest.raises)"
                for path in tests for name in assertion_free(ledger.current(path) or "")]
     with ledger.without_sources(ws):
-        report = run_pytest(sandbox, python, list(tests), ws.root, timeout_s)
+        report = _run(sandbox, python, list(tests), ws.root, timeout_s, runner)
     named = {v.split(" ")[0] for v in vacuous}
     vacuous += [f"{o.id} passes without the implementation, so it does not test it" for o in report.outcomes
                 if o.status == "passed" and o.file in tests and o.id.split("[")[0] not in named]

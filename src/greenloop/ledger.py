@@ -15,9 +15,12 @@ from greenloop.errors import GuardrailViolation
 from greenloop.stub import stub
 from greenloop.workspace import Workspace
 
-_TEST_FILE = re.compile(r"(^|/)(test_[^/]*|[^/]*_test)\.py$")
-_TEST_DIR = re.compile(r"(^|/)(tests?|testing)/")
-TEST_CONFIG = {"conftest.py", "pytest.ini", "tox.ini", "setup.cfg", "pyproject.toml", ".coveragerc", "noxfile.py"}
+_TEST_FILE = re.compile(r"(^|/)((test_[^/]*|[^/]*_test)\.py|[^/]+\.(test|spec)\.[cm]?[jt]sx?)$")
+_TEST_DIR = re.compile(r"(^|/)(tests?|testing|__tests__)/")
+TEST_CONFIG = {"conftest.py", "pytest.ini", "tox.ini", "setup.cfg", "pyproject.toml", ".coveragerc", "noxfile.py",
+               ".mocharc.js", ".mocharc.cjs", ".mocharc.json", ".mocharc.yml", ".mocharc.yaml", "jest.config.js",
+               "jest.config.cjs", "jest.config.mjs", "jest.config.ts", "vitest.config.js", "vitest.config.ts",
+               "vitest.config.mjs"}
 
 
 def is_project_test_file(path: str) -> bool:

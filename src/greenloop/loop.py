@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from greenloop import PROMPT_VERSION, __version__, gitops
+from greenloop import PROMPT_VERSION, __version__, gitops, runners
 from greenloop.agree import applies, settle
 from greenloop.best import Score, score
 from greenloop.blame import broken_tests, broken_text
@@ -17,6 +17,7 @@ from greenloop.draft import commit_message, draft
 from greenloop.errors import BudgetExceeded, GreenloopError, UsageError
 from greenloop.examples import extract
 from greenloop.frozen import TestGuard
+from greenloop.jsexamples import js_example_failures, node_of
 from greenloop.judge import Verdict, judge, red_run, take_baseline
 from greenloop.ledger import is_project_test_file
 from greenloop.models.meter import MeteredModel
@@ -39,6 +40,8 @@ def _next_step(st: State) -> Step:
 
 def _example_failures(st: State, sandbox: Sandbox, ws: Workspace, python: Path, timeout_s: float) -> list[str]:
     impl = st.ledger.sources
+    if st.examples and (node := node_of(st.runner)) is not None:  # a Node project: the examples run in node
+        return js_example_failures(st.examples, impl, ws, sandbox, node, timeout_s)
     return example_failures(st.examples, impl, ws, sandbox, python, timeout_s) if st.examples else []
 
 
@@ -64,7 +67,7 @@ def _judge(st: State, sandbox: Sandbox, ws: Workspace, settings: Settings, traj:
     _reset(st, ws, traj)
     fresh = [p for p in st.ledger.tests if st.red_checked.get(p) != st.ledger.current(p)]
     if fresh:
-        red = red_run(sandbox, ws, python, st.ledger, fresh, settings.test_timeout)
+        red = red_run(sandbox, ws, python, st.ledger, fresh, settings.test_timeout, st.runner)
         _reset(st, ws, traj)
         traj.event("test", "red_run", tests=fresh, vacuous=list(red.vacuous),
                    output=red.report.output if red.report else "")
@@ -74,7 +77,7 @@ def _judge(st: State, sandbox: Sandbox, ws: Workspace, settings: Settings, traj:
             return _failed(st, traj, attempt, step, "vacuous_tests", failure, red.vacuous[0])
         st.red_checked.update({p: st.ledger.current(p) or "" for p in fresh})
     verdict = judge(sandbox, ws.root, python, settings.test_cmd, settings.test_timeout, st.baseline_or_absent,
-                    st.ledger.tests, st.frozen_ids)
+                    st.ledger.tests, st.frozen_ids, st.runner)
     st.verdict = verdict
     report = verdict.report
     if st.guard is not None:  # a test file is frozen once it ran: collected, not a module that failed to import
@@ -215,6 +218,9 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
     python = test_interpreter(repo.root)
     try:
         st.context = gather(wt.path, task)  # inside the try: a failure here still removes the worktree
+        runner, project = runners.detect(wt.path, repo.root)  # JS projects: node_modules bound read-only
+        st.runner = runner if runner.language != "python" else None
+        sandbox = runners.with_project_modules(sandbox, project, repo.root)
         named = [ex for f in st.context.named if f.exists and f.path.endswith(".py")
                  for ex in extract(f.content, f.path)]
         st.examples = list(dict.fromkeys(extract(task) + named))  # the task's, then its files' doctests
@@ -224,7 +230,7 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
         st.ledger.protect(ws, [p for p in gitops.tracked_files(wt) if is_project_test_file(p)])
         st.guard = TestGuard(st.ledger)
         progress(step="baseline", attempt=0)
-        st.baseline = take_baseline(sandbox, wt.path, python, settings.test_cmd, settings.test_timeout)
+        st.baseline = take_baseline(sandbox, wt.path, python, settings.test_cmd, settings.test_timeout, st.runner)
         traj.event("baseline", "baseline", status=st.baseline.status, detail=st.baseline.detail,
                    passed=sorted(st.baseline.passed), files=list(st.baseline.files),
                    output=st.baseline.report.output if st.baseline.report else "")

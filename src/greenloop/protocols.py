@@ -1,5 +1,5 @@
 """The extension contracts. Providers and sandboxes are found by entry points
-(`greenloop.models`, `greenloop.sandboxes`); built-ins register the same way."""
+(`greenloop.models`, `greenloop.sandboxes`, `greenloop.runners`); built-ins register the same way."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from greenloop.types import Completion, Message, SandboxResult, Step
+from greenloop.types import Completion, Message, SandboxResult, Step, TestOutcome
 
 
 @runtime_checkable
@@ -34,6 +34,33 @@ class Sandbox(Protocol):
         workdir: Path,
         timeout_s: float,
         env: Mapping[str, str] | None = None,
+        binds: Mapping[Path, Path] | None = None,
     ) -> SandboxResult:
-        """Run argv (no shell) in workdir; never raises for the command's own failure."""
+        """Run argv (no shell) in workdir; never raises for the command's own failure. `binds`: host
+        directories shown read-only at the destination paths (the project's node_modules in the worktree)."""
+        ...
+
+
+@runtime_checkable
+class TestRunner(Protocol):
+    """One test framework (runners/, entry points `greenloop.runners`). A runner class also has
+    `detect(project) -> TestRunner | None` (a classmethod): itself when the project uses it, else None."""
+
+    name: str  # "pytest", "node", "mocha", "jest", "vitest", "npm"
+    language: str  # "python", "javascript" or "typescript"
+
+    def command(self, test_paths: Sequence[str], report: str) -> list[str]:
+        """argv for `test_paths` (none: the whole suite) writing its machine-readable report to `report`
+        (a file name relative to the worktree)."""
+        ...
+
+    def outcomes(self, report_text: str, workdir: Path) -> tuple[TestOutcome, ...]:
+        """Per-test outcomes by id (`file::suite::name`) from the report; unreadable: none."""
+        ...
+
+    def no_tests_hint(self) -> str:
+        """What to tell the model when a run found no tests."""
+        ...
+
+    def is_test_file(self, path: str) -> bool:
         ...

@@ -10,6 +10,7 @@ from greenloop.examples import Example
 from greenloop.frozen import TestGuard
 from greenloop.judge import Baseline, Verdict
 from greenloop.ledger import Ledger
+from greenloop.protocols import TestRunner
 from greenloop.replies import is_test_path
 from greenloop.types import Attempt
 
@@ -34,6 +35,7 @@ class State:
     stuck: bool = False  # the last reply changed nothing or repeated the one before: sample the next
     examples: list[Example] = field(default_factory=list)  # the task's own examples, checked on every test run
     best: Best = field(default_factory=Best)  # the best program so far (best.py)
+    runner: TestRunner | None = None  # the project's JS runner (runners/); None: pytest as always
     agreement_tried: bool = False  # a second implementation was sampled to settle a disputed test (agree.py)
     stopped_early: bool = False  # `patience` attempts in a row did not beat the best program
     settle: bool = False  # the next attempt samples that second implementation instead of asking for a fix

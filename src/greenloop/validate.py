@@ -15,7 +15,7 @@ from greenloop.edits import AppliedFile
 from greenloop.guardrails import suspicious_code
 from greenloop.importable import Importable, entries, importable, real_dir
 from greenloop.outline import top_level_names
-from greenloop.validate_js import JS_SUFFIXES, check_js
+from greenloop.validate_js import JS_SUFFIXES, check_js, js_warnings
 
 _FENCE_LINE = re.compile(r"^\s*(```|~~~)")
 _REMOVAL = re.compile(r"\b(remove|delete|drop|get rid of|split|move)\b", re.I)
@@ -201,7 +201,8 @@ def validate_files(files: Mapping[str, AppliedFile], root: Path, *, max_lines: i
         findings.errors.extend(_size(path, f, max_lines, max_bytes))
         findings.errors.extend(_lost(path, f, task))
         if path.endswith(JS_SUFFIXES):
-            findings.errors.extend(check_js(path, text, root))
+            findings.errors.extend(check_js(path, text, root, f.is_test))
+            findings.warnings.extend(js_warnings(path, text))
             continue
         if not path.endswith((".py", ".pyi")):
             continue

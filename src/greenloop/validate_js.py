@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from greenloop.errors import GuardrailViolation
+from greenloop.jsrules import rules, suspicious
 from greenloop.workspace import Workspace
 
 JS_SUFFIXES = (".js", ".mjs", ".cjs", ".jsx", ".ts", ".tsx")
@@ -54,7 +55,12 @@ def project_module_system(root: Path) -> str:
     return "esm" if isinstance(data, dict) and data.get("type") == "module" else "commonjs"
 
 
-def check_js(path: str, source: str, root: Path) -> list[str]:
+def js_warnings(path: str, source: str) -> list[str]:
+    tree = _parser(Path(path).suffix).parse(source.encode("utf-8"))
+    return [] if tree.root_node.has_error else suspicious(path, source, tree, _walk)
+
+
+def check_js(path: str, source: str, root: Path, is_test: bool = False) -> list[str]:
     suffix = Path(path).suffix
     tree = _parser(suffix).parse(source.encode("utf-8"))
     bad = _first_error(tree.root_node)
@@ -62,6 +68,9 @@ def check_js(path: str, source: str, root: Path) -> list[str]:
         line, col = bad.start_point
         text = source.split("\n")[line] if line < len(source.split("\n")) else ""
         return [f"{path}:{line + 1}:{col + 1}: syntax error near '{text.strip()[:60]}'"]
+    found = rules(path, source, tree, _walk, root, is_test)
+    if found:
+        return found
     if suffix in (".ts", ".tsx", ".jsx"):
         return []  # compiled: the bundler or tsc decides the module system
     uses_esm = uses_cjs = False

@@ -45,9 +45,10 @@ class Layout:
     sources: Mapping[Path, Path] = field(default_factory=dict)  # dest -> where bwrap reads it from
     dirs: tuple[Path, ...] = ()  # empty directories to create after the masks
     tmpfs_bytes: int = Limits.tmpfs_bytes
+    bind_from: Mapping[Path, Path] = field(default_factory=dict)  # dest -> host path, when they differ
 
     def src(self, dest: Path) -> str:
-        return str(self.sources.get(dest, dest))
+        return str(self.sources.get(dest, self.bind_from.get(dest, dest)))
 
 
 def build_argv(layout: Layout, argv: Sequence[str], bwrap: str, seccomp_fd: int | None = None) -> list[str]:
@@ -147,19 +148,23 @@ class BwrapSandbox:
         self.bwrap = bwrap or shutil.which("bwrap") or "bwrap"
         self.extra_ro = tuple(extra_ro)
 
-    def layout(self, workdir: Path, env: Mapping[str, str] | None, argv0: str = "") -> Layout:
+    def layout(self, workdir: Path, env: Mapping[str, str] | None, argv0: str = "",
+               binds: Mapping[Path, Path] | None = None) -> Layout:
         workdir = workdir.resolve()
         git = git_view(workdir)
         ro = [p for p in (*python_prefixes(), *_venv_dirs(argv0), *self.extra_ro) if p.exists()]
         bin_dirs = [Path(sys.executable).parent, *(p / "bin" for p in ro)]
-        return Layout(workdir=workdir, ro_paths=tuple(dict.fromkeys([*ro, *git.ro_binds])),
+        bound = {dest: src.resolve() for dest, src in (binds or {}).items() if src.is_dir()}
+        return Layout(workdir=workdir, ro_paths=tuple(dict.fromkeys([*ro, *git.ro_binds, *bound])), bind_from=bound,
                       masked=tuple(m for m in dict.fromkeys([*home_masks(), *git.masks]) if m != workdir),
                       dirs=git.dirs,
                       env=base_env(workdir, bin_dirs, env), tmpfs_bytes=self.limits.tmpfs_bytes)
 
     def run(self, argv: Sequence[str], workdir: Path, timeout_s: float,
-            env: Mapping[str, str] | None = None) -> SandboxResult:
-        layout = self.layout(workdir, env, argv[0] if argv else "")
+            env: Mapping[str, str] | None = None, binds: Mapping[Path, Path] | None = None) -> SandboxResult:
+        """`binds`: host directories shown read-only at another path (a destination inside the worktree
+        must exist there as a directory: it is the mount point)."""
+        layout = self.layout(workdir, env, argv[0] if argv else "", binds)
         filter_fd = seccomp.filter_fd()
         fds = () if filter_fd is None else (filter_fd,)
         try:
@@ -180,12 +185,12 @@ class BwrapSandbox:
         owner = os.lstat(git_file if git_file.exists() else layout.workdir)
         stage, sources = staging.make([layout.workdir, *layout.ro_paths])
         staged = Layout(workdir=layout.workdir, ro_paths=layout.ro_paths, masked=layout.masked, env=layout.env,
-                        sources=sources, dirs=layout.dirs, tmpfs_bytes=layout.tmpfs_bytes)
+                        sources=sources, dirs=layout.dirs, tmpfs_bytes=layout.tmpfs_bytes, bind_from=layout.bind_from)
         skip_git = frozenset({".git"})  # the worktree's .git file stays the owner's, bound read-only
         try:
             chown_tree(layout.workdir, SANDBOX_UID, SANDBOX_UID, skip_top=skip_git)
             spec = {"uid": SANDBOX_UID, "gid": SANDBOX_UID, "parent": os.getpid(),
-                    "mounts": [[str(d), str(s)] for d, s in staged.sources.items()],
+                    "mounts": [[str(layout.bind_from.get(d, d)), str(s)] for d, s in staged.sources.items()],
                     "argv": build_argv(staged, argv, self.bwrap, filter_fd)}
             outer = ["unshare", "--mount", "--propagation", "private", "--",
                      sys.executable, "-I", "-S", str(STAGE_SCRIPT), json.dumps(spec)]

@@ -23,11 +23,27 @@ class ProcessSandbox:
         self.limits = limits or Limits()
 
     def run(self, argv: Sequence[str], workdir: Path, timeout_s: float,
-            env: Mapping[str, str] | None = None) -> SandboxResult:
+            env: Mapping[str, str] | None = None, binds: Mapping[Path, Path] | None = None) -> SandboxResult:
+        """`binds` (dest -> host dir) become links for the run: this sandbox isolates nothing anyway."""
         full_env = base_env(workdir, [Path(sys.executable).parent], env)
         full_env["HOME"] = str(workdir)
-        return run_capped(argv, cwd=workdir, env=full_env, timeout_s=timeout_s, limits=self.limits,
-                          watch=workdir)
+        links = [dest for dest, src in (binds or {}).items() if src.is_dir() and _link(dest, src)]
+        try:
+            return run_capped(argv, cwd=workdir, env=full_env, timeout_s=timeout_s, limits=self.limits,
+                              watch=workdir)
+        finally:
+            for dest in links:
+                dest.unlink(missing_ok=True)
+
+
+def _link(dest: Path, src: Path) -> bool:
+    """A link at `dest` (an empty mount-point directory there is replaced); False if something else is there."""
+    if dest.is_dir() and not dest.is_symlink() and not any(dest.iterdir()):
+        dest.rmdir()
+    if dest.exists() or dest.is_symlink():
+        return False
+    dest.symlink_to(src.resolve(), target_is_directory=True)
+    return True
 
 
 class NoSandbox(ProcessSandbox):
