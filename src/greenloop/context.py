@@ -14,6 +14,7 @@ from pathlib import Path
 from greenloop.errors import GuardrailViolation
 from greenloop.gitops import git
 from greenloop.outline import FileView, file_view
+from greenloop.repomap import RepoMap, repo_map
 from greenloop.workspace import Workspace
 
 __all__ = ["FileView", "ProjectContext", "SourceFile", "file_view", "gather"]
@@ -49,6 +50,7 @@ class ProjectContext:
     test_framework: str
     python_requires: str
     dependencies: list[str] = field(default_factory=list)
+    repo_map: str = ""  # ranked outline of the files most related to the task (repomap.py)
 
     @classmethod
     def empty(cls) -> ProjectContext:
@@ -81,7 +83,7 @@ def _pyproject(ws: Workspace) -> dict[str, object]:
     return project if isinstance(project, dict) else {}
 
 
-def gather(root: Path, task: str) -> ProjectContext:
+def gather(root: Path, task: str, map_tokens: int = 0) -> ProjectContext:
     ws = Workspace(root)
     listed = [f for f in git("ls-files", cwd=root).stdout.splitlines() if f]
     named_paths = list(dict.fromkeys(m.group(1) for m in _PATHLIKE.finditer(task)))
@@ -97,7 +99,9 @@ def gather(root: Path, task: str) -> ProjectContext:
     raw_deps = project.get("dependencies")
     deps = [d for d in raw_deps if isinstance(d, str)] if isinstance(raw_deps, list) else []
     examples: list[SourceFile] = []
-    candidates = tests[:1] + [f for f in listed if f.endswith(".py") and f not in tests and f not in named_paths]
+    ranked: RepoMap | None = repo_map(root, task, map_tokens, named_paths) if map_tokens else None
+    by_rank = ranked.ranked if ranked else [f for f in listed if f.endswith(".py")]
+    candidates = tests[:1] + [f for f in by_rank if f not in tests and f not in named_paths]
     for rel in candidates:
         if len(examples) >= 3:
             break
@@ -105,4 +109,5 @@ def gather(root: Path, task: str) -> ProjectContext:
         if example.exists and example.whole and example.content.strip():
             examples.append(example)  # style examples are shown whole; a longer file is not an example
     return ProjectContext(files=listed[:MAX_LISTED], named=named, examples=examples, test_dir=test_dir,
-                          test_framework="pytest", python_requires=requires, dependencies=deps)
+                          test_framework="pytest", python_requires=requires, dependencies=deps,
+                          repo_map=ranked.text if ranked else "")

@@ -214,7 +214,8 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
     ws = Workspace(wt.path)
     python = test_interpreter(repo.root)
     try:
-        st.context = gather(wt.path, task)  # inside the try: a failure here still removes the worktree
+        # inside the try: a failure here still removes the worktree
+        st.context = gather(wt.path, task, settings.map_tokens)
         named = [ex for f in st.context.named if f.exists and f.path.endswith(".py")
                  for ex in extract(f.content, f.path)]
         st.examples = list(dict.fromkeys(extract(task) + named))  # the task's, then its files' doctests

@@ -65,12 +65,13 @@ def _listed(root: Path) -> list[str]:
             and not any(f"/{d}" in p for d in _SKIP_DIRS)]
 
 
-def cache_path(root: Path) -> Path:
-    git_dir = root / ".git"
-    if git_dir.is_file():  # a worktree: its .git names the real git dir
-        text = git_dir.read_text(errors="replace").strip()
-        git_dir = Path(text.removeprefix("gitdir:").strip())
-    return git_dir / "greenloop" / "cache" / "repomap.sqlite"
+def cache_path(root: Path) -> Path | None:
+    """<git common dir>/greenloop/cache/repomap.sqlite (shared by the run's worktrees); None outside git."""
+    out = subprocess.run(["git", "rev-parse", "--git-common-dir"], cwd=root, capture_output=True, text=True,
+                         timeout=30)
+    if out.returncode != 0:
+        return None
+    return (root / out.stdout.strip()).resolve() / "greenloop" / "cache" / "repomap.sqlite"
 
 
 class TagCache:
