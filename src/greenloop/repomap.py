@@ -192,9 +192,9 @@ def rank(tags: dict[str, Tags], task: str, named: list[str] = ()) -> list[str]: 
     w = np.asarray(weight, dtype=np.float64)
     out = np.bincount(s, weights=w, minlength=n)
     w = w / np.where(out[s] > 0, out[s], 1.0)
-    ndef = np.asarray([len(v) for v in definers.values()], dtype=np.float64)
-    def_ident = np.concatenate([np.full(len(v), j) for j, v in enumerate(definers.values())]).astype(np.int64)
-    def_file = np.concatenate([np.asarray(v) for v in definers.values()]).astype(np.int64)
+    ndef = np.asarray([len(v) for v in definers.values()] or [1], dtype=np.float64)
+    def_ident = np.asarray([j for j, v in enumerate(definers.values()) for _ in v], dtype=np.int64)
+    def_file = np.asarray([i for v in definers.values() for i in v], dtype=np.int64)
     pers = np.zeros(n)
     named_set = set(named)
     for p, i in pid.items():
@@ -219,8 +219,9 @@ def rank(tags: dict[str, Tags], task: str, named: list[str] = ()) -> list[str]: 
             r = nxt
             break
         r = nxt
-    order = np.argsort(-r, kind="stable")
-    return [paths[i] for i in order]
+    order = [paths[i] for i in np.argsort(-r, kind="stable")]
+    first = [p for p in order if p in named_set or p in task]  # the files the task names lead the map
+    return first + [p for p in order if p not in first]
 
 
 def render(tags: dict[str, Tags], ranked: list[str], task: str, max_tokens: int, skipped: int = 0) -> RepoMap:
