@@ -21,10 +21,12 @@ import msgpack
 
 CACHE_VERSION = 1
 MAX_FILE_BYTES = 1_000_000
+_DAMPING = 0.5  # low: the task (personalisation) outweighs the hubs every file references (tuned on Django)
 _DEF = re.compile(rb"^([ \t]*)(?:async[ \t]+)?(def|class)[ \t]+([A-Za-z_]\w*)([^\n]*)", re.M)
 _IDENT = re.compile(rb"[A-Za-z_]\w{2,}")
 _WORD = re.compile(r"[A-Za-z_]\w{2,}")
 _SKIP_DIRS = ("vendor/", "node_modules/", "site-packages/", "third_party/", "migrations/")
+_STOP = frozenset("should with from that this when into make does have give gives add wrong value".split())
 _COMMON = frozenset("self cls None True False def class return import from pass raise async await lambda "
                     "with the and for not".split())
 
@@ -197,24 +199,24 @@ def rank(tags: dict[str, Tags], task: str, named: list[str] = ()) -> list[str]: 
     def_file = np.asarray([i for v in definers.values() for i in v], dtype=np.int64)
     pers = np.zeros(n)
     named_set = set(named)
+    stems = {w[:5] for w in words if len(w) >= 4 and w not in _STOP}
     for p, i in pid.items():
-        stem = Path(p).stem.lower()
-        parts = {x.lower() for x in Path(p).parts[:-1]}
         if p in named_set or p in task:
             pers[i] += 10.0
-        elif stem in words and stem != "__init__":
-            pers[i] += 3.0
-        elif parts & words:
-            pers[i] += 0.5
-        if any(d[1].lower() in words for d in tags[p].defs):
-            pers[i] += 1.0
+        parts = re.split(r"[/_.]", p.lower())
+        hits = {t[:5] for t in parts[:-1] if len(t) >= 3} & stems
+        stem_hits = {t[:5] for t in re.split(r"[_.]", Path(p).stem.lower()) if len(t) >= 3} & stems
+        pers[i] += len(hits) + 2.0 * len(stem_hits)
+        pers[i] += sum(1.0 / len(definers[d]) for d in {d[1] for d in tags[p].defs} if d.lower() in words)
+        if p.startswith("tests/") or "/tests/" in p:
+            pers[i] *= 0.3  # the map is for the code a task changes; tests follow it
     pers = pers / pers.sum() if pers.sum() > 0 else np.full(n, 1.0 / n)
     r = pers.copy()
     dangling = out == 0
     for _ in range(30):
         to_ident = np.bincount(k, weights=r[s] * w, minlength=len(ndef))
         nxt = np.bincount(def_file, weights=(to_ident / ndef)[def_ident], minlength=n)
-        nxt = 0.85 * (nxt + r[dangling].sum() * pers) + 0.15 * pers
+        nxt = _DAMPING * (nxt + r[dangling].sum() * pers) + (1 - _DAMPING) * pers
         if np.abs(nxt - r).sum() < 1e-6:
             r = nxt
             break
