@@ -14,7 +14,8 @@ from pathlib import Path
 from greenloop.errors import GuardrailViolation
 from greenloop.gitops import git
 from greenloop.outline import FileView, file_view
-from greenloop.repomap import RepoMap, repo_map
+from greenloop.plan import plan_from_tags
+from greenloop.repomap import RepoMap, index, rank, render
 from greenloop.workspace import Workspace
 
 __all__ = ["FileView", "ProjectContext", "SourceFile", "file_view", "gather"]
@@ -51,6 +52,7 @@ class ProjectContext:
     python_requires: str
     dependencies: list[str] = field(default_factory=list)
     repo_map: str = ""  # ranked outline of the files most related to the task (repomap.py)
+    plan: list[str] = field(default_factory=list)  # the named files in dependency order (plan.py), if several
 
     @classmethod
     def empty(cls) -> ProjectContext:
@@ -99,7 +101,13 @@ def gather(root: Path, task: str, map_tokens: int = 0) -> ProjectContext:
     raw_deps = project.get("dependencies")
     deps = [d for d in raw_deps if isinstance(d, str)] if isinstance(raw_deps, list) else []
     examples: list[SourceFile] = []
-    ranked: RepoMap | None = repo_map(root, task, map_tokens, named_paths) if map_tokens else None
+    ranked: RepoMap | None = None
+    plan: list[str] = []
+    if map_tokens:
+        tags, skipped = index(root)
+        ranked = render(tags, rank(tags, task, named_paths), task, map_tokens, skipped)
+        found = plan_from_tags(named_paths, tags)
+        plan = list(found.order) if found else []
     by_rank = ranked.ranked if ranked else [f for f in listed if f.endswith(".py")]
     candidates = tests[:1] + [f for f in by_rank if f not in tests and f not in named_paths]
     for rel in candidates:
@@ -110,4 +118,4 @@ def gather(root: Path, task: str, map_tokens: int = 0) -> ProjectContext:
             examples.append(example)  # style examples are shown whole; a longer file is not an example
     return ProjectContext(files=listed[:MAX_LISTED], named=named, examples=examples, test_dir=test_dir,
                           test_framework="pytest", python_requires=requires, dependencies=deps,
-                          repo_map=ranked.text if ranked else "")
+                          repo_map=ranked.text if ranked else "", plan=plan)
