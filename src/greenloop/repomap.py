@@ -125,6 +125,7 @@ def index(root: Path, use_cache: bool = True) -> tuple[dict[str, Tags], int]:
     found: dict[str, Tags] = {}
     fresh: list[tuple[str, int, int, bytes]] = []
     skipped = 0
+    real_root = os.path.realpath(root) + os.sep
     for rel in _listed(root):
         full = root / rel
         try:
@@ -143,6 +144,9 @@ def index(root: Path, use_cache: bool = True) -> tuple[dict[str, Tags], int]:
                 continue
             except (ValueError, TypeError, msgpack.UnpackException):
                 pass  # a corrupt row is re-read below
+        if not os.path.realpath(full).startswith(real_root):  # a linked directory leads outside: never read
+            skipped += 1
+            continue
         try:
             data = full.read_bytes()
         except OSError:
