@@ -48,7 +48,7 @@ def test_named_files_planned_from_references_and_shown(repo: Path) -> None:
     ctx = gather(repo, "add a discount to app/api.py, app/service.py and app/models.py", map_tokens=200)
     assert ctx.plan == ["app/models.py", "app/service.py", "app/api.py"]
     prompt = render("generate", task="t", files=ctx.files, named=ctx.named, examples=ctx.examples,
-                    repo_map=ctx.repo_map, plan=ctx.plan, target=None, test_path="tests/test_x.py",
+                    repo_map=ctx.repo_map, plan=ctx.plan, style=ctx.style, target=None, test_path="tests/test_x.py",
                     tests_required=True)
     assert "dependencies first): app/models.py, app/service.py, app/api.py" in prompt
     assert "Map of the repository" in prompt and "app/api.py:\n│def post():" in prompt

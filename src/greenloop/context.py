@@ -16,6 +16,7 @@ from greenloop.gitops import git
 from greenloop.outline import FileView, file_view
 from greenloop.plan import plan_from_tags
 from greenloop.repomap import RepoMap, index, rank, render
+from greenloop.stylefacts import StyleFacts, detect
 from greenloop.workspace import Workspace
 
 __all__ = ["FileView", "ProjectContext", "SourceFile", "file_view", "gather"]
@@ -53,6 +54,7 @@ class ProjectContext:
     dependencies: list[str] = field(default_factory=list)
     repo_map: str = ""  # ranked outline of the files most related to the task (repomap.py)
     plan: list[str] = field(default_factory=list)  # the named files in dependency order (plan.py), if several
+    style: str = ""  # the conventions detected (stylefacts.py)
 
     @classmethod
     def empty(cls) -> ProjectContext:
@@ -83,6 +85,20 @@ def _pyproject(ws: Workspace) -> dict[str, object]:
         return {}
     project = data.get("project")
     return project if isinstance(project, dict) else {}
+
+
+def _read(ws: Workspace, rel: str) -> str | None:
+    try:
+        return ws.read_text(rel)
+    except GuardrailViolation:
+        return None  # refused: not a fact about the project
+
+
+def _style(ws: Workspace, sample: list[str]) -> StyleFacts:
+    sources = {rel: text for rel in dict.fromkeys(sample) if (text := _read(ws, rel)) is not None}
+    configs = {name: text for name in ("pyproject.toml", "ruff.toml", ".ruff.toml", "setup.cfg", ".flake8",
+                                       "tox.ini") if (text := _read(ws, name)) is not None}
+    return detect(sources, configs)
 
 
 def gather(root: Path, task: str, map_tokens: int = 0) -> ProjectContext:
@@ -116,6 +132,8 @@ def gather(root: Path, task: str, map_tokens: int = 0) -> ProjectContext:
         example = _source(ws, rel, "", EXAMPLE_FILE_CHARS)
         if example.exists and example.whole and example.content.strip():
             examples.append(example)  # style examples are shown whole; a longer file is not an example
+    facts = _style(ws, [*named_paths, *tests[:2], *candidates[:6]])
     return ProjectContext(files=listed[:MAX_LISTED], named=named, examples=examples, test_dir=test_dir,
-                          test_framework="pytest", python_requires=requires, dependencies=deps,
+                          test_framework=facts.test_framework, style=facts.describe(), python_requires=requires,
+                          dependencies=deps,
                           repo_map=ranked.text if ranked else "", plan=plan)
