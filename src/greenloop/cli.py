@@ -319,6 +319,19 @@ def models_fetch(name: str) -> None:
     print(path)
 
 
+@app.command("map")
+def map_(task: list[str] = typer.Argument(None, help="The task's words; they and the files they name rank the map."),
+         repo: Path = typer.Option(Path("."), "--repo"),
+         tokens: int = typer.Option(1024, "--tokens", min=0, max=16000, help="The map's token budget.")) -> None:
+    """The ranked repository map the generate prompt shows for TASK."""
+    from greenloop.repomap import repo_map
+
+    if not repo.is_dir():
+        _fail(f"{repo} is not a directory; pass --repo DIR")
+    text = " ".join(task or [])
+    print(for_terminal(repo_map(repo.resolve(), text, tokens).text), end="")
+
+
 @app.command()
 def version() -> None:
     """Print the version."""

@@ -44,6 +44,7 @@ class Settings(BaseModel):
     test_design: bool = False  # tests from a call of their own that never sees the implementation
     lean_first: bool = True  # the first implementation from the lean prompt (when it need not write the tests)
     patience: int = Field(2, ge=1, le=100)  # attempts in a row without a better program before the run stops
+    map_tokens: int = Field(1024, ge=0, le=16000)  # the ranked repo map in the generate prompt (0: none)
     agreement: bool = True  # a second implementation settles a model test that the first contradicts
     test_cmd: str | None = None
     test_timeout: float = Field(120.0, gt=0)
@@ -77,7 +78,7 @@ LIMIT_KEYS = (
     "memory_limit_mb", "file_size_limit_mb", "max_processes", "cpu_seconds", "output_limit_bytes",
     "max_file_lines", "max_file_bytes", "max_files", "test_timeout", "tmpfs_limit_mb", "worktree_growth_limit_mb",
     "max_calls", "max_tokens", "max_iterations", "patience", "candidates", "request_timeout", "reply_max_tokens",
-    "max_retries",
+    "max_retries", "map_tokens",
 )
 
 

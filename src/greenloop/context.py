@@ -14,6 +14,9 @@ from pathlib import Path
 from greenloop.errors import GuardrailViolation
 from greenloop.gitops import git
 from greenloop.outline import FileView, file_view
+from greenloop.plan import plan_from_tags
+from greenloop.repomap import RepoMap, index, rank, render
+from greenloop.stylefacts import StyleFacts, detect
 from greenloop.workspace import Workspace
 
 __all__ = ["FileView", "ProjectContext", "SourceFile", "file_view", "gather"]
@@ -49,6 +52,9 @@ class ProjectContext:
     test_framework: str
     python_requires: str
     dependencies: list[str] = field(default_factory=list)
+    repo_map: str = ""  # ranked outline of the files most related to the task (repomap.py)
+    plan: list[str] = field(default_factory=list)  # the named files in dependency order (plan.py), if several
+    style: str = ""  # the conventions detected (stylefacts.py)
 
     @classmethod
     def empty(cls) -> ProjectContext:
@@ -81,7 +87,21 @@ def _pyproject(ws: Workspace) -> dict[str, object]:
     return project if isinstance(project, dict) else {}
 
 
-def gather(root: Path, task: str) -> ProjectContext:
+def _read(ws: Workspace, rel: str) -> str | None:
+    try:
+        return ws.read_text(rel)
+    except GuardrailViolation:
+        return None  # refused: not a fact about the project
+
+
+def _style(ws: Workspace, sample: list[str]) -> StyleFacts:
+    sources = {rel: text for rel in dict.fromkeys(sample) if (text := _read(ws, rel)) is not None}
+    configs = {name: text for name in ("pyproject.toml", "ruff.toml", ".ruff.toml", "setup.cfg", ".flake8",
+                                       "tox.ini") if (text := _read(ws, name)) is not None}
+    return detect(sources, configs)
+
+
+def gather(root: Path, task: str, map_tokens: int = 0) -> ProjectContext:
     ws = Workspace(root)
     listed = [f for f in git("ls-files", cwd=root).stdout.splitlines() if f]
     named_paths = list(dict.fromkeys(m.group(1) for m in _PATHLIKE.finditer(task)))
@@ -97,12 +117,23 @@ def gather(root: Path, task: str) -> ProjectContext:
     raw_deps = project.get("dependencies")
     deps = [d for d in raw_deps if isinstance(d, str)] if isinstance(raw_deps, list) else []
     examples: list[SourceFile] = []
-    candidates = tests[:1] + [f for f in listed if f.endswith(".py") and f not in tests and f not in named_paths]
+    ranked: RepoMap | None = None
+    plan: list[str] = []
+    if map_tokens:
+        tags, skipped = index(root)
+        ranked = render(tags, rank(tags, task, named_paths), task, map_tokens, skipped)
+        found = plan_from_tags(named_paths, tags)
+        plan = list(found.order) if found else []
+    by_rank = ranked.ranked if ranked else [f for f in listed if f.endswith(".py")]
+    candidates = tests[:1] + [f for f in by_rank if f not in tests and f not in named_paths]
     for rel in candidates:
         if len(examples) >= 3:
             break
         example = _source(ws, rel, "", EXAMPLE_FILE_CHARS)
         if example.exists and example.whole and example.content.strip():
             examples.append(example)  # style examples are shown whole; a longer file is not an example
+    facts = _style(ws, [*named_paths, *tests[:2], *candidates[:6]])
     return ProjectContext(files=listed[:MAX_LISTED], named=named, examples=examples, test_dir=test_dir,
-                          test_framework="pytest", python_requires=requires, dependencies=deps)
+                          test_framework=facts.test_framework, style=facts.describe(), python_requires=requires,
+                          dependencies=deps,
+                          repo_map=ranked.text if ranked else "", plan=plan)

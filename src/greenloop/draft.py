@@ -31,7 +31,9 @@ def messages_for(step: Step, st: State, ws: Workspace, attempt: int, settings: S
     system = render("system", dependencies=st.context.dependencies, js=js_facts(st))
     if step == "generate":
         user = render("generate", task=st.task, files=st.context.files, named=st.context.named,
-                      examples=st.context.examples, target=target, test_path=st.context.suggested_test_path(target),
+                      examples=st.context.examples, repo_map=st.context.repo_map,
+                      plan=st.context.plan, style=st.context.style, target=target,
+                      test_path=st.context.suggested_test_path(target),
                       tests_required=settings.require_tests)
     else:
         views = {p: file_view(p, st.ledger.current(p) or "", st.task, NAMED_FILE_CHARS) for p in st.ledger.written()}

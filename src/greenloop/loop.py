@@ -217,7 +217,7 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
     ws = Workspace(wt.path)
     python = test_interpreter(repo.root)
     try:
-        st.context = gather(wt.path, task)  # inside the try: a failure here still removes the worktree
+        st.context = gather(wt.path, task, settings.map_tokens)  # inside the try: a failure still removes the worktree
         runner, project = runners.detect(wt.path, repo.root)  # JS projects: node_modules bound read-only
         st.runner = runner if runner.language != "python" else None
         sandbox = runners.with_project_modules(sandbox, project, repo.root)
@@ -226,7 +226,7 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
         st.examples = list(dict.fromkeys(extract(task) + named))  # the task's, then its files' doctests
         traj.event("context", "context", files=len(st.context.files), named=[f.path for f in st.context.named],
                    examples=[f.path for f in st.context.examples], test_dir=st.context.test_dir,
-                   task_examples=[e.assertion for e in st.examples])
+                   task_examples=[e.assertion for e in st.examples], plan=st.context.plan)
         st.ledger.protect(ws, [p for p in gitops.tracked_files(wt) if is_project_test_file(p)])
         st.guard = TestGuard(st.ledger)
         progress(step="baseline", attempt=0)

@@ -1,0 +1,67 @@
+"""The ranked repo map: the files a task is about rank first, the budget holds, the cache is reused and a corrupt
+one rebuilt, bad files are skipped with a count, and the map reaches the generate prompt."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import cli, git
+
+from greenloop.context import gather
+from greenloop.repomap import cache_path, index, repo_map
+
+
+def _project(root: Path, filler: int = 40) -> None:
+    pkg = root / "shop"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "pricing.py").write_text("class PriceRule:\n    def apply_discount(self, cents: int) -> int:\n"
+                                    "        return cents\n\n\ndef vat_rate(country):\n    return 0.2\n")
+    (pkg / "cart.py").write_text("from shop.pricing import PriceRule, vat_rate\n\n\nclass Cart:\n"
+                                 "    def total(self):\n        return PriceRule().apply_discount(1) * vat_rate('fr')\n")
+    for i in range(filler):
+        (pkg / f"aaa_mod{i:03d}.py").write_text(f"def helper_{i}(x):\n    return x + {i}\n")
+    (pkg / "broken.py").write_bytes(b"\0\x01binary\xff" * 100)
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "project")
+
+
+def test_the_file_the_task_is_about_ranks_first_within_the_budget(repo: Path) -> None:
+    _project(repo)
+    m = repo_map(repo, "give apply_discount a minimum price", max_tokens=60)
+    assert m.ranked[0] == "shop/pricing.py"
+    assert m.text.startswith("shop/pricing.py:\n")
+    assert "def apply_discount(self, cents: int) -> int:" in m.text
+    assert len(m.text) <= 60 * 4 + 120  # the budget, plus the footer that says what was left out
+    assert "more file(s) not shown" in m.text and "1 skipped" in m.text  # the binary file, counted
+
+
+def test_named_file_ranks_high_and_its_dependency_next(repo: Path) -> None:
+    _project(repo)
+    m = repo_map(repo, "add a discount line to shop/cart.py", max_tokens=200)
+    assert m.ranked[0] == "shop/cart.py"
+    assert m.ranked[1] == "shop/pricing.py"  # what cart.py references
+
+
+def test_cache_reused_changed_file_reread_and_corrupt_cache_rebuilt(repo: Path) -> None:
+    _project(repo)
+    first, _ = index(repo)
+    db = cache_path(repo)
+    assert db is not None and db.is_file()
+    (repo / "shop" / "pricing.py").write_text("def brand_new_rule():\n    return 1\n")
+    again, _ = index(repo)
+    assert [d[1] for d in again["shop/pricing.py"].defs] == ["brand_new_rule"]
+    assert again["shop/cart.py"] == first["shop/cart.py"]
+    db.write_bytes(b"not a sqlite file" * 100)
+    rebuilt, _ = index(repo)
+    assert rebuilt == again
+
+
+def test_map_in_context_and_cli(repo: Path) -> None:
+    _project(repo)
+    ctx = gather(repo, "make vat_rate depend on the country", map_tokens=300)
+    assert ctx.repo_map.startswith("shop/pricing.py:")
+    assert ctx.examples[0].path != "shop/aaa_mod000.py"  # examples follow the map, not the alphabet
+    proc = cli("map", "--repo", str(repo), "--tokens", "100", "vat_rate", "country")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("shop/pricing.py:")
