@@ -18,6 +18,7 @@ from rich.table import Table
 
 from greenloop import __version__
 from greenloop.bench.cli import bench_app
+from greenloop.daily_cli import continued, discard_run, kept_line, register
 from greenloop.errors import GreenloopError, UsageError
 from greenloop.sanitize import for_terminal
 
@@ -26,7 +27,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 models_app = typer.Typer(no_args_is_help=True, help="Local models: list and fetch.")
 app.add_typer(models_app, name="models")
 app.add_typer(bench_app, name="bench")
-err = Console(stderr=True)
+register(app)
+err = Console(stderr=True, soft_wrap=True, highlight=False)  # lines never wrapped or coloured at random
 
 
 def _fail(message: str, code: int = 2, as_json: bool = False) -> None:
@@ -69,7 +71,7 @@ class LiveView:
 
 @app.command()
 def run(
-    task: str = typer.Argument(..., help="What to build, in plain words."),
+    task: Optional[str] = typer.Argument(None, help="What to build, in plain words."),
     repo: Path = typer.Option(Path("."), "--repo", help="The git repository (default: here)."),
     model: Optional[str] = typer.Option(None, "--model",
                                         help="openai:MODEL, anthropic:MODEL, local[:PATH.gguf], scripted:FILE"),
@@ -88,6 +90,8 @@ def run(
     verify: Optional[bool] = typer.Option(None, "--verify", help="Run the repository's commit hooks."),
     from_ref: Optional[str] = typer.Option(None, "--from", help="Start from this commit (default HEAD)."),
     as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON on the last line."),
+    continue_id: Optional[str] = typer.Option(None, "--continue", metavar="RUN_ID",
+                                              help="Go on with a failed run kept by --keep-failed."),
 ) -> None:
     """Write tests, then code, until the tests pass; commit on a new branch."""
     from greenloop import loop
@@ -96,7 +100,9 @@ def run(
     from greenloop.models import resolve
     from greenloop.sandboxes.select import choose, limits_of
 
-    if not task.strip():
+    if continue_id is not None and task:
+        _fail(f"give a task or --continue {continue_id}, not both (a continued run keeps its task)", 2, as_json)
+    if continue_id is None and not (task or "").strip():
         _fail('the task is empty; say what to build, e.g. greenloop run "add a slugify helper"', 2, as_json)
     flags = {"model": model, "base_url": base_url, "max_iterations": max_iterations, "max_calls": max_calls,
              "candidates": candidates, "max_tokens": max_tokens, "test_cmd": test_cmd, "test_timeout": test_timeout,
@@ -104,7 +110,10 @@ def run(
     signal.signal(signal.SIGTERM, _sigterm)
     view: LiveView | None = None
     try:
-        root = open_repo(repo).root  # the repository first: the most basic mistake is named first
+        found = open_repo(repo)  # the repository first: the most basic mistake is named first
+        root = found.root
+        kept = continued(found, continue_id) if continue_id is not None else None
+        task = kept.task if kept is not None else task or ""
         resolved = resolve_settings(root, flags)
         settings = resolved.settings
         for notice in resolved.notices:
@@ -115,7 +124,8 @@ def run(
         if not as_json and sys.stderr.isatty():
             view = LiveView(settings.max_iterations, chosen.name)
             view.live.start()
-        result = loop.run(task, root, settings, chosen, box, reason, progress=view, notices=resolved.notices)
+        result = loop.run(task, root, settings, chosen, box, reason, progress=view, notices=resolved.notices,
+                          kept=kept)
     except KeyboardInterrupt:
         if view:
             view.live.stop()
@@ -145,6 +155,8 @@ def run(
             err.print(f"files: {escape(for_terminal(', '.join(result.files)))}; tests: {result.tests_passed} passed")
         else:
             err.print(escape(for_terminal(result.error or "")))
+            if result.branch:
+                err.print(escape(kept_line(found, result.run_id)), highlight=False, soft_wrap=True)
         for w in (w for w in result.warnings if w not in resolved.notices):  # the notices were shown first
             err.print(f"[yellow]warning:[/yellow] {escape(for_terminal(w))}")
         err.print(f"trajectory: {result.trajectory}")
@@ -198,14 +210,18 @@ def show(run_id: str, repo: Path = typer.Option(Path("."), "--repo")) -> None:
 
 @app.command()
 def undo(run_id: Optional[str] = typer.Argument(None), repo: Path = typer.Option(Path("."), "--repo")) -> None:
-    """Remove the branch of the last (or named) run, if nobody has moved or merged it."""
+    """Remove the branch of the last (or named) run, if nobody has moved or merged it; a named failed run kept
+    by --keep-failed is discarded (worktree and branch)."""
     from greenloop import gitops
+    from greenloop.resume import is_kept
     from greenloop.runlog import find
     from greenloop.trajectory import Trajectory
 
     r = _repo(repo)
     try:
         rec = find(r.common_dir, run_id)
+        if rec.status != "success" and run_id is not None and is_kept(r, rec.run_id):
+            return discard_run(r, rec)
         if rec.status != "success" or not rec.branch or not rec.commit:
             raise UsageError(f"run {rec.run_id} has no branch to undo (status {rec.status})")
         if rec.undone:

@@ -1,0 +1,62 @@
+"""Typer wiring for daily use: continue and discard kept runs (more commands register here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+from rich.console import Console
+
+from greenloop.errors import UsageError
+from greenloop.sanitize import for_terminal
+
+if TYPE_CHECKING:
+    from greenloop.gitops import Repo
+    from greenloop.resume import KeptRun
+    from greenloop.runlog import RunRecord
+
+err = Console(stderr=True, highlight=False)
+
+
+def continued(repo: Repo, run_id: str) -> KeptRun:
+    """The kept run to go on with (`run --continue`); UsageError when there is none."""
+    from greenloop.resume import load_kept
+    from greenloop.runlog import find
+
+    return load_kept(repo, find(repo.common_dir, run_id))
+
+
+def kept_line(repo: Repo, run_id: str) -> str:
+    """Where a kept failed run lives and what to do with it."""
+    from greenloop.resume import kept_record
+
+    short = run_id[-6:]
+    return (f"kept in {repo.greenloop_dir / 'worktrees' / run_id} ({kept_record(repo, run_id).name}); "
+            f"go on with `greenloop run --continue {short}` or remove it with `greenloop discard {short}`")
+
+
+def discard_run(repo: Repo, rec: RunRecord) -> None:
+    from greenloop.resume import discard
+    from greenloop.trajectory import Trajectory
+
+    done = discard(repo, rec)
+    with Trajectory(rec.path, rec.run_id) as traj:
+        traj.event("discard", "discard")
+    err.print(for_terminal(done), markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("discard")
+    def discard_command(run_id: str = typer.Argument(..., help="The run (a unique prefix or suffix of its id)."),
+                        repo: Path = typer.Option(Path("."), "--repo")) -> None:
+        """Remove a failed run kept by --keep-failed: its worktree, and its branch unless it has commits."""
+        from greenloop.gitops import open_repo
+        from greenloop.runlog import find
+
+        try:
+            r = open_repo(repo)
+            discard_run(r, find(r.common_dir, run_id))
+        except UsageError as exc:
+            err.print(f"greenloop: error: {for_terminal(str(exc))}", markup=False, soft_wrap=True)
+            raise typer.Exit(2) from None
