@@ -89,3 +89,28 @@ def test_run_ids_by_unique_prefix_or_suffix_and_ambiguity_named(repo: Path, tmp_
     shared = first[:9]  # the date: both runs
     proc = cli("show", shared, "--repo", str(repo))
     assert proc.returncode == 2 and "ambiguous" in proc.stderr and first in proc.stderr and second in proc.stderr
+
+
+def test_cost_in_dollars_from_the_price_table_and_max_cost_ends_the_run(repo: Path) -> None:
+    from fakeserver import FakeServer
+
+    replies = [whole(impl=BAD_IMPL), whole(test=None), "feat(textkit): add slugify"]
+    with FakeServer(replies) as server:
+        s = summary(cli("run", TASK, "--repo", str(repo), "--model", "openai:gpt-4o-mini", "--base-url",
+                        f"{server.url}/v1", "--json", env={"OPENAI_API_KEY": ""}))
+    assert s["status"] == "success" and s["usage"]["calls"] == 3
+    # 3 calls of 11 input and 7 output tokens at $0.15 / $0.60 per million (genai-prices' table for gpt-4o-mini)
+    assert abs(s["usage"]["cost_usd"] - (33 * 0.15 + 21 * 0.60) / 1e6) < 1e-8
+    with FakeServer(replies) as server:
+        proc = cli("run", TASK, "--repo", str(repo), "--model", "openai:gpt-4o-mini", "--base-url",
+                   f"{server.url}/v1", "--json", "--max-cost", "0.000001", env={"OPENAI_API_KEY": ""})
+    s = summary(proc)
+    assert proc.returncode == 1 and s["status"] == "failed" and s["usage"]["calls"] == 1
+    assert "cost budget spent" in s["error"] and s["branch"] is None
+    assert git(repo, "branch", "--list", "greenloop/*").count("greenloop/") == 1  # the first run's only
+
+
+def test_max_cost_with_an_unpriced_model_is_a_usage_error(repo: Path, tmp_path: Path) -> None:
+    script = write_script(tmp_path / "s.json", [whole()])
+    proc = cli("run", TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--max-cost", "1")
+    assert proc.returncode == 2 and "has no known price" in proc.stderr

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from greenloop import __version__
 from greenloop.bench.cli import bench_app
+from greenloop.cost import priced
 from greenloop.daily_cli import continued, discard_run, kept_line, register
 from greenloop.errors import GreenloopError, UsageError
 from greenloop.sanitize import for_terminal
@@ -81,6 +82,7 @@ def run(
                                              help="First drafts to sample and choose from by execution (default 1)."),
     max_calls: Optional[int] = typer.Option(None, "--max-calls", help="Model call budget."),
     max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="Token budget (input + output)."),
+    max_cost: Optional[float] = typer.Option(None, "--max-cost", help="Dollar budget (hosted models with a price)."),
     test_cmd: Optional[str] = typer.Option(None, "--test-cmd",
                                            help="Test command (default: pytest on the generated tests)."),
     test_timeout: Optional[float] = typer.Option(None, "--test-timeout", help="Seconds per test run."),
@@ -105,7 +107,8 @@ def run(
     if continue_id is None and not (task or "").strip():
         _fail('the task is empty; say what to build, e.g. greenloop run "add a slugify helper"', 2, as_json)
     flags = {"model": model, "base_url": base_url, "max_iterations": max_iterations, "max_calls": max_calls,
-             "candidates": candidates, "max_tokens": max_tokens, "test_cmd": test_cmd, "test_timeout": test_timeout,
+             "candidates": candidates, "max_tokens": max_tokens, "max_cost": max_cost,
+             "test_cmd": test_cmd, "test_timeout": test_timeout,
              "sandbox": sandbox, "keep_failed": keep_failed, "verify": verify, "from_ref": from_ref}
     signal.signal(signal.SIGTERM, _sigterm)
     view: LiveView | None = None
@@ -119,6 +122,8 @@ def run(
         for notice in resolved.notices:
             err.print(f"[yellow]warning:[/yellow] {escape(for_terminal(notice))}", highlight=False, soft_wrap=True)
         chosen = resolve(settings.model, settings)
+        if settings.max_cost is not None and not priced(chosen.name):
+            raise UsageError(f"--max-cost: {chosen.name} has no known price; use --max-calls or --max-tokens")
         limits = limits_of(settings)
         box, reason = choose(settings.sandbox, limits)
         if not as_json and sys.stderr.isatty():
@@ -149,7 +154,8 @@ def run(
     else:
         colour = "green" if result.status == "success" else "red"
         err.print(f"[{colour}]{result.status}[/{colour}] after {result.attempts} attempt(s), "
-                  f"{result.calls} model call(s), {result.input_tokens + result.output_tokens} tokens")
+                  f"{result.calls} model call(s), {result.input_tokens + result.output_tokens} tokens"
+                  + (f", ${result.cost_usd:.4f}" if result.cost_usd is not None else ""))
         if result.status == "success":
             err.print(f"branch {result.branch}  commit {result.commit[:12] if result.commit else ''}")
             err.print(f"files: {escape(for_terminal(', '.join(result.files)))}; tests: {result.tests_passed} passed")

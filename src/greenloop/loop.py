@@ -206,7 +206,7 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
                prompt_version=PROMPT_VERSION,
                config=redacted(settings), task=task, model=model.name, sandbox=sandbox.name,
                sandbox_reason=sandbox_reason, repo=str(repo.root))
-    metered = MeteredModel(model, traj, settings.max_calls, settings.max_tokens)
+    metered = MeteredModel(model, traj, settings.max_calls, settings.max_tokens, settings.max_cost)
     wt = gitops.create_worktree(repo, run_id, task, settings.from_ref) if kept is None else kept.worktree
     traj.event("start", "worktree", path=str(wt.path), branch=wt.branch, base=wt.base_commit)
     status, error, commit, green, interrupted = "failed", None, None, False, False
@@ -295,7 +295,8 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
         input_tokens=metered.usage.input_tokens, output_tokens=metered.usage.output_tokens,
         trajectory=str(traj_path), error=error, sandbox=sandbox.name,
         baseline=f"{baseline.status}: {baseline.detail}",
-        regressed=st.verdict.regressions if st.verdict else (), discarded=tuple(st.discarded))
+        regressed=st.verdict.regressions if st.verdict else (), discarded=tuple(st.discarded),
+        cost_usd=metered.usage.cost_usd if metered.usage.calls else None)
     traj.event("end", "run_end", seconds=round(time.monotonic() - started, 3), summary=result.summary())
     traj.close()
     if usage_error is not None:
