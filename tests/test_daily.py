@@ -114,3 +114,19 @@ def test_max_cost_with_an_unpriced_model_is_a_usage_error(repo: Path, tmp_path: 
     script = write_script(tmp_path / "s.json", [whole()])
     proc = cli("run", TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--max-cost", "1")
     assert proc.returncode == 2 and "has no known price" in proc.stderr
+
+
+def test_version_flag_and_runs_table_keeps_the_whole_id(repo: Path, tmp_path: Path) -> None:
+    from greenloop import __version__
+
+    proc = cli("--version")
+    assert proc.returncode == 0 and proc.stdout.strip() == __version__
+    run_id = _kept_failed_run(repo, tmp_path)["run_id"]
+    import shlex
+    import subprocess
+    import sys
+
+    command = shlex.join([sys.executable, "-m", "greenloop", "runs", "--repo", str(repo)])
+    tty = subprocess.run(["script", "-qec", f"stty cols 80; {command}", "/dev/null"], capture_output=True,
+                         text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert "┏" in tty.stdout and run_id in tty.stdout  # the terminal table, id not cut at 80 columns

@@ -29,6 +29,18 @@ models_app = typer.Typer(no_args_is_help=True, help="Local models: list and fetc
 app.add_typer(models_app, name="models")
 app.add_typer(bench_app, name="bench")
 register(app)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        print(__version__)
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main(version_flag: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                           help="Print the version and exit.")) -> None:
+    """greenloop: tests first, then code, in a sandbox, on a branch of its own."""
 err = Console(stderr=True, soft_wrap=True, highlight=False)  # lines never wrapped or coloured at random
 
 
@@ -195,6 +207,8 @@ def runs(repo: Path = typer.Option(Path("."), "--repo")) -> None:
         print("\n".join("\t".join(row) for row in (header, *rows)))
         return
     table = Table(*header)
+    table.columns[0].no_wrap = True  # the id is what show, undo and --continue take: never cut
+    table.columns[0].min_width = max((len(r[0]) for r in rows), default=3)
     for row in rows:
         table.add_row(*(escape(cell) for cell in row))
     Console().print(table)
@@ -324,7 +338,7 @@ def models_list() -> None:
 
     table = Table("model", "state", "about")
     for row in available():
-        table.add_row(*row)
+        table.add_row(*(escape(cell) for cell in row))  # `pip install 'greenloop[local]'` is text, not markup
     Console().print(table)
 
 
