@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from conftest import BAD_IMPL, GOOD_TEST, TASK, cli, git, summary, whole, write_script
@@ -130,3 +131,15 @@ def test_version_flag_and_runs_table_keeps_the_whole_id(repo: Path, tmp_path: Pa
     tty = subprocess.run(["script", "-qec", f"stty cols 80; {command}", "/dev/null"], capture_output=True,
                          text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert "┏" in tty.stdout and run_id in tty.stdout  # the terminal table, id not cut at 80 columns
+
+
+def test_plain_progress_lines_without_a_terminal_and_quiet(repo: Path, tmp_path: Path) -> None:
+    script = write_script(tmp_path / "s.json", [whole(), "feat: slugify"])
+    proc = cli("run", TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json")
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("[")]
+    assert proc.returncode == 0 and any("] generate attempt 1" in ln for ln in lines)
+    assert any("] test attempt 1" in ln for ln in lines)
+    assert all(re.match(r"^\[ *\d+\.\ds\] \w+ attempt \d+", ln) for ln in lines)
+    script = write_script(tmp_path / "s2.json", [whole(), "feat: slugify"])
+    quiet = cli("run", TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json", "--quiet")
+    assert quiet.returncode == 0 and not any(ln.startswith("[") for ln in quiet.stderr.splitlines())

@@ -82,6 +82,23 @@ class LiveView:
         self.live.update(self.render())
 
 
+class PlainProgress:
+    """Without a terminal: one line on stderr per step, with the elapsed time, for logs and CI."""
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+        self.state: dict[str, Any] = {"step": "", "attempt": 0}
+
+    def __call__(self, **fields: Any) -> None:
+        before = (self.state["step"], self.state["attempt"])
+        self.state.update(fields)
+        if (self.state["step"], self.state["attempt"]) != before:
+            counts = (f" (tests {self.state['passed']} passed, {self.state['failed']} failed)"
+                      if "passed" in self.state else "")
+            err.print(f"[{time.monotonic() - self.start:6.1f}s] {self.state['step']} "
+                      f"attempt {self.state['attempt']}{counts}", markup=False)
+
+
 @app.command()
 def run(
     task: Optional[str] = typer.Argument(None, help="What to build, in plain words."),
@@ -104,6 +121,7 @@ def run(
     verify: Optional[bool] = typer.Option(None, "--verify", help="Run the repository's commit hooks."),
     from_ref: Optional[str] = typer.Option(None, "--from", help="Start from this commit (default HEAD)."),
     as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON on the last line."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines on stderr."),
     continue_id: Optional[str] = typer.Option(None, "--continue", metavar="RUN_ID",
                                               help="Go on with a failed run kept by --keep-failed."),
 ) -> None:
@@ -124,6 +142,7 @@ def run(
              "sandbox": sandbox, "keep_failed": keep_failed, "verify": verify, "from_ref": from_ref}
     signal.signal(signal.SIGTERM, _sigterm)
     view: LiveView | None = None
+    plain: PlainProgress | None = None
     try:
         found = open_repo(repo)  # the repository first: the most basic mistake is named first
         root = found.root
@@ -141,7 +160,9 @@ def run(
         if not as_json and sys.stderr.isatty():
             view = LiveView(settings.max_iterations, chosen.name)
             view.live.start()
-        result = loop.run(task, root, settings, chosen, box, reason, progress=view, notices=resolved.notices,
+        elif not quiet:
+            plain = PlainProgress()
+        result = loop.run(task, root, settings, chosen, box, reason, progress=view or plain, notices=resolved.notices,
                           kept=kept)
     except KeyboardInterrupt:
         if view:
