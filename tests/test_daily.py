@@ -143,3 +143,17 @@ def test_plain_progress_lines_without_a_terminal_and_quiet(repo: Path, tmp_path:
     script = write_script(tmp_path / "s2.json", [whole(), "feat: slugify"])
     quiet = cli("run", TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json", "--quiet")
     assert quiet.returncode == 0 and not any(ln.startswith("[") for ln in quiet.stderr.splitlines())
+
+
+def test_config_show_names_each_settings_layer(repo: Path, tmp_path: Path) -> None:
+    home = tmp_path / "cfg"
+    (home / "greenloop").mkdir(parents=True)
+    (home / "greenloop" / "config.toml").write_text('model = "openai:gpt-4o-mini"\nmax_calls = 9\n')
+    (repo / "pyproject.toml").write_text("[tool.greenloop]\nmax_files = 5\ntest_cmd = \"make\"\n")
+    proc = cli("config", "show", "--repo", str(repo), env={"XDG_CONFIG_HOME": str(home), "GREENLOOP_MAX_CALLS": "3"})
+    lines = dict(ln.split(" = ", 1) for ln in proc.stdout.splitlines())
+    assert proc.returncode == 0
+    assert lines["model"].endswith("# user config " + str(home / "greenloop" / "config.toml"))
+    assert lines["max_calls"] == "3  # env GREENLOOP_MAX_CALLS"  # env over the user config's 9
+    assert lines["max_files"] == "5  # repository" and lines["test_cmd"] == "null  # default"  # untrusted: ignored
+    assert lines["max_iterations"] == "5  # default"

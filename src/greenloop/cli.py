@@ -19,7 +19,7 @@ from rich.table import Table
 from greenloop import __version__
 from greenloop.bench.cli import bench_app
 from greenloop.cost import priced
-from greenloop.daily_cli import continued, discard_run, kept_line, register
+from greenloop.daily_cli import continued, discard_run, kept_line, register, register_config
 from greenloop.errors import GreenloopError, UsageError
 from greenloop.sanitize import for_terminal
 
@@ -29,6 +29,7 @@ models_app = typer.Typer(no_args_is_help=True, help="Local models: list and fetc
 app.add_typer(models_app, name="models")
 app.add_typer(bench_app, name="bench")
 register(app)
+register_config(app)
 
 
 def _print_version(value: bool) -> None:

@@ -60,3 +60,52 @@ def register(app: typer.Typer) -> None:
         except UsageError as exc:
             err.print(f"greenloop: error: {for_terminal(str(exc))}", markup=False, soft_wrap=True)
             raise typer.Exit(2) from None
+
+
+def config_sources(root: Path | None, environ: dict[str, str]) -> list[tuple[str, object, str]]:
+    """Each effective setting, its value (secrets masked) and the layer it came from."""
+    from greenloop.config import (
+        _env_table,
+        _normalized,
+        _toml_file,
+        redacted,
+        repo_trust,
+        resolve_settings,
+        user_config_path,
+        user_settings,
+    )
+
+    source = {}
+    path = user_config_path(environ)
+    source.update({k: f"user config {path}" for k in _normalized(_toml_file(path))})
+    if root is not None:
+        trust = repo_trust(root, user_settings(environ), environ)
+        layer = "repository (trusted)" if trust.state == "trusted" else "repository"
+        source.update({k: layer for k in trust.table if k not in trust.ignored})
+    source.update({k: f"env GREENLOOP_{k.upper()}" for k in _env_table(environ)})
+    values = redacted(resolve_settings(root, {}, environ).settings)
+    return [(k, v, source.get(k, "default")) for k, v in values.items()]
+
+
+def register_config(app: typer.Typer) -> None:
+    config_app = typer.Typer(no_args_is_help=True, help="The resolved settings.")
+    app.add_typer(config_app, name="config")
+
+    @config_app.command("show")
+    def show(repo: Path = typer.Option(Path("."), "--repo")) -> None:
+        """Each effective setting and the layer it came from: default, user config, repository (trusted
+        or only tightening), env. Flags apply per run on top of these."""
+        import json
+        import os
+
+        from greenloop.errors import GreenloopError
+        from greenloop.gitops import open_repo
+
+        try:
+            root = open_repo(repo).root
+            rows = config_sources(root, dict(os.environ))
+        except GreenloopError as exc:
+            err.print(f"greenloop: error: {for_terminal(str(exc))}", markup=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        for key, value, where in rows:
+            print(for_terminal(f"{key} = {json.dumps(value, default=str)}  # {where}"))
