@@ -18,6 +18,8 @@ from rich.table import Table
 
 from greenloop import __version__
 from greenloop.bench.cli import bench_app
+from greenloop.cost import priced
+from greenloop.daily_cli import continued, discard_run, kept_line, register, register_config
 from greenloop.errors import GreenloopError, UsageError
 from greenloop.sanitize import for_terminal
 
@@ -26,7 +28,21 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 models_app = typer.Typer(no_args_is_help=True, help="Local models: list and fetch.")
 app.add_typer(models_app, name="models")
 app.add_typer(bench_app, name="bench")
-err = Console(stderr=True)
+register(app)
+register_config(app)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        print(__version__)
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main(version_flag: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                           help="Print the version and exit.")) -> None:
+    """greenloop: tests first, then code, in a sandbox, on a branch of its own."""
+err = Console(stderr=True, soft_wrap=True, highlight=False)  # lines never wrapped or coloured at random
 
 
 def _fail(message: str, code: int = 2, as_json: bool = False) -> None:
@@ -67,9 +83,26 @@ class LiveView:
         self.live.update(self.render())
 
 
+class PlainProgress:
+    """Without a terminal: one line on stderr per step, with the elapsed time, for logs and CI."""
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+        self.state: dict[str, Any] = {"step": "", "attempt": 0}
+
+    def __call__(self, **fields: Any) -> None:
+        before = (self.state["step"], self.state["attempt"])
+        self.state.update(fields)
+        if (self.state["step"], self.state["attempt"]) != before:
+            counts = (f" (tests {self.state['passed']} passed, {self.state['failed']} failed)"
+                      if "passed" in self.state else "")
+            err.print(f"[{time.monotonic() - self.start:6.1f}s] {self.state['step']} "
+                      f"attempt {self.state['attempt']}{counts}", markup=False)
+
+
 @app.command()
 def run(
-    task: str = typer.Argument(..., help="What to build, in plain words."),
+    task: Optional[str] = typer.Argument(None, help="What to build, in plain words."),
     repo: Path = typer.Option(Path("."), "--repo", help="The git repository (default: here)."),
     model: Optional[str] = typer.Option(None, "--model",
                                         help="openai:MODEL, anthropic:MODEL, local[:PATH.gguf], scripted:FILE"),
@@ -79,6 +112,7 @@ def run(
                                              help="First drafts to sample and choose from by execution (default 1)."),
     max_calls: Optional[int] = typer.Option(None, "--max-calls", help="Model call budget."),
     max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="Token budget (input + output)."),
+    max_cost: Optional[float] = typer.Option(None, "--max-cost", help="Dollar budget (hosted models with a price)."),
     test_cmd: Optional[str] = typer.Option(None, "--test-cmd",
                                            help="Test command (default: pytest on the generated tests)."),
     test_timeout: Optional[float] = typer.Option(None, "--test-timeout", help="Seconds per test run."),
@@ -88,6 +122,9 @@ def run(
     verify: Optional[bool] = typer.Option(None, "--verify", help="Run the repository's commit hooks."),
     from_ref: Optional[str] = typer.Option(None, "--from", help="Start from this commit (default HEAD)."),
     as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON on the last line."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines on stderr."),
+    continue_id: Optional[str] = typer.Option(None, "--continue", metavar="RUN_ID",
+                                              help="Go on with a failed run kept by --keep-failed."),
 ) -> None:
     """Write tests, then code, until the tests pass; commit on a new branch."""
     from greenloop import loop
@@ -96,26 +133,38 @@ def run(
     from greenloop.models import resolve
     from greenloop.sandboxes.select import choose, limits_of
 
-    if not task.strip():
+    if continue_id is not None and task:
+        _fail(f"give a task or --continue {continue_id}, not both (a continued run keeps its task)", 2, as_json)
+    if continue_id is None and not (task or "").strip():
         _fail('the task is empty; say what to build, e.g. greenloop run "add a slugify helper"', 2, as_json)
     flags = {"model": model, "base_url": base_url, "max_iterations": max_iterations, "max_calls": max_calls,
-             "candidates": candidates, "max_tokens": max_tokens, "test_cmd": test_cmd, "test_timeout": test_timeout,
+             "candidates": candidates, "max_tokens": max_tokens, "max_cost": max_cost,
+             "test_cmd": test_cmd, "test_timeout": test_timeout,
              "sandbox": sandbox, "keep_failed": keep_failed, "verify": verify, "from_ref": from_ref}
     signal.signal(signal.SIGTERM, _sigterm)
     view: LiveView | None = None
+    plain: PlainProgress | None = None
     try:
-        root = open_repo(repo).root  # the repository first: the most basic mistake is named first
+        found = open_repo(repo)  # the repository first: the most basic mistake is named first
+        root = found.root
+        kept = continued(found, continue_id) if continue_id is not None else None
+        task = kept.task if kept is not None else task or ""
         resolved = resolve_settings(root, flags)
         settings = resolved.settings
         for notice in resolved.notices:
             err.print(f"[yellow]warning:[/yellow] {escape(for_terminal(notice))}", highlight=False, soft_wrap=True)
         chosen = resolve(settings.model, settings)
+        if settings.max_cost is not None and not priced(chosen.name):
+            raise UsageError(f"--max-cost: {chosen.name} has no known price; use --max-calls or --max-tokens")
         limits = limits_of(settings)
         box, reason = choose(settings.sandbox, limits)
         if not as_json and sys.stderr.isatty():
             view = LiveView(settings.max_iterations, chosen.name)
             view.live.start()
-        result = loop.run(task, root, settings, chosen, box, reason, progress=view, notices=resolved.notices)
+        elif not quiet:
+            plain = PlainProgress()
+        result = loop.run(task, root, settings, chosen, box, reason, progress=view or plain, notices=resolved.notices,
+                          kept=kept)
     except KeyboardInterrupt:
         if view:
             view.live.stop()
@@ -139,12 +188,15 @@ def run(
     else:
         colour = "green" if result.status == "success" else "red"
         err.print(f"[{colour}]{result.status}[/{colour}] after {result.attempts} attempt(s), "
-                  f"{result.calls} model call(s), {result.input_tokens + result.output_tokens} tokens")
+                  f"{result.calls} model call(s), {result.input_tokens + result.output_tokens} tokens"
+                  + (f", ${result.cost_usd:.4f}" if result.cost_usd is not None else ""))
         if result.status == "success":
             err.print(f"branch {result.branch}  commit {result.commit[:12] if result.commit else ''}")
             err.print(f"files: {escape(for_terminal(', '.join(result.files)))}; tests: {result.tests_passed} passed")
         else:
             err.print(escape(for_terminal(result.error or "")))
+            if result.branch:
+                err.print(escape(kept_line(found, result.run_id)), highlight=False, soft_wrap=True)
         for w in (w for w in result.warnings if w not in resolved.notices):  # the notices were shown first
             err.print(f"[yellow]warning:[/yellow] {escape(for_terminal(w))}")
         err.print(f"trajectory: {result.trajectory}")
@@ -177,6 +229,8 @@ def runs(repo: Path = typer.Option(Path("."), "--repo")) -> None:
         print("\n".join("\t".join(row) for row in (header, *rows)))
         return
     table = Table(*header)
+    table.columns[0].no_wrap = True  # the id is what show, undo and --continue take: never cut
+    table.columns[0].min_width = max((len(r[0]) for r in rows), default=3)
     for row in rows:
         table.add_row(*(escape(cell) for cell in row))
     Console().print(table)
@@ -198,14 +252,18 @@ def show(run_id: str, repo: Path = typer.Option(Path("."), "--repo")) -> None:
 
 @app.command()
 def undo(run_id: Optional[str] = typer.Argument(None), repo: Path = typer.Option(Path("."), "--repo")) -> None:
-    """Remove the branch of the last (or named) run, if nobody has moved or merged it."""
+    """Remove the branch of the last (or named) run, if nobody has moved or merged it; a named failed run kept
+    by --keep-failed is discarded (worktree and branch)."""
     from greenloop import gitops
+    from greenloop.resume import is_kept
     from greenloop.runlog import find
     from greenloop.trajectory import Trajectory
 
     r = _repo(repo)
     try:
         rec = find(r.common_dir, run_id)
+        if rec.status != "success" and run_id is not None and is_kept(r, rec.run_id):
+            return discard_run(r, rec)
         if rec.status != "success" or not rec.branch or not rec.commit:
             raise UsageError(f"run {rec.run_id} has no branch to undo (status {rec.status})")
         if rec.undone:
@@ -302,7 +360,7 @@ def models_list() -> None:
 
     table = Table("model", "state", "about")
     for row in available():
-        table.add_row(*row)
+        table.add_row(*(escape(cell) for cell in row))  # `pip install 'greenloop[local]'` is text, not markup
     Console().print(table)
 
 

@@ -22,6 +22,7 @@ from greenloop.judge import Verdict, judge, red_run, take_baseline
 from greenloop.ledger import is_project_test_file
 from greenloop.models.meter import MeteredModel
 from greenloop.protocols import Model, Sandbox
+from greenloop.resume import KeptRun, kept_record, seed
 from greenloop.state import State
 from greenloop.testrun import failure_signature, failure_summary, test_interpreter
 from greenloop.trajectory import Trajectory, runs_dir
@@ -57,7 +58,7 @@ def _failed(st: State, traj: Trajectory, attempt: int, step: Step, outcome: str,
             summary: str, **record: object) -> Step:
     st.failure = failure
     st.history.append(Attempt(attempt, step, outcome, summary[:200], failure_signature(failure)))  # type: ignore[arg-type]
-    traj.event(step, "attempt", number=attempt, outcome=outcome, summary=summary, **record)
+    traj.event(step, "attempt", number=attempt, outcome=outcome, summary=summary, failure=failure, **record)
     return _next_step(st)
 
 
@@ -151,8 +152,9 @@ def _keep_best(st: State, traj: Trajectory, attempt: int, new: Score, failure: s
 
 def _iterate(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, settings: Settings,
              traj: Trajectory, python: Path, progress: Progress) -> bool:
-    step: Step = "generate"
-    for attempt in range(1, settings.max_iterations + 1):
+    step: Step = _next_step(st) if st.history else "generate"  # a continued run goes on from its history
+    first = st.history[-1].number + 1 if st.history else 1
+    for attempt in range(first, first + settings.max_iterations):
         if st.best.stale >= settings.patience:
             traj.event(step, "early_stop", attempt=attempt, best_attempt=st.best.attempt, patience=settings.patience)
             st.stopped_early = True
@@ -190,22 +192,25 @@ def _iterate(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, se
 
 
 def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: Sandbox,
-        sandbox_reason: str = "", progress: Progress | None = None, notices: Sequence[str] = ()) -> RunResult:
+        sandbox_reason: str = "", progress: Progress | None = None, notices: Sequence[str] = (),
+        kept: KeptRun | None = None) -> RunResult:
     """One greenloop run. Bad input raises UsageError before anything is written. `notices`: warnings
-    found before the run (ignored repository settings, a weakened sandbox) that the summary must carry."""
+    found before the run (ignored repository settings, a weakened sandbox) that the summary must carry.
+    `kept`: a failed run kept by --keep-failed to go on with (resume.py), in its worktree and trajectory."""
     progress = progress or (lambda **_: None)
     repo = gitops.open_repo(repo_path)
     gitops.ensure_writable(repo)
     gitops.prune_stale(repo)
     model.preflight()
-    run_id = gitops.new_run_id()
+    run_id = gitops.new_run_id() if kept is None else kept.run_id
     traj_path = runs_dir(repo.common_dir) / run_id / "trajectory.jsonl"
     traj = Trajectory(traj_path, run_id)
-    traj.event("start", "run_start", greenloop_version=__version__, prompt_version=PROMPT_VERSION,
+    traj.event("start", "run_start" if kept is None else "run_continue", greenloop_version=__version__,
+               prompt_version=PROMPT_VERSION,
                config=redacted(settings), task=task, model=model.name, sandbox=sandbox.name,
                sandbox_reason=sandbox_reason, repo=str(repo.root))
-    metered = MeteredModel(model, traj, settings.max_calls, settings.max_tokens)
-    wt = gitops.create_worktree(repo, run_id, task, settings.from_ref)
+    metered = MeteredModel(model, traj, settings.max_calls, settings.max_tokens, settings.max_cost)
+    wt = gitops.create_worktree(repo, run_id, task, settings.from_ref) if kept is None else kept.worktree
     traj.event("start", "worktree", path=str(wt.path), branch=wt.branch, base=wt.base_commit)
     status, error, commit, green, interrupted = "failed", None, None, False, False
     usage_error: UsageError | None = None
@@ -229,8 +234,13 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
                    task_examples=[e.assertion for e in st.examples], plan=st.context.plan)
         st.ledger.protect(ws, [p for p in gitops.tracked_files(wt) if is_project_test_file(p)])
         st.guard = TestGuard(st.ledger)
+        if kept is not None:
+            traj.event("start", "continued", files=seed(st, ws, kept), attempts=len(st.history))
+            gitops.reset_worktree(wt.path)  # the baseline is the project's suite at the base commit
         progress(step="baseline", attempt=0)
         st.baseline = take_baseline(sandbox, wt.path, python, settings.test_cmd, settings.test_timeout, st.runner)
+        if kept is not None:
+            _reset(st, ws, traj)
         traj.event("baseline", "baseline", status=st.baseline.status, detail=st.baseline.detail,
                    passed=sorted(st.baseline.passed), files=list(st.baseline.files),
                    output=st.baseline.report.output if st.baseline.report else "")
@@ -252,7 +262,8 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
         elif error is None:
             error = f"tests still failing after {len(st.history)} attempt(s)" + (
                 f"; stopped early: {settings.patience} attempt(s) in a row did not improve on attempt "
-                f"{st.best.attempt}" if st.stopped_early else "")
+                f"{st.best.attempt}" if st.stopped_early else "") + (
+                f"; last failure: {st.history[-1].summary}" if st.history and st.history[-1].summary else "")
     except UsageError as exc:
         status, error, usage_error = "error", str(exc), exc
     except GreenloopError as exc:
@@ -262,11 +273,16 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
         traj.event("end", "interrupted")
         raise
     finally:
-        keep = not interrupted and status != "success" and settings.keep_failed
-        if keep:
-            gitops.mark_kept(repo, run_id)
+        keep = status != "success" and (kept is not None or (not interrupted and settings.keep_failed))
+        if keep:  # what is kept is the base commit plus the checked files, nothing a test run left
+            gitops.reset_worktree(wt.path)
+            st.ledger.restore(ws)
+            if kept is None:
+                gitops.mark_kept(repo, run_id)
         else:
             gitops.remove_worktree(repo, wt, delete_branch=status != "success")
+            if kept is not None:
+                kept_record(repo, run_id).unlink(missing_ok=True)
         if interrupted:
             traj.close()
     baseline = st.baseline_or_absent
@@ -285,7 +301,8 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
         input_tokens=metered.usage.input_tokens, output_tokens=metered.usage.output_tokens,
         trajectory=str(traj_path), error=error, sandbox=sandbox.name,
         baseline=f"{baseline.status}: {baseline.detail}",
-        regressed=st.verdict.regressions if st.verdict else (), discarded=tuple(st.discarded))
+        regressed=st.verdict.regressions if st.verdict else (), discarded=tuple(st.discarded),
+        cost_usd=metered.usage.cost_usd if metered.usage.calls else None)
     traj.event("end", "run_end", seconds=round(time.monotonic() - started, 3), summary=result.summary())
     traj.close()
     if usage_error is not None:

@@ -53,9 +53,13 @@ def find(common_dir: Path, run_id: str | None) -> RunRecord:
         if not done:
             raise UsageError("no successful run to undo; see `greenloop runs`")
         return done[-1]
-    matches = [r for r in runs if r.run_id == run_id or r.run_id.endswith(run_id)]
-    if len(matches) != 1:
-        raise UsageError(f"run '{run_id}' {'is ambiguous' if matches else 'not found'}; see `greenloop runs`")
+    exact = [r for r in runs if r.run_id == run_id]
+    matches = exact or [r for r in runs if run_id and (r.run_id.startswith(run_id) or r.run_id.endswith(run_id))]
+    if len(matches) > 1:
+        raise UsageError(f"run '{run_id}' is ambiguous ({', '.join(r.run_id for r in matches[:5])}); "
+                         "give more of the id")
+    if not matches:
+        raise UsageError(f"run '{run_id}' not found; see `greenloop runs`")
     return matches[0]
 
 

@@ -133,6 +133,7 @@ class RunResult:
     baseline: str = ""  # ok | red | absent | unavailable, and what it found
     regressed: tuple[str, ...] = ()  # ids of baseline tests that fail at the end
     discarded: tuple[str, ...] = ()  # what the test runs created or changed that is not committed
+    cost_usd: float | None = None  # None: a model without a known price (local, scripted, unknown)
 
     @property
     def tests_passed(self) -> int:
@@ -157,6 +158,7 @@ class RunResult:
                 "calls": self.calls,
                 "input_tokens": self.input_tokens,
                 "output_tokens": self.output_tokens,
+                "cost_usd": None if self.cost_usd is None else round(self.cost_usd, 8),
             },
             "trajectory": self.trajectory,
             "error": self.error,

@@ -11,6 +11,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from greenloop.cost import call_cost
 from greenloop.errors import BudgetExceeded
 from greenloop.protocols import Model
 from greenloop.trajectory import Trajectory
@@ -31,16 +32,18 @@ class UsageCount:
     calls: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    cost_usd: float | None = 0.0  # None once a call had no known price (cost.py)
 
 
 class MeteredModel:
     def __init__(self, model: Model, trajectory: Trajectory, max_calls: int | None,
-                 max_tokens: int | None) -> None:
+                 max_tokens: int | None, max_cost: float | None = None) -> None:
         self.model = model
         self.name = model.name
         self.trajectory = trajectory
         self.max_calls = max_calls
         self.max_tokens = max_tokens
+        self.max_cost = max_cost
         self.usage = UsageCount()
 
     def check_budget(self) -> None:
@@ -49,6 +52,8 @@ class MeteredModel:
         spent = self.usage.input_tokens + self.usage.output_tokens
         if self.max_tokens is not None and spent >= self.max_tokens:
             raise BudgetExceeded(f"token budget spent ({spent} of --max-tokens {self.max_tokens})")
+        if self.max_cost is not None and self.usage.cost_usd is not None and self.usage.cost_usd >= self.max_cost:
+            raise BudgetExceeded(f"cost budget spent (${self.usage.cost_usd:.4f} of --max-cost {self.max_cost})")
 
     def check_request(self, messages: Sequence[Message], step: Step) -> None:
         """BudgetExceeded, before anything is sent, for a request over the hard cap or one whose estimated
@@ -78,6 +83,8 @@ class MeteredModel:
         self.usage.calls += 1
         self.usage.input_tokens += completion.usage.input_tokens
         self.usage.output_tokens += completion.usage.output_tokens
+        cost = call_cost(self.name, completion.usage.input_tokens, completion.usage.output_tokens)
+        self.usage.cost_usd = None if cost is None or self.usage.cost_usd is None else self.usage.cost_usd + cost
         self.trajectory.event(step, "model_reply", model=self.name, text=completion.text,
                               input_tokens=completion.usage.input_tokens,
                               output_tokens=completion.usage.output_tokens,

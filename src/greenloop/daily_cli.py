@@ -1,0 +1,111 @@
+"""Typer wiring for daily use: continue and discard kept runs (more commands register here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+from rich.console import Console
+
+from greenloop.errors import UsageError
+from greenloop.sanitize import for_terminal
+
+if TYPE_CHECKING:
+    from greenloop.gitops import Repo
+    from greenloop.resume import KeptRun
+    from greenloop.runlog import RunRecord
+
+err = Console(stderr=True, highlight=False)
+
+
+def continued(repo: Repo, run_id: str) -> KeptRun:
+    """The kept run to go on with (`run --continue`); UsageError when there is none."""
+    from greenloop.resume import load_kept
+    from greenloop.runlog import find
+
+    return load_kept(repo, find(repo.common_dir, run_id))
+
+
+def kept_line(repo: Repo, run_id: str) -> str:
+    """Where a kept failed run lives and what to do with it."""
+    from greenloop.resume import kept_record
+
+    short = run_id[-6:]
+    return (f"kept in {repo.greenloop_dir / 'worktrees' / run_id} ({kept_record(repo, run_id).name}); "
+            f"go on with `greenloop run --continue {short}` or remove it with `greenloop discard {short}`")
+
+
+def discard_run(repo: Repo, rec: RunRecord) -> None:
+    from greenloop.resume import discard
+    from greenloop.trajectory import Trajectory
+
+    done = discard(repo, rec)
+    with Trajectory(rec.path, rec.run_id) as traj:
+        traj.event("discard", "discard")
+    err.print(for_terminal(done), markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("discard")
+    def discard_command(run_id: str = typer.Argument(..., help="The run (a unique prefix or suffix of its id)."),
+                        repo: Path = typer.Option(Path("."), "--repo")) -> None:
+        """Remove a failed run kept by --keep-failed: its worktree, and its branch unless it has commits."""
+        from greenloop.gitops import open_repo
+        from greenloop.runlog import find
+
+        try:
+            r = open_repo(repo)
+            discard_run(r, find(r.common_dir, run_id))
+        except UsageError as exc:
+            err.print(f"greenloop: error: {for_terminal(str(exc))}", markup=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+
+
+def config_sources(root: Path | None, environ: dict[str, str]) -> list[tuple[str, object, str]]:
+    """Each effective setting, its value (secrets masked) and the layer it came from."""
+    from greenloop.config import (
+        _env_table,
+        _normalized,
+        _toml_file,
+        redacted,
+        repo_trust,
+        resolve_settings,
+        user_config_path,
+        user_settings,
+    )
+
+    source = {}
+    path = user_config_path(environ)
+    source.update({k: f"user config {path}" for k in _normalized(_toml_file(path))})
+    if root is not None:
+        trust = repo_trust(root, user_settings(environ), environ)
+        layer = "repository (trusted)" if trust.state == "trusted" else "repository"
+        source.update({k: layer for k in trust.table if k not in trust.ignored})
+    source.update({k: f"env GREENLOOP_{k.upper()}" for k in _env_table(environ)})
+    values = redacted(resolve_settings(root, {}, environ).settings)
+    return [(k, v, source.get(k, "default")) for k, v in values.items()]
+
+
+def register_config(app: typer.Typer) -> None:
+    config_app = typer.Typer(no_args_is_help=True, help="The resolved settings.")
+    app.add_typer(config_app, name="config")
+
+    @config_app.command("show")
+    def show(repo: Path = typer.Option(Path("."), "--repo")) -> None:
+        """Each effective setting and the layer it came from: default, user config, repository (trusted
+        or only tightening), env. Flags apply per run on top of these."""
+        import json
+        import os
+
+        from greenloop.errors import GreenloopError
+        from greenloop.gitops import open_repo
+
+        try:
+            root = open_repo(repo).root
+            rows = config_sources(root, dict(os.environ))
+        except GreenloopError as exc:
+            err.print(f"greenloop: error: {for_terminal(str(exc))}", markup=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        for key, value, where in rows:
+            print(for_terminal(f"{key} = {json.dumps(value, default=str)}  # {where}"))

@@ -1,0 +1,159 @@
+"""Daily use through the real CLI: continue and discard a kept run, run-id prefixes."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from conftest import BAD_IMPL, GOOD_TEST, TASK, cli, git, summary, whole, write_script
+
+from greenloop.trajectory import read_events
+
+
+def _kept_failed_run(repo: Path, tmp_path: Path) -> dict:
+    script = write_script(tmp_path / "first.json", [{"text": whole(impl=BAD_IMPL)}])
+    proc = cli("run", TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--max-iterations", "1",
+               "--keep-failed")
+    assert proc.returncode == 1
+    runs = cli("runs", "--repo", str(repo)).stdout.splitlines()
+    run_id = runs[-1].split("\t")[0]
+    assert f"greenloop run --continue {run_id[-6:]}" in proc.stderr and f"greenloop discard {run_id[-6:]}" in proc.stderr
+    assert str(repo / ".git" / "greenloop" / "worktrees" / run_id) in proc.stderr
+    assert "last failure:" in proc.stderr and "'--a,-b!--' == 'a-b'" in proc.stderr  # the failing assertion is named
+    return {"run_id": run_id, "stderr": proc.stderr, "trajectory": repo / ".git" / "greenloop" / "runs" / run_id / "trajectory.jsonl"}
+
+
+def test_continue_goes_on_from_the_kept_worktree_and_commits_on_its_branch(repo: Path, tmp_path: Path) -> None:
+    kept = _kept_failed_run(repo, tmp_path)
+    wt = repo / ".git" / "greenloop" / "worktrees" / kept["run_id"]
+    fix = write_script(tmp_path / "fix.json", [{"step": "fix", "text": whole(test=None)}, {"text": "feat: slugify"}])
+    proc = cli("run", "--continue", kept["run_id"][:15], "--repo", str(repo), "--model", f"scripted:{fix}",
+               "--json", "--max-iterations", "2")
+    s = summary(proc)
+    assert proc.returncode == 0 and s["status"] == "success", proc.stderr
+    assert s["run_id"] == kept["run_id"] and s["attempts"] == 2  # the kept attempt, then this one
+    assert git(repo, "show", f"{s['commit']}:tests/test_slug.py") == GOOD_TEST  # the kept test file, committed
+    assert git(repo, "rev-parse", s["branch"]).strip() == s["commit"]
+    assert not wt.exists() and not (repo / ".git" / "greenloop" / "kept" / f"{kept['run_id']}.json").exists()
+    events = list(read_events(kept["trajectory"]))
+    assert [e["kind"] for e in events].count("run_end") == 2 and any(e["kind"] == "run_continue" for e in events)
+    fix_request = next(e for e in events if e["kind"] == "model_request" and e["step"] == "fix")
+    text = json.dumps(fix_request["messages"])
+    assert "--a,-b!--" in text and "textkit/slug.py" in text  # the kept failure and files are shown to the model
+    listed = cli("runs", "--repo", str(repo)).stdout.splitlines()
+    assert len(listed) == 2 and "\tsuccess\t" in listed[1]
+
+
+def test_a_continued_run_may_not_weaken_the_kept_tests(repo: Path, tmp_path: Path) -> None:
+    kept = _kept_failed_run(repo, tmp_path)
+    weak = "from textkit.slug import slugify\n\n\ndef test_basic():\n    assert True\n"
+    script = write_script(tmp_path / "weak.json", [{"text": whole(test=weak, impl=BAD_IMPL)}])
+    s = summary(cli("run", "--continue", kept["run_id"], "--repo", str(repo), "--model", f"scripted:{script}",
+                    "--json", "--max-iterations", "1"))
+    assert s["status"] == "failed" and s["commit"] is None
+    attempt = [e for e in read_events(kept["trajectory"]) if e["kind"] == "attempt"][-1]
+    assert attempt["number"] == 2 and "frozen" in attempt["failure"]
+    wt = repo / ".git" / "greenloop" / "worktrees" / kept["run_id"]
+    assert (wt / "tests" / "test_slug.py").read_text() == GOOD_TEST  # still kept, tests as they were
+
+
+def test_discard_removes_a_kept_run_and_continue_then_refuses(repo: Path, tmp_path: Path) -> None:
+    kept = _kept_failed_run(repo, tmp_path)
+    branch = next(b.strip() for b in git(repo, "branch", "--list").splitlines() if "greenloop/" in b)
+    proc = cli("discard", kept["run_id"][-6:], "--repo", str(repo))
+    assert proc.returncode == 0 and "removed the worktree" in proc.stderr
+    assert branch not in git(repo, "branch", "--list")
+    assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
+    again = cli("run", "--continue", kept["run_id"], "--repo", str(repo), "--model", "scripted:x.json")
+    assert again.returncode == 2 and "was not kept" in again.stderr
+    assert cli("discard", kept["run_id"], "--repo", str(repo)).returncode == 2
+
+
+def test_undo_of_a_named_kept_run_discards_it(repo: Path, tmp_path: Path) -> None:
+    kept = _kept_failed_run(repo, tmp_path)
+    proc = cli("undo", kept["run_id"], "--repo", str(repo))
+    assert proc.returncode == 0 and "removed the worktree" in proc.stderr
+    assert "greenloop/" not in git(repo, "branch", "--list")
+
+
+def test_continue_and_a_task_together_is_a_usage_error(repo: Path) -> None:
+    proc = cli("run", "do it", "--continue", "abc", "--repo", str(repo))
+    assert proc.returncode == 2 and "not both" in proc.stderr
+
+
+def test_run_ids_by_unique_prefix_or_suffix_and_ambiguity_named(repo: Path, tmp_path: Path) -> None:
+    first = _kept_failed_run(repo, tmp_path)["run_id"]
+    second = _kept_failed_run(repo, tmp_path)["run_id"]
+    assert cli("show", first[-6:], "--repo", str(repo)).stdout.startswith(f"run {first}")
+    assert cli("show", second[:-4], "--repo", str(repo)).stdout.startswith(f"run {second}")
+    shared = first[:9]  # the date: both runs
+    proc = cli("show", shared, "--repo", str(repo))
+    assert proc.returncode == 2 and "ambiguous" in proc.stderr and first in proc.stderr and second in proc.stderr
+
+
+def test_cost_in_dollars_from_the_price_table_and_max_cost_ends_the_run(repo: Path) -> None:
+    from fakeserver import FakeServer
+
+    replies = [whole(impl=BAD_IMPL), whole(test=None), "feat(textkit): add slugify"]
+    with FakeServer(replies) as server:
+        s = summary(cli("run", TASK, "--repo", str(repo), "--model", "openai:gpt-4o-mini", "--base-url",
+                        f"{server.url}/v1", "--json", env={"OPENAI_API_KEY": ""}))
+    assert s["status"] == "success" and s["usage"]["calls"] == 3
+    # 3 calls of 11 input and 7 output tokens at $0.15 / $0.60 per million (genai-prices' table for gpt-4o-mini)
+    assert abs(s["usage"]["cost_usd"] - (33 * 0.15 + 21 * 0.60) / 1e6) < 1e-8
+    with FakeServer(replies) as server:
+        proc = cli("run", TASK, "--repo", str(repo), "--model", "openai:gpt-4o-mini", "--base-url",
+                   f"{server.url}/v1", "--json", "--max-cost", "0.000001", env={"OPENAI_API_KEY": ""})
+    s = summary(proc)
+    assert proc.returncode == 1 and s["status"] == "failed" and s["usage"]["calls"] == 1
+    assert "cost budget spent" in s["error"] and s["branch"] is None
+    assert git(repo, "branch", "--list", "greenloop/*").count("greenloop/") == 1  # the first run's only
+
+
+def test_max_cost_with_an_unpriced_model_is_a_usage_error(repo: Path, tmp_path: Path) -> None:
+    script = write_script(tmp_path / "s.json", [whole()])
+    proc = cli("run", TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--max-cost", "1")
+    assert proc.returncode == 2 and "has no known price" in proc.stderr
+
+
+def test_version_flag_and_runs_table_keeps_the_whole_id(repo: Path, tmp_path: Path) -> None:
+    from greenloop import __version__
+
+    proc = cli("--version")
+    assert proc.returncode == 0 and proc.stdout.strip() == __version__
+    run_id = _kept_failed_run(repo, tmp_path)["run_id"]
+    import shlex
+    import subprocess
+    import sys
+
+    command = shlex.join([sys.executable, "-m", "greenloop", "runs", "--repo", str(repo)])
+    tty = subprocess.run(["script", "-qec", f"stty cols 80; {command}", "/dev/null"], capture_output=True,
+                         text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert "┏" in tty.stdout and run_id in tty.stdout  # the terminal table, id not cut at 80 columns
+
+
+def test_plain_progress_lines_without_a_terminal_and_quiet(repo: Path, tmp_path: Path) -> None:
+    script = write_script(tmp_path / "s.json", [whole(), "feat: slugify"])
+    proc = cli("run", TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json")
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("[")]
+    assert proc.returncode == 0 and any("] generate attempt 1" in ln for ln in lines)
+    assert any("] test attempt 1" in ln for ln in lines)
+    assert all(re.match(r"^\[ *\d+\.\ds\] \w+ attempt \d+", ln) for ln in lines)
+    script = write_script(tmp_path / "s2.json", [whole(), "feat: slugify"])
+    quiet = cli("run", TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json", "--quiet")
+    assert quiet.returncode == 0 and not any(ln.startswith("[") for ln in quiet.stderr.splitlines())
+
+
+def test_config_show_names_each_settings_layer(repo: Path, tmp_path: Path) -> None:
+    home = tmp_path / "cfg"
+    (home / "greenloop").mkdir(parents=True)
+    (home / "greenloop" / "config.toml").write_text('model = "openai:gpt-4o-mini"\nmax_calls = 9\n')
+    (repo / "pyproject.toml").write_text("[tool.greenloop]\nmax_files = 5\ntest_cmd = \"make\"\n")
+    proc = cli("config", "show", "--repo", str(repo), env={"XDG_CONFIG_HOME": str(home), "GREENLOOP_MAX_CALLS": "3"})
+    lines = dict(ln.split(" = ", 1) for ln in proc.stdout.splitlines())
+    assert proc.returncode == 0
+    assert lines["model"].endswith("# user config " + str(home / "greenloop" / "config.toml"))
+    assert lines["max_calls"] == "3  # env GREENLOOP_MAX_CALLS"  # env over the user config's 9
+    assert lines["max_files"] == "5  # repository" and lines["test_cmd"] == "null  # default"  # untrusted: ignored
+    assert lines["max_iterations"] == "5  # default"
