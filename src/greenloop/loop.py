@@ -21,6 +21,7 @@ from greenloop.judge import Verdict, judge, red_run, take_baseline
 from greenloop.ledger import is_project_test_file
 from greenloop.models.meter import MeteredModel
 from greenloop.protocols import Model, Sandbox
+from greenloop.record import RECORD_VERSION
 from greenloop.state import State
 from greenloop.testrun import failure_signature, failure_summary, test_interpreter
 from greenloop.trajectory import Trajectory, runs_dir
@@ -200,7 +201,7 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
     traj = Trajectory(traj_path, run_id)
     traj.event("start", "run_start", greenloop_version=__version__, prompt_version=PROMPT_VERSION,
                config=redacted(settings), task=task, model=model.name, sandbox=sandbox.name,
-               sandbox_reason=sandbox_reason, repo=str(repo.root))
+               sandbox_reason=sandbox_reason, repo=str(repo.root), record_version=RECORD_VERSION)
     metered = MeteredModel(model, traj, settings.max_calls, settings.max_tokens)
     wt = gitops.create_worktree(repo, run_id, task, settings.from_ref)
     traj.event("start", "worktree", path=str(wt.path), branch=wt.branch, base=wt.base_commit)
