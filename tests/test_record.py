@@ -98,3 +98,7 @@ def test_a_real_run_writes_only_declared_matching_events(repo: Path, tmp_path: P
     start = reading.first(record.RunStart)
     assert start.record_version == record.RECORD_VERSION and start.task == TASK
     assert reading.last(record.RunEnd).summary["status"] == "success"
+    graded = reading.first(record.Grade).quality["files"]["textkit/slug.py"]
+    assert s["quality"]["files"]["textkit/slug.py"] == graded and graded["cc_max"] == 1
+    shown = cli("show", s["run_id"], "--repo", str(repo)).stdout
+    assert "grade textkit/slug.py: complexity max 1" in shown

@@ -17,6 +17,7 @@ from greenloop.draft import commit_message, draft
 from greenloop.errors import BudgetExceeded, GreenloopError, UsageError
 from greenloop.examples import extract
 from greenloop.frozen import TestGuard
+from greenloop.grade import grade
 from greenloop.judge import Verdict, judge, red_run, take_baseline
 from greenloop.ledger import is_project_test_file
 from greenloop.models.meter import MeteredModel
@@ -206,6 +207,7 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
     wt = gitops.create_worktree(repo, run_id, task, settings.from_ref)
     traj.event("start", "worktree", path=str(wt.path), branch=wt.branch, base=wt.base_commit)
     status, error, commit, green, interrupted = "failed", None, None, False, False
+    quality: dict[str, object] = {}
     usage_error: UsageError | None = None
     st = State(task=task, context=ProjectContext.empty(), warnings=list(dict.fromkeys(notices)))
     if sandbox.name != "bwrap":
@@ -234,6 +236,7 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
         except BudgetExceeded as exc:
             error = str(exc)
         if green:
+            quality = grade(st.ledger, traj)
             progress(step="commit_message")
             st.ledger.restore(ws)
             diff = st.ledger.diff()
@@ -280,7 +283,7 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
         input_tokens=metered.usage.input_tokens, output_tokens=metered.usage.output_tokens,
         trajectory=str(traj_path), error=error, sandbox=sandbox.name,
         baseline=f"{baseline.status}: {baseline.detail}",
-        regressed=st.verdict.regressions if st.verdict else (), discarded=tuple(st.discarded))
+        regressed=st.verdict.regressions if st.verdict else (), discarded=tuple(st.discarded), quality=quality)
     traj.event("end", "run_end", seconds=round(time.monotonic() - started, 3), summary=result.summary())
     traj.close()
     if usage_error is not None:

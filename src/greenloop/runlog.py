@@ -80,6 +80,10 @@ def _line(e: record.Event) -> list[str]:
         return [f"  {f}" for f in e.failures]
     if isinstance(e, record.TestRun):
         return [f"  tests: {e.passed} passed, {e.failed} failed, {e.errors} errors (exit {e.exit_code}, {e.seconds}s)"]
+    if isinstance(e, record.Grade):
+        files = e.quality.get("files", {})
+        return [f"grade {path}: complexity max {m['cc_max']} mean {m['cc_mean']}, maintainability "
+                f"{m['maintainability']}, {m['sloc']} lines" for path, m in files.items()]
     if isinstance(e, record.Commit):
         return [f"commit {e.sha[:12]} on {e.branch}", "", e.diff]
     if isinstance(e, record.RunEnd):

@@ -133,6 +133,7 @@ class RunResult:
     baseline: str = ""  # ok | red | absent | unavailable, and what it found
     regressed: tuple[str, ...] = ()  # ids of baseline tests that fail at the end
     discarded: tuple[str, ...] = ()  # what the test runs created or changed that is not committed
+    quality: Mapping[str, object] = field(default_factory=dict)  # grade.py: {"files": {path: metrics}}
 
     @property
     def tests_passed(self) -> int:
@@ -153,6 +154,7 @@ class RunResult:
             "sandbox": self.sandbox,
             "discarded": list(self.discarded),
             "warnings": list(self.warnings),
+            "quality": dict(self.quality),
             "usage": {
                 "calls": self.calls,
                 "input_tokens": self.input_tokens,
