@@ -102,3 +102,6 @@ def test_a_real_run_writes_only_declared_matching_events(repo: Path, tmp_path: P
     assert s["quality"]["files"]["textkit/slug.py"] == graded and graded["cc_max"] == 1
     shown = cli("show", s["run_id"], "--repo", str(repo)).stdout
     assert "grade textkit/slug.py: complexity max 1" in shown
+    mutation = s["quality"]["mutation"]
+    assert mutation["total"] >= 1 and mutation["killed"] + mutation["survived"] == mutation["total"]
+    assert cli("show", s["run_id"], "--repo", str(repo)).returncode == 0

@@ -4,18 +4,29 @@ Python file (quality.py), recorded as a `grade` event and returned for the run s
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from greenloop import record
 from greenloop.ledger import Ledger
+from greenloop.mutation import score
+from greenloop.protocols import Sandbox
 from greenloop.quality import measure
 from greenloop.trajectory import Trajectory
+from greenloop.workspace import Workspace
+
+MUTATION_BUDGET_S = 20.0  # seconds of mutant test runs after green
+MUTATION_MAX_MUTANTS = 8
 
 
-def grade(ledger: Ledger, traj: Trajectory) -> dict[str, object]:
-    """`{"files": {path: metrics}}` for the implementation files the run wrote (tests are not graded)."""
+def grade(ledger: Ledger, traj: Trajectory, ws: Workspace, sandbox: Sandbox, python: Path,
+          timeout_s: float) -> dict[str, object]:
+    """`{"files": {path: metrics}, "mutation": {...}}` for the implementation files the run wrote."""
     started = time.monotonic()
     written = {p: e.current for p, e in ledger.entries.items() if not e.is_test and not e.protected}
     quality: dict[str, object] = {"files": measure(written, {p: ledger.entries[p].original for p in written})}
+    if ledger.tests and any(p.endswith(".py") for p in written):
+        quality["mutation"] = score(ledger, ws, sandbox, python, timeout_s, MUTATION_BUDGET_S,
+                                    MUTATION_MAX_MUTANTS).to_json()
     traj.write(record.Grade(ts=0, run_id="", step="grade", quality=quality,
                             seconds=round(time.monotonic() - started, 3)))
     return quality

@@ -236,7 +236,7 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
         except BudgetExceeded as exc:
             error = str(exc)
         if green:
-            quality = grade(st.ledger, traj)
+            quality = grade(st.ledger, traj, ws, sandbox, python, settings.test_timeout)
             progress(step="commit_message")
             st.ledger.restore(ws)
             diff = st.ledger.diff()
