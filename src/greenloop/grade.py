@@ -14,19 +14,20 @@ from greenloop.quality import measure
 from greenloop.trajectory import Trajectory
 from greenloop.workspace import Workspace
 
-MUTATION_BUDGET_S = 20.0  # seconds of mutant test runs after green
+MUTATION_BUDGET_S = 20.0  # at most; and no more than the run's own test runs took (the issue's default)
 MUTATION_MAX_MUTANTS = 8
 
 
 def grade(ledger: Ledger, traj: Trajectory, ws: Workspace, sandbox: Sandbox, python: Path,
-          timeout_s: float) -> dict[str, object]:
+          timeout_s: float, budget_s: float | None = None) -> dict[str, object]:
     """`{"files": {path: metrics}, "mutation": {...}}` for the implementation files the run wrote."""
     started = time.monotonic()
     written = {p: e.current for p, e in ledger.entries.items() if not e.is_test and not e.protected}
     quality: dict[str, object] = {"files": measure(written, {p: ledger.entries[p].original for p in written})}
     if ledger.tests and any(p.endswith(".py") for p in written):
-        quality["mutation"] = score(ledger, ws, sandbox, python, timeout_s, MUTATION_BUDGET_S,
-                                    MUTATION_MAX_MUTANTS).to_json()
+        tested = sum(e.seconds for e in record.read(traj.path).of(record.TestRun))  # the loop's test runs
+        budget = budget_s if budget_s is not None else min(MUTATION_BUDGET_S, tested)
+        quality["mutation"] = score(ledger, ws, sandbox, python, timeout_s, budget, MUTATION_MAX_MUTANTS).to_json()
     traj.write(record.Grade(ts=0, run_id="", step="grade", quality=quality,
                             seconds=round(time.monotonic() - started, 3)))
     return quality

@@ -236,7 +236,7 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
         except BudgetExceeded as exc:
             error = str(exc)
         if green:
-            quality = grade(st.ledger, traj, ws, sandbox, python, settings.test_timeout)
+            quality = grade(st.ledger, traj, ws, sandbox, python, settings.test_timeout, settings.mutation_budget_s)
             progress(step="commit_message")
             st.ledger.restore(ws)
             diff = st.ledger.diff()
