@@ -70,6 +70,7 @@ class Settings(BaseModel):
     from_ref: str = Field("HEAD", pattern=r"^[^-]")  # a ref, never an option for git
     committer_name: str = "greenloop"
     committer_email: str = "greenloop@localhost"
+    mutation_budget_s: float | None = Field(None, ge=0)  # None: as long as the run's own test runs took (max 20 s)
 
 
 # Keys a repository may set only once trusted: they choose what runs, where, and where data goes.
@@ -79,7 +80,7 @@ LIMIT_KEYS = (
     "memory_limit_mb", "file_size_limit_mb", "max_processes", "cpu_seconds", "output_limit_bytes",
     "max_file_lines", "max_file_bytes", "max_files", "test_timeout", "tmpfs_limit_mb", "worktree_growth_limit_mb",
     "max_calls", "max_tokens", "max_cost", "max_iterations", "patience", "candidates", "request_timeout",
-    "reply_max_tokens", "max_retries", "map_tokens",
+    "reply_max_tokens", "max_retries", "map_tokens", "mutation_budget_s",
 )
 
 

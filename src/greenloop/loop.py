@@ -17,11 +17,13 @@ from greenloop.draft import commit_message, draft
 from greenloop.errors import BudgetExceeded, GreenloopError, UsageError
 from greenloop.examples import extract
 from greenloop.frozen import TestGuard
+from greenloop.grade import grade
 from greenloop.jsexamples import js_example_failures, node_of
 from greenloop.judge import Verdict, judge, red_run, take_baseline
 from greenloop.ledger import is_project_test_file
 from greenloop.models.meter import MeteredModel
 from greenloop.protocols import Model, Sandbox
+from greenloop.record import RECORD_VERSION
 from greenloop.resume import KeptRun, kept_record, seed
 from greenloop.state import State
 from greenloop.testrun import failure_signature, failure_summary, test_interpreter
@@ -208,11 +210,12 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
     traj.event("start", "run_start" if kept is None else "run_continue", greenloop_version=__version__,
                prompt_version=PROMPT_VERSION,
                config=redacted(settings), task=task, model=model.name, sandbox=sandbox.name,
-               sandbox_reason=sandbox_reason, repo=str(repo.root))
+               sandbox_reason=sandbox_reason, repo=str(repo.root), record_version=RECORD_VERSION)
     metered = MeteredModel(model, traj, settings.max_calls, settings.max_tokens, settings.max_cost)
     wt = gitops.create_worktree(repo, run_id, task, settings.from_ref) if kept is None else kept.worktree
     traj.event("start", "worktree", path=str(wt.path), branch=wt.branch, base=wt.base_commit)
     status, error, commit, green, interrupted = "failed", None, None, False, False
+    quality: dict[str, object] = {}
     usage_error: UsageError | None = None
     st = State(task=task, context=ProjectContext.empty(), warnings=list(dict.fromkeys(notices)))
     if sandbox.name != "bwrap":
@@ -249,6 +252,7 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
         except BudgetExceeded as exc:
             error = str(exc)
         if green:
+            quality = grade(st.ledger, traj, ws, sandbox, python, settings.test_timeout, settings.mutation_budget_s)
             progress(step="commit_message")
             st.ledger.restore(ws)
             diff = st.ledger.diff()
@@ -302,7 +306,7 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
         trajectory=str(traj_path), error=error, sandbox=sandbox.name,
         baseline=f"{baseline.status}: {baseline.detail}",
         regressed=st.verdict.regressions if st.verdict else (), discarded=tuple(st.discarded),
-        cost_usd=metered.usage.cost_usd if metered.usage.calls else None)
+        cost_usd=metered.usage.cost_usd if metered.usage.calls else None, quality=quality)
     traj.event("end", "run_end", seconds=round(time.monotonic() - started, 3), summary=result.summary())
     traj.close()
     if usage_error is not None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from greenloop import record
 from greenloop.errors import UsageError
 from greenloop.sanitize import for_terminal
-from greenloop.trajectory import read_events, runs_dir
+from greenloop.trajectory import runs_dir
 
 
 @dataclass(frozen=True)
@@ -23,20 +24,26 @@ class RunRecord:
     commit: str | None
     attempts: int
     undone: bool
+    quality: dict[str, Any] = field(default_factory=dict)  # the summary's quality object (grade.py)
+    tokens: int = 0
+    seconds: float = 0.0
+    warnings: tuple[str, ...] = ()  # lines of the record that were skipped or kept untyped
 
 
 def load(path: Path) -> RunRecord:
-    events = list(read_events(path))
-    start = next((e for e in events if e.get("kind") == "run_start"), {})
-    end: dict[str, Any] = next((e for e in reversed(events) if e.get("kind") == "run_end"), {})
-    summary = end.get("summary", {})
-    interrupted = any(e.get("kind") == "interrupted" for e in events)
-    status = summary.get("status") or ("interrupted" if interrupted else "incomplete")
+    reading = record.read(path)
+    start: record.RunStart | None = reading.first(record.RunStart)
+    end: record.RunEnd | None = reading.last(record.RunEnd)
+    summary = end.summary if end else {}
+    interrupted = bool(reading.of(record.Interrupted))
+    status = str(summary.get("status") or ("interrupted" if interrupted else "incomplete"))
     return RunRecord(
-        run_id=path.parent.name, path=path, started=float(start.get("ts", 0)), task=start.get("task", ""),
-        model=start.get("model", ""), status=status, branch=summary.get("branch"),
+        run_id=path.parent.name, path=path, started=start.ts if start else 0.0, task=start.task if start else "",
+        model=start.model if start else "", status=status, branch=summary.get("branch"),
         commit=summary.get("commit"), attempts=int(summary.get("attempts", 0)),
-        undone=any(e.get("kind") == "undo" for e in events),
+        undone=bool(reading.of(record.Undo)), quality=summary.get("quality") or {},
+        tokens=sum(e.input_tokens + e.output_tokens for e in reading.of(record.ModelReply)),
+        seconds=end.seconds if end else 0.0, warnings=tuple(reading.warnings),
     )
 
 
@@ -63,27 +70,38 @@ def find(common_dir: Path, run_id: str | None) -> RunRecord:
     return matches[0]
 
 
-def story(record: RunRecord) -> list[str]:
-    """A run's story, line by line: steps, attempts, test results and the final diff."""
-    lines = [f"run {record.run_id}: {record.status}", f"task: {record.task}", f"model: {record.model}"]
-    for e in read_events(record.path):
-        kind = e.get("kind")
-        if kind == "model_reply":
-            lines.append(f"  [{e['step']}] model replied ({e.get('output_tokens', 0)} tokens, {e.get('seconds')}s)")
-        elif kind == "attempt":
-            detail = e.get("summary") or "; ".join(x.splitlines()[0] for x in e.get("errors", [])[:2])
-            lines.append(f"attempt {e['number']} ({e['step']}): {e['outcome']}" + (f" - {detail}" if detail else ""))
-        elif kind == "candidates":
-            lines.append(f"  candidates: {e['count']} valid; implementation {e['implementation']}, tests {e['tests']}"
-                         f" (scores {e['scores']})")
-            lines += [f"  disputed: {d}" for d in e.get("disputed", [])]
-        elif kind == "task_examples":
-            lines += [f"  {f}" for f in e.get("failures", [])]
-        elif kind == "test_run":
-            lines.append(f"  tests: {e['passed']} passed, {e['failed']} failed, {e['errors']} errors "
-                         f"(exit {e['exit_code']}, {e['seconds']}s)")
-        elif kind == "commit":
-            lines += [f"commit {e['sha'][:12]} on {e['branch']}", "", e.get("diff", "")]
-        elif kind in ("run_end", "interrupted", "undo"):
-            lines.append(f"{kind}: {e.get('summary', {}).get('error') or ''}".rstrip(": "))
+def _line(e: record.Event) -> list[str]:
+    """One event's lines in the story (most kinds say nothing there)."""
+    if isinstance(e, record.ModelReply):
+        return [f"  [{e.step}] model replied ({e.output_tokens} tokens, {e.seconds}s)"]
+    if isinstance(e, record.AttemptEvent):
+        detail = e.summary or "; ".join(x.splitlines()[0] for x in e.errors[:2] if x)
+        return [f"attempt {e.number} ({e.step}): {e.outcome}" + (f" - {detail}" if detail else "")]
+    if isinstance(e, record.Candidates):
+        return ([f"  candidates: {e.count} valid; implementation {e.implementation}, tests {e.tests} "
+                 f"(scores {e.scores})"] + [f"  disputed: {d}" for d in e.disputed])
+    if isinstance(e, record.TaskExamples):
+        return [f"  {f}" for f in e.failures]
+    if isinstance(e, record.TestRun):
+        return [f"  tests: {e.passed} passed, {e.failed} failed, {e.errors} errors (exit {e.exit_code}, {e.seconds}s)"]
+    if isinstance(e, record.Grade):
+        files = e.quality.get("files", {})
+        return [f"grade {path}: complexity max {m['cc_max']} mean {m['cc_mean']}, maintainability "
+                f"{m['maintainability']}, {m['sloc']} lines" for path, m in files.items()]
+    if isinstance(e, record.Commit):
+        return [f"commit {e.sha[:12]} on {e.branch}", "", e.diff]
+    if isinstance(e, record.RunEnd):
+        return [f"run_end: {e.summary.get('error') or ''}".rstrip(": ")]
+    if isinstance(e, (record.Interrupted, record.Undo)):
+        return [e.kind]
+    return []
+
+
+def story(rec: RunRecord) -> list[str]:
+    """A run's story, line by line: steps, attempts, test results, the grade and the final diff."""
+    reading = record.read(rec.path)
+    lines = [f"run {rec.run_id}: {rec.status}", f"task: {rec.task}", f"model: {rec.model}"]
+    for e in reading.events:
+        lines += _line(e)
+    lines += [f"warning: {w}" for w in reading.warnings]
     return [for_terminal(line) for line in lines]  # model and test text must not drive the terminal

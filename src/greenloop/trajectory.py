@@ -9,18 +9,34 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from greenloop.record import Event, RecordError, check
+
 
 class Trajectory:
-    """Append-only writer. Each event has at least ts, run_id, step, kind."""
+    """Append-only writer. Each event has at least ts, run_id, step, kind; its kind is declared in record.py.
+    strict (tests): an undeclared kind or fields that do not match the declaration raise RecordError. Otherwise
+    such an event is written whole all the same (it reads back as a GenericEvent): the record never loses data."""
 
-    def __init__(self, path: Path, run_id: str) -> None:
+    def __init__(self, path: Path, run_id: str, strict: bool = False) -> None:
         self.path = path
         self.run_id = run_id
+        self.strict = strict
         path.parent.mkdir(parents=True, exist_ok=True)
         self._fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
 
     def event(self, step: str, kind: str, **data: Any) -> None:
-        record = {"ts": round(time.time(), 3), "run_id": self.run_id, "step": step, "kind": kind, **data}
+        if self.strict:
+            why = check(kind, data, declared_only=True)
+            if why:
+                raise RecordError(why)
+        self._append({"ts": round(time.time(), 3), "run_id": self.run_id, "step": step, "kind": kind, **data})
+
+    def write(self, event: Event) -> None:
+        """A typed event (its ts and run_id are this trajectory's)."""
+        record = event.to_json()
+        self._append({**record, "ts": round(time.time(), 3), "run_id": self.run_id})
+
+    def _append(self, record: dict[str, Any]) -> None:
         self._fh.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
         self._fh.flush()
         os.fsync(self._fh.fileno())

@@ -134,6 +134,7 @@ class RunResult:
     regressed: tuple[str, ...] = ()  # ids of baseline tests that fail at the end
     discarded: tuple[str, ...] = ()  # what the test runs created or changed that is not committed
     cost_usd: float | None = None  # None: a model without a known price (local, scripted, unknown)
+    quality: Mapping[str, object] = field(default_factory=dict)  # grade.py: {"files": {path: metrics}}
 
     @property
     def tests_passed(self) -> int:
@@ -154,6 +155,7 @@ class RunResult:
             "sandbox": self.sandbox,
             "discarded": list(self.discarded),
             "warnings": list(self.warnings),
+            "quality": dict(self.quality),
             "usage": {
                 "calls": self.calls,
                 "input_tokens": self.input_tokens,

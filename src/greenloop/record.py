@@ -1,0 +1,381 @@
+"""The run record's typed events: one frozen dataclass per kind, written and read through the same types.
+
+A line of the trajectory is `{"ts", "run_id", "step", "kind", **fields}`. Every kind greenloop writes is declared
+here (a test checks every `.event(...)` call in src/ against these declarations). Writing never loses data: an
+event whose kind is not declared, or whose fields do not match its declaration (a newer or older greenloop), is
+written as it is and read back as a `GenericEvent` that keeps every field. A line that is not an event at all (not
+JSON, no kind) is skipped with a warning, never a crash.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field, fields
+from functools import cache
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import ConfigDict, TypeAdapter, ValidationError
+
+RECORD_VERSION = 1  # bump when a declared kind changes incompatibly; written in run_start
+BASE_FIELDS = ("ts", "run_id", "step", "kind")
+_STRICT = ConfigDict(extra="forbid")
+
+
+class RecordError(ValueError):
+    """An event that does not match its declaration (raised only when reading strictly)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    KIND: ClassVar[str] = ""
+    __pydantic_config__ = _STRICT
+    ts: float
+    run_id: str
+    step: str
+
+    @property
+    def kind(self) -> str:
+        return self.KIND
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ts": self.ts, "run_id": self.run_id, "step": self.step, "kind": self.kind,
+                **{k: v for k, v in asdict(self).items() if k not in BASE_FIELDS}}
+
+
+@dataclass(frozen=True, kw_only=True)
+class GenericEvent(Event):
+    """A kind this greenloop does not declare, or a declared kind whose fields do not match: kept whole."""
+
+    kind_name: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        return self.kind_name
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ts": self.ts, "run_id": self.run_id, "step": self.step, "kind": self.kind_name, **self.data}
+
+
+def _kind(name: str) -> Any:
+    def mark(cls: type[Event]) -> type[Event]:
+        cls.KIND = name
+        return dataclass(frozen=True, kw_only=True)(cls)
+    return mark
+
+
+# --- start, context, baseline -------------------------------------------------------------------------------
+@_kind("run_start")
+class RunStart(Event):
+    greenloop_version: str
+    prompt_version: str
+    config: dict[str, Any]
+    task: str
+    model: str
+    sandbox: str
+    sandbox_reason: str = ""
+    repo: str = ""
+    record_version: int = 0  # absent in records written before the typed record
+
+
+@_kind("worktree")
+class Worktree(Event):
+    path: str
+    branch: str
+    base: str
+
+
+@_kind("context")
+class Context(Event):
+    files: int
+    named: list[str]
+    examples: list[str]
+    test_dir: str | None = None
+    task_examples: list[str] = field(default_factory=list)
+
+
+@_kind("baseline")
+class Baseline(Event):
+    status: str
+    detail: str
+    passed: list[str]
+    files: list[str]
+    output: str = ""
+
+
+# --- the model ------------------------------------------------------------------------------------------------
+@_kind("model_request")
+class ModelRequest(Event):
+    model: str
+    temperature: float | None
+    messages: list[dict[str, str]]
+
+
+@_kind("model_reply")
+class ModelReply(Event):
+    model: str
+    text: str
+    input_tokens: int
+    output_tokens: int
+    seconds: float
+
+
+@_kind("request_refused")
+class RequestRefused(Event):
+    model: str
+    characters: int
+    estimated_tokens: int
+    spent_tokens: int
+    reason: str
+
+
+# --- one attempt: reply -> edits -> validation -> tests -------------------------------------------------------
+@_kind("edits")
+class Edits(Event):
+    format: str
+    diffs: dict[str, str]
+    refused: list[str]
+    edit_errors: list[str]
+
+
+@_kind("repair")
+class Repair(Event):
+    path: str
+    added_imports: list[str]
+
+
+@_kind("validation")
+class Validation(Event):
+    errors: list[str]
+    warnings: list[str]
+    written: list[str]
+
+
+@_kind("disputes")
+class Disputes(Event):
+    notes: list[str]
+
+
+@_kind("candidates")
+class Candidates(Event):
+    count: int
+    implementation: int | None
+    tests: int | None
+    eligible: list[int]
+    scores: Any
+    disputed: list[str]
+    matrix: dict[Any, Any]
+
+
+@_kind("agreement")
+class Agreement(Event):
+    decided: bool
+    why: str = ""
+    errors: list[str] = field(default_factory=list)
+    implementation: int | None = None
+    eligible: list[int] = field(default_factory=list)
+    scores: Any = None
+    dropped: list[str] = field(default_factory=list)
+    matrix: dict[Any, Any] = field(default_factory=dict)
+
+
+@_kind("reset")
+class Reset(Event):
+    restored: list[str]
+
+
+@_kind("red_run")
+class RedRun(Event):
+    tests: list[str]
+    vacuous: list[str]
+    output: str = ""
+
+
+@_kind("test_run")
+class TestRun(Event):
+    command: list[str]
+    exit_code: int
+    passed: int
+    failed: int
+    errors: int
+    timed_out: bool
+    seconds: float
+    output: str
+    regressions: list[str] = field(default_factory=list)
+    new: list[list[str]] = field(default_factory=list)
+
+
+@_kind("task_examples")
+class TaskExamples(Event):
+    failures: list[str]
+
+
+@_kind("broken_tests")
+class BrokenTests(Event):
+    tests: list[str]
+    where: list[str]
+
+
+@_kind("undone")
+class Undone(Event):
+    attempt: int
+    best_attempt: int | None
+    paths: list[str]
+    score: dict[str, Any]
+    best: dict[str, Any] | None
+
+
+@_kind("attempt")
+class AttemptEvent(Event):
+    number: int
+    outcome: str
+    summary: str = ""
+    errors: list[str] = field(default_factory=list)
+
+
+@_kind("early_stop")
+class EarlyStop(Event):
+    attempt: int
+    best_attempt: int | None
+    patience: int
+
+
+# --- the end ----------------------------------------------------------------------------------------------------
+@_kind("grade")
+class Grade(Event):
+    """Quality of the green result and the mutation score of its tests (grade.py)."""
+
+    quality: dict[str, Any]
+    seconds: float = 0.0
+
+
+@_kind("commit")
+class Commit(Event):
+    sha: str
+    branch: str
+    message: str
+    diff: str
+    discarded: list[str] = field(default_factory=list)
+
+
+@_kind("interrupted")
+class Interrupted(Event):
+    pass
+
+
+@_kind("run_end")
+class RunEnd(Event):
+    seconds: float
+    summary: dict[str, Any]
+
+
+@_kind("undo")
+class Undo(Event):
+    branch: str
+    commit: str
+
+
+KINDS: dict[str, type[Event]] = {cls.KIND: cls for cls in Event.__subclasses__() if cls.KIND}
+
+
+def declared_fields(kind: str) -> set[str]:
+    return {f.name for f in fields(KINDS[kind])} - set(BASE_FIELDS)
+
+
+@cache
+def _adapter(kind: str) -> TypeAdapter[Any]:
+    return TypeAdapter(KINDS[kind])
+
+
+def typed(line: Mapping[str, Any]) -> Event:
+    """The typed event of one decoded line; raises RecordError when a declared kind does not match."""
+    kind = str(line["kind"])
+    cls = KINDS.get(kind)
+    body = {k: v for k, v in line.items() if k != "kind"}
+    if cls is None:
+        data = {k: v for k, v in body.items() if k not in BASE_FIELDS}
+        return GenericEvent(ts=float(line["ts"]), run_id=str(line["run_id"]), step=str(line["step"]),
+                            kind_name=kind, data=data)
+    try:
+        return _adapter(kind).validate_python(body)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise RecordError(f"'{kind}' event: {where}: {err['msg']}") from exc
+
+
+def check(kind: str, data: Mapping[str, Any], declared_only: bool = False) -> str | None:
+    """Why `data` does not match the declaration of `kind` (None: it does). An undeclared kind is fine unless
+    `declared_only`."""
+    if kind not in KINDS:
+        return f"kind '{kind}' is not declared in greenloop.record" if declared_only else None
+    try:
+        typed({"ts": 0.0, "run_id": "", "step": "", "kind": kind, **json.loads(json.dumps(data, default=str))})
+    except RecordError as exc:
+        return str(exc)
+    return None
+
+
+@dataclass
+class Reading:
+    """A trajectory read back: its events in order, and one warning per line that was skipped or kept untyped."""
+
+    events: list[Event]
+    warnings: list[str]
+
+    def of(self, cls: type[Any]) -> list[Any]:
+        return [e for e in self.events if isinstance(e, cls)]
+
+    def first(self, cls: type[Any]) -> Any:
+        return next((e for e in self.events if isinstance(e, cls)), None)
+
+    def last(self, cls: type[Any]) -> Any:
+        return next((e for e in reversed(self.events) if isinstance(e, cls)), None)
+
+
+def _decode(raw: str, number: int) -> dict[str, Any] | str:
+    try:
+        line = json.loads(raw)
+    except json.JSONDecodeError:
+        return f"line {number}: not JSON (a torn write or a foreign file); skipped"
+    if not isinstance(line, dict) or any(k not in line for k in BASE_FIELDS):
+        return f"line {number}: not a greenloop event (needs {', '.join(BASE_FIELDS)}); skipped"
+    return line
+
+
+def parse_lines(lines: Iterator[str] | list[str], strict: bool = False) -> Reading:
+    out = Reading([], [])
+    for number, raw in enumerate(lines, 1):
+        if not raw.strip():
+            continue
+        line = _decode(raw, number)
+        if isinstance(line, str):
+            if strict:
+                raise RecordError(line)
+            out.warnings.append(line)
+            continue
+        try:
+            event = typed(line)
+        except RecordError as exc:
+            if strict:
+                raise RecordError(f"line {number}: {exc}") from exc
+            out.warnings.append(f"line {number}: {exc}; kept untyped")
+            data = {k: v for k, v in line.items() if k not in BASE_FIELDS}
+            event = GenericEvent(ts=float(line["ts"]) if isinstance(line["ts"], (int, float)) else 0.0,
+                                 run_id=str(line["run_id"]), step=str(line["step"]), kind_name=str(line["kind"]),
+                                 data=data)
+        if strict and isinstance(event, GenericEvent):
+            raise RecordError(f"line {number}: kind '{event.kind}' is not declared in greenloop.record")
+        if isinstance(event, RunStart) and event.record_version > RECORD_VERSION:
+            out.warnings.append(f"line {number}: written by a newer greenloop (record version "
+                                f"{event.record_version} > {RECORD_VERSION}); unknown fields are kept untyped")
+        out.events.append(event)
+    return out
+
+
+def read(path: Path, strict: bool = False) -> Reading:
+    """A trajectory file, typed. strict: any line that is not a declared, matching event raises RecordError."""
+    with open(path, encoding="utf-8") as fh:
+        return parse_lines(list(fh), strict)
