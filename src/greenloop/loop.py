@@ -207,10 +207,13 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
     run_id = gitops.new_run_id() if kept is None else kept.run_id
     traj_path = runs_dir(repo.common_dir) / run_id / "trajectory.jsonl"
     traj = Trajectory(traj_path, run_id)
-    traj.event("start", "run_start" if kept is None else "run_continue", greenloop_version=__version__,
-               prompt_version=PROMPT_VERSION,
-               config=redacted(settings), task=task, model=model.name, sandbox=sandbox.name,
-               sandbox_reason=sandbox_reason, repo=str(repo.root), record_version=RECORD_VERSION)
+    start = dict(greenloop_version=__version__, prompt_version=PROMPT_VERSION, config=redacted(settings), task=task,
+                 model=model.name, sandbox=sandbox.name, sandbox_reason=sandbox_reason, repo=str(repo.root),
+                 record_version=RECORD_VERSION)
+    if kept is None:
+        traj.event("start", "run_start", **start)
+    else:
+        traj.event("start", "run_continue", **start)
     metered = MeteredModel(model, traj, settings.max_calls, settings.max_tokens, settings.max_cost)
     wt = gitops.create_worktree(repo, run_id, task, settings.from_ref) if kept is None else kept.worktree
     traj.event("start", "worktree", path=str(wt.path), branch=wt.branch, base=wt.base_commit)

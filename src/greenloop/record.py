@@ -80,6 +80,22 @@ class RunStart(Event):
     record_version: int = 0  # absent in records written before the typed record
 
 
+@_kind("run_continue")
+class RunContinue(RunStart):
+    """`run --continue`: the kept run goes on under the same id; the same fields as run_start."""
+
+
+@_kind("continued")
+class Continued(Event):
+    files: list[str]
+    attempts: int
+
+
+@_kind("discard")
+class Discard(Event):
+    """`greenloop discard` removed the kept run's worktree (and its branch when it had no commit)."""
+
+
 @_kind("worktree")
 class Worktree(Event):
     path: str
@@ -94,6 +110,7 @@ class Context(Event):
     examples: list[str]
     test_dir: str | None = None
     task_examples: list[str] = field(default_factory=list)
+    plan: list[str] = field(default_factory=list)  # files the task names, dependencies first (plan.py)
 
 
 @_kind("baseline")
@@ -232,6 +249,7 @@ class AttemptEvent(Event):
     number: int
     outcome: str
     summary: str = ""
+    failure: str = ""  # the failing assertion shown to the model next; `run --continue` starts from it
     errors: list[str] = field(default_factory=list)
 
 
@@ -277,7 +295,11 @@ class Undo(Event):
     commit: str
 
 
-KINDS: dict[str, type[Event]] = {cls.KIND: cls for cls in Event.__subclasses__() if cls.KIND}
+def _declared(cls: type[Event]) -> list[type[Event]]:
+    return [c for sub in cls.__subclasses__() for c in (sub, *_declared(sub))]
+
+
+KINDS: dict[str, type[Event]] = {cls.KIND: cls for cls in _declared(Event) if cls.KIND}
 
 
 def declared_fields(kind: str) -> set[str]:
