@@ -100,3 +100,16 @@ def test_a_long_file_without_an_outline_shows_numbered_lines_around_the_task_wor
     assert not view.whole and len(view.text) <= 2000 and "too long to show whole" in view.text
     assert " 700| line 700 mentions frobnicate of the notes" in view.text and " 697| " in view.text
     assert "line 1500 of" not in view.text
+
+
+def test_a_js_task_is_asked_for_a_js_test_file_beside_the_projects_tests() -> None:
+    from greenloop.context import ProjectContext
+
+    ctx = ProjectContext(files=["package.json", "src/slug.js", "spec/util.test.js"], named=[], examples=[],
+                         test_dir="tests", test_framework="node", python_requires="")
+    assert ctx.suggested_test_path("src/slug.js") == "spec/slug.test.js"
+    assert ctx.suggested_test_path("src/a.ts") == "spec/a.test.ts"
+    assert ctx.suggested_test_path("pkg/x.py") == "tests/test_x.py"
+    bare = ProjectContext(files=["package.json"], named=[], examples=[], test_dir="tests", test_framework="node",
+                          python_requires="")
+    assert bare.suggested_test_path("slug.mjs") == "test/slug.test.mjs"

@@ -168,3 +168,16 @@ def test_the_tasks_own_example_is_an_anchor_in_js(cjs: Path, tmp_path: Path) -> 
     evs = events(s["trajectory"])
     fix_prompt = next(e for e in evs if e["kind"] == "model_request" and e["step"] == "fix")["messages"][-1]["content"]
     assert "The task's own example fails: slugify('Hello, World!')" in fix_prompt and '"hello,-world!"' in fix_prompt
+
+
+def test_the_runner_follows_the_projects_sources_when_package_json_has_a_test_script(tmp_path: Path) -> None:
+    from greenloop import runners
+
+    js = node_project(tmp_path / "js", {"name": "t", "scripts": {"test": "node --test"}})
+    assert runners.detect(js, js)[0].name == "node"
+    py = tmp_path / "py"
+    (py / "pkg").mkdir(parents=True)
+    (py / "pkg" / "__init__.py").write_text("")
+    (py / "package.json").write_text('{"name": "t", "scripts": {"test": "node --test"}}\n')
+    init_repo(py)
+    assert runners.detect(py, py)[0].name == "pytest"  # a Python package carrying a package.json

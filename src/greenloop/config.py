@@ -265,3 +265,17 @@ def redacted(settings: Settings) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+def config_sources(root: Path | None, environ: Mapping[str, str]) -> list[tuple[str, object, str]]:
+    """Each effective setting, its value (secrets masked) and the layer it came from (`config show`)."""
+    source: dict[str, str] = {}
+    path = user_config_path(environ)
+    source.update({k: f"user config {path}" for k in _normalized(_toml_file(path))})
+    if root is not None:
+        trust = repo_trust(root, user_settings(environ), environ)
+        layer = "repository (trusted)" if trust.state == "trusted" else "repository"
+        source.update({k: layer for k in trust.table if k not in trust.ignored})
+    source.update({k: f"env GREENLOOP_{k.upper()}" for k in _env_table(environ)})
+    values = redacted(resolve_settings(root, {}, environ).settings)
+    return [(k, v, source.get(k, "default")) for k, v in values.items()]

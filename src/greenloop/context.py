@@ -15,7 +15,9 @@ from greenloop.errors import GuardrailViolation
 from greenloop.gitops import git
 from greenloop.outline import FileView, file_view
 from greenloop.plan import plan_from_tags
+from greenloop.replies import is_test_path
 from greenloop.repomap import RepoMap, index, rank, render
+from greenloop.runners.project import JS_SUFFIXES
 from greenloop.stylefacts import StyleFacts, detect
 from greenloop.workspace import Workspace
 
@@ -62,7 +64,11 @@ class ProjectContext:
                    python_requires=">=3.11")
 
     def suggested_test_path(self, target: str | None) -> str:
-        stem = Path(target).stem if target else "feature"
+        stem, suffix = (Path(target).stem, Path(target).suffix) if target else ("feature", "")
+        if suffix in JS_SUFFIXES:  # beside the project's JS tests (`test/x.test.js`), else in test/
+            js_tests = [f for f in self.files if f.endswith(JS_SUFFIXES) and is_test_path(f)]
+            folder = str(Path(js_tests[0]).parent) if js_tests else "test"
+            return f"{folder}/{stem}.test{suffix}" if folder != "." else f"{stem}.test{suffix}"
         return f"{self.test_dir}/test_{stem}.py" if self.test_dir else f"test_{stem}.py"
 
 

@@ -62,31 +62,6 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2) from None
 
 
-def config_sources(root: Path | None, environ: dict[str, str]) -> list[tuple[str, object, str]]:
-    """Each effective setting, its value (secrets masked) and the layer it came from."""
-    from greenloop.config import (
-        _env_table,
-        _normalized,
-        _toml_file,
-        redacted,
-        repo_trust,
-        resolve_settings,
-        user_config_path,
-        user_settings,
-    )
-
-    source = {}
-    path = user_config_path(environ)
-    source.update({k: f"user config {path}" for k in _normalized(_toml_file(path))})
-    if root is not None:
-        trust = repo_trust(root, user_settings(environ), environ)
-        layer = "repository (trusted)" if trust.state == "trusted" else "repository"
-        source.update({k: layer for k in trust.table if k not in trust.ignored})
-    source.update({k: f"env GREENLOOP_{k.upper()}" for k in _env_table(environ)})
-    values = redacted(resolve_settings(root, {}, environ).settings)
-    return [(k, v, source.get(k, "default")) for k, v in values.items()]
-
-
 def register_config(app: typer.Typer) -> None:
     config_app = typer.Typer(no_args_is_help=True, help="The resolved settings.")
     app.add_typer(config_app, name="config")
@@ -98,6 +73,7 @@ def register_config(app: typer.Typer) -> None:
         import json
         import os
 
+        from greenloop.config import config_sources
         from greenloop.errors import GreenloopError
         from greenloop.gitops import open_repo
 

@@ -45,6 +45,12 @@ class State:
         return self.baseline or Baseline("absent", frozenset(), (), "not taken")
 
     @property
+    def named_source(self) -> str | None:
+        """The one implementation file the task names, in any language (names the suggested test file)."""
+        named = [f.path for f in self.context.named if not is_test_path(f.path) and not f.refused]
+        return named[0] if len(named) == 1 else None
+
+    @property
     def target(self) -> str | None:
         """The one implementation file the task names, if it names exactly one."""
         named = [f.path for f in self.context.named

@@ -15,7 +15,8 @@ from greenloop.edits import AppliedFile
 from greenloop.guardrails import suspicious_code
 from greenloop.importable import Importable, entries, importable, real_dir
 from greenloop.outline import top_level_names
-from greenloop.validate_js import JS_SUFFIXES, check_js, js_warnings
+from greenloop.runners.project import JS_SUFFIXES
+from greenloop.validate_js import check_js, js_warnings
 
 _FENCE_LINE = re.compile(r"^\s*(```|~~~)")
 _REMOVAL = re.compile(r"\b(remove|delete|drop|get rid of|split|move)\b", re.I)

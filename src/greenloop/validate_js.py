@@ -11,8 +11,6 @@ from greenloop.errors import GuardrailViolation
 from greenloop.jsrules import rules, suspicious
 from greenloop.workspace import Workspace
 
-JS_SUFFIXES = (".js", ".mjs", ".cjs", ".jsx", ".ts", ".tsx")
-
 
 @functools.cache
 def _parser(suffix: str) -> Any:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from greenloop.errors import GuardrailViolation, UsageError
 from greenloop.protocols import Sandbox, TestRunner
-from greenloop.runners.project import Project, node_modules_binds, read_project
+from greenloop.runners.project import JS_SUFFIXES, Project, node_modules_binds, read_project
 from greenloop.testrun import REPORT_MAX_BYTES, run_tests
 from greenloop.types import SandboxResult, TestOutcome, TestReport
 from greenloop.workspace import Workspace
@@ -32,12 +32,13 @@ def _registered() -> dict[str, EntryPoint]:
 
 
 def detect(worktree: Path, repo_root: Path) -> tuple[TestRunner, Project]:
-    """The project's runner. A Node project (package.json and no Python tests) with no runner greenloop can
-    find is a usage error naming --test-cmd; one whose runner is not installed names the install command."""
+    """The project's runner. A Node project (package.json, no Python tests, and JavaScript sources or no Python
+    ones) with no runner greenloop can find is a usage error naming --test-cmd; one whose runner is not
+    installed names the install command. A Python package that only carries a package.json runs pytest."""
     project = read_project(worktree, repo_root)
     found = _registered()
     names = [*ORDER, *(n for n in found if n not in ORDER and n != "pytest")]
-    if project.package is not None and not _python_tests(project):
+    if project.package is not None and not _python_tests(project) and _javascript_or_no_python(project):
         node_modules_binds(project, repo_root)  # a project whose modules are not installed: `npm ci` first
         for name in names:
             runner = found[name].load().detect(project) if name in found else None
@@ -53,6 +54,11 @@ def detect(worktree: Path, repo_root: Path) -> tuple[TestRunner, Project]:
 def _python_tests(project: Project) -> bool:
     return any(f.endswith(".py") and ("test_" in f.rsplit("/", 1)[-1] or f.endswith("_test.py"))
                for f in project.files)
+
+
+def _javascript_or_no_python(project: Project) -> bool:
+    sources = [f for f in project.files if "node_modules/" not in f]
+    return any(f.endswith(JS_SUFFIXES) for f in sources) or not any(f.endswith(".py") for f in sources)
 
 
 def execute(runner: TestRunner, sandbox: Sandbox, test_paths: Sequence[str], workdir: Path,

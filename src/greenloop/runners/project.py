@@ -17,6 +17,7 @@ from greenloop.workspace import Workspace
 
 JS_TEST_FILE = re.compile(r"(^|/)(__tests__/[^/]+|[^/]+\.(test|spec)\.[cm]?[jt]sx?|test/[^/]+\.[cm]?[jt]sx?)$")
 TS_SUFFIXES = (".ts", ".tsx", ".mts", ".cts")
+JS_SUFFIXES = (".js", ".mjs", ".cjs", ".jsx", ".ts", ".tsx")  # the sources greenloop checks and writes
 
 
 @dataclass(frozen=True)
