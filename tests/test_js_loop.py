@@ -94,11 +94,16 @@ def test_uninstalled_dependencies_are_named_with_the_install_command(tmp_path: P
     assert snapshot(root) == before
 
 
-def test_no_detectable_runner_is_a_usage_error_naming_test_cmd(tmp_path: Path) -> None:
+def test_no_detectable_runner_is_a_usage_error_naming_test_cmd_and_test_cmd_overrides(tmp_path: Path) -> None:
     root = node_project(tmp_path / "proj", {"name": "app", "version": "1.0.0"})
     script = write_script(tmp_path / "s.json", [{"text": reply()}])
     proc = cli("run", TASK, "--repo", str(root), "--model", f"scripted:{script}", "--json")
     assert proc.returncode == 2 and "--test-cmd" in summary(proc)["error"]
+    script = write_script(tmp_path / "s2.json", [{"text": reply()}, {"text": "feat: slugify"}])
+    s = summary(cli("run", TASK, "--repo", str(root), "--model", f"scripted:{script}", "--json",
+                    "--test-cmd", "node --test"))  # the user names the command: the run goes on with node --test
+    assert s["status"] == "success" and s["tests"]["new_passed"] == 2, s
+    assert "test/slug.test.js" in git(root, "ls-tree", "-r", "--name-only", s["commit"])
 
 
 def test_a_node_run_with_no_tests_is_never_green(cjs: Path, tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from greenloop.errors import GuardrailViolation, UsageError
 from greenloop.protocols import Sandbox, TestRunner
-from greenloop.runners.project import JS_SUFFIXES, Project, node_modules_binds, read_project
+from greenloop.runners.project import JS_SUFFIXES, Project, node_executable, node_modules_binds, read_project
 from greenloop.testrun import REPORT_MAX_BYTES, run_tests
 from greenloop.types import SandboxResult, TestOutcome, TestReport
 from greenloop.workspace import Workspace
@@ -31,10 +31,11 @@ def _registered() -> dict[str, EntryPoint]:
     return found
 
 
-def detect(worktree: Path, repo_root: Path) -> tuple[TestRunner, Project]:
+def detect(worktree: Path, repo_root: Path, test_cmd: str | None = None) -> tuple[TestRunner, Project]:
     """The project's runner. A Node project (package.json, no Python tests, and JavaScript sources or no Python
     ones) with no runner greenloop can find is a usage error naming --test-cmd; one whose runner is not
-    installed names the install command. A Python package that only carries a package.json runs pytest."""
+    installed names the install command. A Python package that only carries a package.json runs pytest.
+    With a `test_cmd` (it guards the run), the new tests of an undetectable Node project run in `node --test`."""
     project = read_project(worktree, repo_root)
     found = _registered()
     names = [*ORDER, *(n for n in found if n not in ORDER and n != "pytest")]
@@ -46,6 +47,8 @@ def detect(worktree: Path, repo_root: Path) -> tuple[TestRunner, Project]:
                 if runner.missing():
                     raise UsageError(runner.missing())
                 return runner, project
+        if test_cmd:
+            return found["node"].load()(project, node_executable()), project
         raise UsageError("no test runner detected in package.json (no scripts.test, no mocha/jest/vitest, no "
                          "*.test.js files); name the command with --test-cmd")
     return found["pytest"].load().detect(project), project
