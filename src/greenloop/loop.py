@@ -230,7 +230,7 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
     python = test_interpreter(repo.root)
     try:
         st.context = gather(wt.path, task, settings.map_tokens)  # inside the try: a failure still removes the worktree
-        runner, project = runners.detect(wt.path, repo.root, settings.test_cmd)  # JS projects: node_modules bound read-only
+        runner, project = runners.detect(wt.path, repo.root, settings.test_cmd)  # JS: node_modules bound read-only
         st.runner = runner if runner.language != "python" else None
         sandbox = runners.with_project_modules(sandbox, project, repo.root)
         named = [ex for f in st.context.named if f.exists and f.path.endswith(".py")
