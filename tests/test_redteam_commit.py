@@ -113,6 +113,18 @@ def test_a_package_json_install_hook_the_task_did_not_ask_for_is_not_committed(r
     assert any("package.json" in w and "refused" in w for w in s["warnings"])
 
 
+def test_a_dependency_the_model_adds_to_package_json_is_refused_with_the_install_command(
+        repo: Path, tmp_path: Path) -> None:
+    (repo / "package.json").write_text('{"name": "textkit", "dependencies": {"left-pad": "1.3.0"}}\n')
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "package.json")
+    pinned = '{"name": "textkit", "dependencies": {"left-pad": "1.3.0", "evil-pkg": "^1.0.0"}}\n'
+    s = run(repo, tmp_path, [{"text": whole(**{"package.json": pinned})}, {"text": "feat: slugify"}])
+    assert s["status"] == "success"
+    assert "evil-pkg" not in git(repo, "show", f"{s['commit']}:package.json")
+    assert any("package.json" in w and "npm install evil-pkg" in w for w in s["warnings"]), s["warnings"]
+
+
 def test_a_venv_carried_by_the_repository_cannot_bind_a_host_directory_into_the_jail(
         repo: Path, tmp_path: Path) -> None:
     import os

@@ -113,6 +113,24 @@ def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
     return dict(pairs)
 
 
+DEPENDENCY_FIELDS = ("dependencies", "devDependencies", "peerDependencies", "optionalDependencies",
+                     "bundleDependencies", "bundledDependencies", "overrides", "resolutions")
+
+
+def _dependency_changes(old: dict[str, object], new: dict[str, object]) -> list[str]:
+    """The packages a manifest adds, removes or re-pins across the dependency fields, sorted."""
+    def pins(data: dict[str, object]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for field in DEPENDENCY_FIELDS:
+            value = data.get(field)
+            entries = value.items() if isinstance(value, dict) else ((v, "") for v in value) \
+                if isinstance(value, list) else ()
+            found.update({f"{field}/{k}": json.dumps(v, sort_keys=True) for k, v in entries})
+        return found
+    before, after = pins(old), pins(new)
+    return sorted({key.split("/", 1)[1] for key in before.keys() | after.keys() if before.get(key) != after.get(key)})
+
+
 def _manifest(name: str, text: str | None) -> dict[str, object]:
     if text is None:
         return {}
@@ -165,6 +183,11 @@ class WritePolicy:
         if unasked:
             raise GuardrailViolation(f"{name}: changes the install hook(s) {', '.join(unasked)}, which npm runs on "
                                      "install; the task does not ask for them, so the script change is refused")
+        added = _dependency_changes(old, new)
+        if added:
+            raise GuardrailViolation(f"{name}: changes the dependencies ({', '.join(added)}); greenloop installs "
+                                     "nothing (the jail has no network), so the change is refused: use what is "
+                                     f"installed, or ask the user to run `npm install {' '.join(added)}` first")
         if old.get("scripts") != new.get("scripts") and not words & {"script", "scripts"}:
             raise GuardrailViolation(f"{name}: changes its scripts, which run commands; the task does not ask "
                                      "for scripts, so leave them as they are")

@@ -232,7 +232,8 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
         st.context = gather(wt.path, task, settings.map_tokens)  # inside the try: a failure still removes the worktree
         runner, project = runners.detect(wt.path, repo.root, settings.test_cmd)  # JS: node_modules bound read-only
         st.runner = runner if runner.language != "python" else None
-        sandbox = runners.with_project_modules(sandbox, project, repo.root)
+        if st.runner is not None:  # a Python project that carries a package.json needs no node_modules
+            sandbox = runners.with_project_modules(sandbox, project, repo.root)
         named = [ex for f in st.context.named if f.exists and f.path.endswith(".py")
                  for ex in extract(f.content, f.path)]
         st.examples = list(dict.fromkeys(extract(task) + named))  # the task's, then its files' doctests
