@@ -1,12 +1,13 @@
-"""Multi-file plans: dependency order, a cycle named, an unknown dependency named, and the plan from the
-repository's references shown in the generate prompt."""
+"""Multi-file plans: dependency order, a cycle named, an unknown dependency named, the plan from the
+repository's references shown in the generate prompt, and the plan step of a run (the scripted model)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
-from conftest import git
+from conftest import cli, events, git, summary, whole, write_script
 
 from greenloop.context import gather
 from greenloop.plan import PlanError, parse_plan
@@ -52,3 +53,53 @@ def test_named_files_planned_from_references_and_shown(repo: Path) -> None:
                     tests_required=True)
     assert "dependencies first): app/models.py, app/service.py, app/api.py" in prompt
     assert "Map of the repository" in prompt and "app/api.py:\n│def post():" in prompt
+
+
+TWO_NEW = "Add slugify(text) in textkit/slug.py and title_slug(text) in textkit/titles.py, which uses slugify"
+TITLES = "from textkit.slug import slugify\n\n\ndef title_slug(text):\n    return slugify(text.title())\n"
+
+
+def _plan(slug_deps: list[str]) -> str:
+    return json.dumps({"files": [
+        {"path": "textkit/titles.py", "purpose": "title_slug", "dependsOn": ["textkit/slug.py"]},
+        {"path": "textkit/slug.py", "purpose": "slugify", "dependsOn": slug_deps}]})
+
+
+def _requests(evs: list[dict], step: str) -> list[str]:
+    return [e["messages"][-1]["content"] for e in evs if e["kind"] == "model_request" and e["step"] == step]
+
+
+def test_a_run_plans_new_files_names_a_cycle_and_writes_in_dependency_order(repo: Path, tmp_path: Path) -> None:
+    script = write_script(tmp_path / "s.json", [
+        {"step": "plan", "text": _plan(["textkit/titles.py"])},  # a cycle: goes back, named
+        {"step": "plan", "text": _plan([])},
+        {"step": "generate", "text": whole(**{"textkit/titles.py": TITLES})},
+        {"step": "commit_message", "text": "feat: slugify and title_slug"}])
+    s = summary(cli("run", TWO_NEW, "--repo", str(repo), "--model", f"scripted:{script}", "--json"))
+    assert s["status"] == "success" and s["usage"]["calls"] == 4, s
+    evs = events(s["trajectory"])
+    assert [e["round"] for e in evs if e["kind"] == "plan_error"] == [1]
+    assert "dependency cycle: textkit/" in _requests(evs, "plan")[1]
+    assert [e["order"] for e in evs if e["kind"] == "plan"] == [["textkit/slug.py", "textkit/titles.py"]]
+    assert "dependencies first): textkit/slug.py, textkit/titles.py" in _requests(evs, "generate")[0]
+
+
+def test_an_unordered_plan_twice_is_dropped_and_a_single_file_task_makes_no_plan_call(
+        repo: Path, tmp_path: Path) -> None:
+    unknown = json.dumps({"files": [{"path": "textkit/slug.py", "dependsOn": ["textkit/db.py"]}]})
+    script = write_script(tmp_path / "s.json", [
+        {"step": "plan", "text": unknown}, {"step": "plan", "text": "no JSON here"},
+        {"step": "generate", "text": whole(**{"textkit/titles.py": TITLES})},
+        {"step": "commit_message", "text": "feat: slugify and title_slug"}])
+    s = summary(cli("run", TWO_NEW, "--repo", str(repo), "--model", f"scripted:{script}", "--json"))
+    assert s["status"] == "success", s
+    evs = events(s["trajectory"])
+    assert "textkit/slug.py depends on textkit/db.py, which the plan does not list" in _requests(evs, "plan")[1]
+    assert not [e for e in evs if e["kind"] == "plan"] and any("plan could not be ordered" in w for w in s["warnings"])
+    assert "dependencies first" not in _requests(evs, "generate")[0]
+    single = write_script(tmp_path / "one.json", [{"step": "generate", "text": whole()},
+                                                  {"step": "commit_message", "text": "feat: slugify"}])
+    s = summary(cli("run", "Add a slugify(text) helper in textkit/slug.py", "--repo", str(repo),
+                    "--model", f"scripted:{single}", "--json"))
+    assert s["status"] == "success" and s["usage"]["calls"] == 2
+    assert not _requests(events(s["trajectory"]), "plan")

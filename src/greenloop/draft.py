@@ -68,7 +68,8 @@ def implement_messages(st: State) -> list[Message]:
     best alone is write the code from the task); the implementation only."""
     named = [f for f in st.context.named if not is_project_test_file(f.path)]
     return [Message("system", render("implement_system", dependencies=st.context.dependencies)),
-            Message("user", render("implement", task=st.task, named=named, target=st.target))]
+            Message("user", render("implement", task=st.task, named=named, target=st.target,
+                                                   plan=st.context.plan))]
 
 
 def test_design_messages(st: State) -> list[Message]:

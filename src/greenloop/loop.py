@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,6 +23,7 @@ from greenloop.jsexamples import js_example_failures, node_of
 from greenloop.judge import Verdict, judge, red_run, take_baseline
 from greenloop.ledger import is_project_test_file
 from greenloop.models.meter import MeteredModel
+from greenloop.planstep import needs_plan, plan_files
 from greenloop.protocols import Model, Sandbox
 from greenloop.record import RECORD_VERSION
 from greenloop.resume import KeptRun, kept_record, seed
@@ -253,6 +255,14 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
                    passed=sorted(st.baseline.passed), files=list(st.baseline.files),
                    output=st.baseline.report.output if st.baseline.report else "")
         try:
+            if kept is None and needs_plan(st.context):
+                progress(step="plan", attempt=0)
+                planned = plan_files(task, st.context, metered, traj)
+                if planned is None:
+                    st.warnings.append("the model's plan could not be ordered (a cycle or an unknown file, twice); "
+                                       "the files were written without a plan")
+                else:
+                    st.context = dataclasses.replace(st.context, plan=list(planned.order))
             green = _iterate(st, metered, sandbox, ws, settings, traj, python, progress)
         except BudgetExceeded as exc:
             error = str(exc)

@@ -113,6 +113,18 @@ class Context(Event):
     plan: list[str] = field(default_factory=list)  # files the task names, dependencies first (plan.py)
 
 
+@_kind("plan")
+class PlanEvent(Event):
+    order: list[str]  # dependencies first
+    files: list[dict[str, Any]]  # {"path", "purpose", "dependsOn"} as the model planned them
+
+
+@_kind("plan_error")
+class PlanErrorEvent(Event):
+    round: int
+    error: str
+
+
 @_kind("baseline")
 class Baseline(Event):
     status: str
