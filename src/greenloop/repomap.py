@@ -9,7 +9,6 @@ iteration over the file -> identifier -> file incidence (no file x file matrix).
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import sqlite3
@@ -126,8 +125,9 @@ def index(root: Path, use_cache: bool = True) -> tuple[dict[str, Tags], int]:
     fresh: list[tuple[str, int, int, bytes]] = []
     skipped = 0
     real_root = os.path.realpath(root) + os.sep
+    base = str(root)
     for rel in _listed(root):
-        full = root / rel
+        full = os.path.join(base, rel)  # plain strings: Path objects cost more than the stat on a warm map
         try:
             st = os.stat(full, follow_symlinks=False)
         except OSError:
@@ -139,8 +139,8 @@ def index(root: Path, use_cache: bool = True) -> tuple[dict[str, Tags], int]:
         hit = cached.get(rel)
         if hit is not None and hit[0] == st.st_mtime_ns and hit[1] == st.st_size:
             try:
-                defs, refs = msgpack.unpackb(hit[2])
-                found[rel] = Tags([tuple(d) for d in defs], refs)
+                defs, refs = msgpack.unpackb(hit[2], use_list=False)
+                found[rel] = Tags(list(defs), refs)
                 continue
             except (ValueError, TypeError, msgpack.UnpackException):
                 pass  # a corrupt row is re-read below
@@ -148,7 +148,8 @@ def index(root: Path, use_cache: bool = True) -> tuple[dict[str, Tags], int]:
             skipped += 1
             continue
         try:
-            data = full.read_bytes()
+            with open(full, "rb") as fh:
+                data = fh.read()
         except OSError:
             skipped += 1
             continue
@@ -176,26 +177,20 @@ def rank(tags: dict[str, Tags], task: str, named: list[str] = ()) -> list[str]: 
         for name in {d[1] for d in t.defs}:
             definers.setdefault(name, []).append(pid[p])
     words = {w.lower() for w in _WORD.findall(task)}
-    src, ident, weight = [], [], []
-    ids = {n: i for i, n in enumerate(definers)}
-    for p, t in tags.items():
-        i = pid[p]
-        for name, count in t.refs.items():
-            k = ids.get(name)
-            if k is None or name in _COMMON:
-                continue
-            mul = 10.0 if name.lower() in words else 1.0
-            if name.startswith("_"):
-                mul *= 0.1
-            if len(definers[name]) > 5:
-                mul *= 0.1
-            src.append(i)
-            ident.append(k)
-            weight.append(mul * math.sqrt(count))
+    ids = {name: i for i, name in enumerate(definers) if name not in _COMMON}
+    # an identifier's weight: the task's words x10, private names and ones defined in many files x0.1
+    ident_mul = np.fromiter(((10.0 if name.lower() in words else 1.0) * (0.1 if name.startswith("_") else 1.0)
+                             * (0.1 if len(where) > 5 else 1.0) for name, where in definers.items()),
+                            dtype=np.float64, count=len(definers))
     n = len(paths)
-    s = np.asarray(src, dtype=np.int64)
-    k = np.asarray(ident, dtype=np.int64)
-    w = np.asarray(weight, dtype=np.float64)
+    # every (file, referenced identifier) edge at once, in the files' order: no per-edge Python work
+    names = [name for t in tags.values() for name in t.refs]
+    counts = np.fromiter((c for t in tags.values() for c in t.refs.values()), dtype=np.float64, count=len(names))
+    files = np.repeat(np.arange(n, dtype=np.int64), [len(t.refs) for t in tags.values()])
+    known = np.fromiter((ids.get(name, -1) for name in names), dtype=np.int64, count=len(names))
+    keep = known >= 0
+    s, k = files[keep], known[keep]
+    w = ident_mul[k] * np.sqrt(counts[keep])
     out = np.bincount(s, weights=w, minlength=n)
     w = w / np.where(out[s] > 0, out[s], 1.0)
     ndef = np.asarray([len(v) for v in definers.values()] or [1], dtype=np.float64)
