@@ -21,6 +21,7 @@ from greenloop.bench.cli import bench_app
 from greenloop.cost import priced
 from greenloop.daily_cli import continued, discard_run, kept_line, register, register_config
 from greenloop.errors import GreenloopError, UsageError
+from greenloop.keys_cli import register_keys
 from greenloop.sanitize import for_terminal
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -30,6 +31,7 @@ app.add_typer(models_app, name="models")
 app.add_typer(bench_app, name="bench")
 register(app)
 register_config(app)
+register_keys(app)
 
 
 def _print_version(value: bool) -> None:
