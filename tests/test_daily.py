@@ -157,3 +157,22 @@ def test_config_show_names_each_settings_layer(repo: Path, tmp_path: Path) -> No
     assert lines["max_calls"] == "3  # env GREENLOOP_MAX_CALLS"  # env over the user config's 9
     assert lines["max_files"] == "5  # repository" and lines["test_cmd"] == "null  # default"  # untrusted: ignored
     assert lines["max_iterations"] == "5  # default"
+
+
+def test_show_completion_prints_a_bash_script_that_completes_through_the_real_cli(tmp_path: Path) -> None:
+    script = cli("--show-completion", "bash", timeout=60)
+    assert script.returncode == 0, script.stderr
+    assert "complete -o default -F _greenloop_completion greenloop" in script.stdout
+    assert "_GREENLOOP_COMPLETE=complete_bash" in script.stdout
+    # what the script asks the CLI for when the user presses Tab
+    for words, cword, expected in (("greenloop ke", "1", "keys"), ("greenloop keys set op", "3", "openai")):
+        done = cli(env={"_GREENLOOP_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": cword},
+                   timeout=60)
+        assert done.returncode == 0 and done.stdout.split() == [expected], done.stdout + done.stderr
+    home = tmp_path / "home"
+    home.mkdir()
+    installed = cli("--install-completion", "bash", env={"HOME": str(home)}, timeout=60)
+    assert installed.returncode == 0, installed.stderr
+    assert (home / ".bash_completions" / "greenloop.sh").read_text().strip() == script.stdout.strip()
+    assert "source '" in (home / ".bashrc").read_text()
+

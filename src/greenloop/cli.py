@@ -24,7 +24,7 @@ from greenloop.errors import GreenloopError, UsageError
 from greenloop.keys_cli import register_keys
 from greenloop.sanitize import for_terminal
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(no_args_is_help=True,
                   help="greenloop: tests first, then code, in a sandbox, on a branch of its own.")
 models_app = typer.Typer(no_args_is_help=True, help="Local models: list and fetch.")
 app.add_typer(models_app, name="models")
