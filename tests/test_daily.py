@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -176,3 +177,19 @@ def test_show_completion_prints_a_bash_script_that_completes_through_the_real_cl
     assert (home / ".bash_completions" / "greenloop.sh").read_text().strip() == script.stdout.strip()
     assert "source '" in (home / ".bashrc").read_text()
 
+
+def test_unknown_greenloop_variables_are_named_with_the_closest_match(repo: Path) -> None:
+    clean = {k: None for k in os.environ if k.startswith("GREENLOOP_")}
+    proc = cli("config", "show", "--repo", str(repo), env={
+        **clean, "GREENLOOP_MAX_ITERATION": "3", "GREENLOOP_WIBBLE": "1", "GREENLOOP_OPENAI_API_KEY": "sk-x",
+        "GREENLOOP_max_calls": "4", "GREENLOOP_CACHE_DIR": "/nonexistent"})
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 0 and "max_calls = 4  # env GREENLOOP_MAX_CALLS" in proc.stdout  # read, not warned
+    assert lines == [
+        "warning: GREENLOOP_MAX_ITERATION is not a greenloop variable, ignored; did you mean GREENLOOP_MAX_ITERATIONS?",
+        "warning: GREENLOOP_OPENAI_API_KEY is not a greenloop variable, ignored; API keys come from OPENAI_API_KEY"
+        " / ANTHROPIC_API_KEY or `greenloop keys set PROVIDER`",
+        "warning: GREENLOOP_WIBBLE is not a greenloop variable, ignored; the variables are GREENLOOP_<SETTING> for"
+        " each setting `greenloop config show` lists, and GREENLOOP_CACHE_DIR, GREENLOOP_BENCH_MODEL_DIR",
+    ], proc.stderr
+    assert "max_iterations = 5  # default" in proc.stdout

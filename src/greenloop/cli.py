@@ -19,7 +19,7 @@ from rich.table import Table
 from greenloop import __version__
 from greenloop.bench.cli import bench_app
 from greenloop.cost import priced
-from greenloop.daily_cli import continued, discard_run, kept_line, register, register_config
+from greenloop.daily_cli import continued, discard_run, kept_line, register, register_config, warn_unknown_env
 from greenloop.errors import GreenloopError, UsageError
 from greenloop.keys_cli import register_keys
 from greenloop.sanitize import for_terminal
@@ -44,6 +44,7 @@ def _print_version(value: bool) -> None:
 def main(version_flag: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
                                            help="Print the version and exit.")) -> None:
     """greenloop: tests first, then code, in a sandbox, on a branch of its own."""
+    warn_unknown_env()
 err = Console(stderr=True, soft_wrap=True, highlight=False)  # lines never wrapped or coloured at random
 
 
