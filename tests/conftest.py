@@ -76,11 +76,13 @@ def snapshot(repo: Path) -> dict[str, str]:
     return state
 
 
-def cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    """The real console script, as a user runs it."""
-    full_env = {**os.environ, **(env or {})}
+def cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 300,
+        input: str | None = None) -> subprocess.CompletedProcess:
+    """The real console script, as a user runs it. A variable given as None is removed from the environment;
+    `input` is piped to stdin."""
+    full_env = {k: v for k, v in {**os.environ, **(env or {})}.items() if v is not None}
     return subprocess.run([sys.executable, "-m", "greenloop", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env=full_env)
+                          timeout=timeout, env=full_env, input=input)
 
 
 def summary(proc: subprocess.CompletedProcess) -> dict:

@@ -52,8 +52,9 @@ def test_bad_model_spec(repo: Path, spec: str, fragment: str) -> None:
     assert snapshot(repo) == before and not (repo / ".git" / "greenloop").exists()
 
 
-def test_missing_api_keys(repo: Path) -> None:
-    env = {"OPENAI_API_KEY": "", "OPENAI_BASE_URL": "", "ANTHROPIC_API_KEY": ""}
+def test_missing_api_keys(repo: Path, tmp_path: Path) -> None:
+    env = {"OPENAI_API_KEY": "", "OPENAI_BASE_URL": "", "ANTHROPIC_API_KEY": "",
+           "XDG_CONFIG_HOME": str(tmp_path / "xdg")}  # no key stored there either
     _assert_usage_error(cli("run", TASK, "--repo", str(repo), "--model", "openai:gpt-4o", "--json", env=env),
                         "OPENAI_API_KEY is not set")
     _assert_usage_error(cli("run", TASK, "--repo", str(repo), "--model", "anthropic:claude", "--json", env=env),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -157,3 +158,38 @@ def test_config_show_names_each_settings_layer(repo: Path, tmp_path: Path) -> No
     assert lines["max_calls"] == "3  # env GREENLOOP_MAX_CALLS"  # env over the user config's 9
     assert lines["max_files"] == "5  # repository" and lines["test_cmd"] == "null  # default"  # untrusted: ignored
     assert lines["max_iterations"] == "5  # default"
+
+
+def test_show_completion_prints_a_bash_script_that_completes_through_the_real_cli(tmp_path: Path) -> None:
+    script = cli("--show-completion", "bash", timeout=60)
+    assert script.returncode == 0, script.stderr
+    assert "complete -o default -F _greenloop_completion greenloop" in script.stdout
+    assert "_GREENLOOP_COMPLETE=complete_bash" in script.stdout
+    # what the script asks the CLI for when the user presses Tab
+    for words, cword, expected in (("greenloop ke", "1", "keys"), ("greenloop keys set op", "3", "openai")):
+        done = cli(env={"_GREENLOOP_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": cword},
+                   timeout=60)
+        assert done.returncode == 0 and done.stdout.split() == [expected], done.stdout + done.stderr
+    home = tmp_path / "home"
+    home.mkdir()
+    installed = cli("--install-completion", "bash", env={"HOME": str(home)}, timeout=60)
+    assert installed.returncode == 0, installed.stderr
+    assert (home / ".bash_completions" / "greenloop.sh").read_text().strip() == script.stdout.strip()
+    assert "source '" in (home / ".bashrc").read_text()
+
+
+def test_unknown_greenloop_variables_are_named_with_the_closest_match(repo: Path) -> None:
+    clean = {k: None for k in os.environ if k.startswith("GREENLOOP_")}
+    proc = cli("config", "show", "--repo", str(repo), env={
+        **clean, "GREENLOOP_MAX_ITERATION": "3", "GREENLOOP_WIBBLE": "1", "GREENLOOP_OPENAI_API_KEY": "sk-x",
+        "GREENLOOP_max_calls": "4", "GREENLOOP_CACHE_DIR": "/nonexistent"})
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 0 and "max_calls = 4  # env GREENLOOP_MAX_CALLS" in proc.stdout  # read, not warned
+    assert lines == [
+        "warning: GREENLOOP_MAX_ITERATION is not a greenloop variable, ignored; did you mean GREENLOOP_MAX_ITERATIONS?",
+        "warning: GREENLOOP_OPENAI_API_KEY is not a greenloop variable, ignored; API keys come from OPENAI_API_KEY"
+        " / ANTHROPIC_API_KEY or `greenloop keys set PROVIDER`",
+        "warning: GREENLOOP_WIBBLE is not a greenloop variable, ignored; the variables are GREENLOOP_<SETTING> for"
+        " each setting `greenloop config show` lists, and GREENLOOP_CACHE_DIR, GREENLOOP_BENCH_MODEL_DIR",
+    ], proc.stderr
+    assert "max_iterations = 5  # default" in proc.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,36 @@ def test_scripted_model_checks_steps(tmp_path: Path) -> None:
     assert model.complete([Message("user", "x")], "generate").text == "a"
     with pytest.raises(Exception, match="is for step 'fix'"):
         model.complete([Message("user", "x")], "rewrite")
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])  # both SDKs send `Authorization: Bearer KEY`
+def test_a_stored_key_is_sent_when_the_environment_has_none_and_the_environment_wins(
+        repo: Path, tmp_path: Path, provider: str) -> None:
+    """`greenloop keys set` then a run with the user's --base-url: the stored key is the one the server sees, and
+    it never reaches the trajectory, the summary, the output, `config show` or a prompt."""
+    variable = f"{provider.upper()}_API_KEY"
+    stored = f"sk-stored-{provider}-0123456789abcdef"
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "xdg"), variable: None, f"{provider.upper()}_BASE_URL": None}
+    assert cli("keys", "set", provider, env=env, input=stored).returncode == 0
+    assert stat.S_IMODE((tmp_path / "xdg" / "greenloop" / "keys.toml").stat().st_mode) == 0o600
+    replies = [whole(impl=BAD_IMPL), whole(test=None), "feat(textkit): add slugify\n\nDone."]
+    base = "/v1" if provider == "openai" else ""
+    with FakeServer(replies) as server:
+        proc = cli("run", TASK, "--repo", str(repo), "--model", f"{provider}:x", "--base-url", f"{server.url}{base}",
+                   "--json", env=env)
+        seen = [r["headers"].get("authorization") for r in server.requests]
+        bodies = json.dumps([r["body"] for r in server.requests])
+    s = summary(proc)
+    assert proc.returncode == 0 and s["status"] == "success", proc.stderr
+    assert seen and all(h == f"Bearer {stored}" for h in seen)
+    shown = cli("config", "show", "--repo", str(repo), env=env).stdout + cli("show", s["run_id"], "--repo", str(repo)).stdout
+    everything = proc.stdout + proc.stderr + Path(s["trajectory"]).read_text() + bodies + shown
+    assert stored not in everything and stored[-12:] not in everything
+
+    exported = f"sk-env-{provider}-fedcba9876543210"
+    with FakeServer([whole(), "feat: slugify"]) as server:
+        proc = cli("run", TASK, "--repo", str(repo), "--model", f"{provider}:x", "--base-url", f"{server.url}{base}",
+                   "--json", env={**env, variable: exported})
+        seen = [r["headers"].get("authorization") for r in server.requests]
+    assert summary(proc)["status"] == "success", proc.stderr
+    assert seen and all(h == f"Bearer {exported}" for h in seen)  # the environment wins over the store

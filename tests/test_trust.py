@@ -66,6 +66,28 @@ def test_untrusted_base_url_never_receives_the_api_key(repo: Path, tmp_path: Pat
     assert not any("greenloop trust" in w for w in summary(proc)["warnings"])
 
 
+def test_untrusted_base_url_never_receives_the_stored_key(repo: Path, tmp_path: Path) -> None:
+    """A key stored with `greenloop keys set` goes where an exported one would: to the user's server, never to
+    the one an untrusted [tool.greenloop] (or a `.env`) names; once the user trusts the table, it is theirs."""
+    key = "sk-stored-canary-0123456789"
+    replies = [whole(impl=BAD_IMPL), whole(test=None), "feat(textkit): add slugify\n\nDone."]
+    with FakeServer(list(replies)) as planted, FakeServer(list(replies)) as mine:
+        _commit_pyproject(repo, f'base_url = "{planted.url}/v1"\nmodel = "openai:x"\n')
+        (repo / ".env").write_text(f"OPENAI_BASE_URL={planted.url}/v1\nOPENAI_API_KEY=sk-repo\n")
+        env = {**_user_env(tmp_path), "OPENAI_API_KEY": None, "OPENAI_BASE_URL": f"{mine.url}/v1"}
+        assert cli("keys", "set", "openai", env=env, input=key).returncode == 0
+        proc = cli("run", TASK, "--repo", str(repo), "--model", "openai:x", "--json", cwd=repo, env=env)
+        assert summary(proc)["status"] == "success", proc.stderr
+        assert planted.requests == []  # not even a preflight: the key was never offered to the repository's server
+        assert mine.requests and all(r["headers"]["authorization"] == f"Bearer {key}" for r in mine.requests)
+
+        assert cli("trust", "--repo", str(repo), env=env).returncode == 0
+        proc = cli("run", TASK, "--repo", str(repo), "--json", cwd=repo, env=env)
+        after = list(planted.requests)
+    assert summary(proc)["status"] == "success", proc.stderr
+    assert after and all(r["headers"]["authorization"] == f"Bearer {key}" for r in after)  # trusted: like an export
+
+
 def test_untrusted_anthropic_base_url_never_receives_the_api_key(repo: Path, tmp_path: Path) -> None:
     with FakeServer(["x"]) as server:
         _commit_pyproject(repo, f'base_url = "{server.url}"\nmodel = "anthropic:x"\n')

@@ -1,6 +1,6 @@
-"""`python -m greenloop` is the console script."""
+"""`python -m greenloop` is the console script (named `greenloop`, so completion scripts call it by that name)."""
 
 from greenloop.cli import app
 
 if __name__ == "__main__":
-    app()
+    app(prog_name="greenloop")

@@ -19,17 +19,19 @@ from rich.table import Table
 from greenloop import __version__
 from greenloop.bench.cli import bench_app
 from greenloop.cost import priced
-from greenloop.daily_cli import continued, discard_run, kept_line, register, register_config
+from greenloop.daily_cli import continued, discard_run, kept_line, register, register_config, warn_unknown_env
 from greenloop.errors import GreenloopError, UsageError
+from greenloop.keys_cli import register_keys
 from greenloop.sanitize import for_terminal
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(no_args_is_help=True,
                   help="greenloop: tests first, then code, in a sandbox, on a branch of its own.")
 models_app = typer.Typer(no_args_is_help=True, help="Local models: list and fetch.")
 app.add_typer(models_app, name="models")
 app.add_typer(bench_app, name="bench")
 register(app)
 register_config(app)
+register_keys(app)
 
 
 def _print_version(value: bool) -> None:
@@ -42,6 +44,7 @@ def _print_version(value: bool) -> None:
 def main(version_flag: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
                                            help="Print the version and exit.")) -> None:
     """greenloop: tests first, then code, in a sandbox, on a branch of its own."""
+    warn_unknown_env()
 err = Console(stderr=True, soft_wrap=True, highlight=False)  # lines never wrapped or coloured at random
 
 

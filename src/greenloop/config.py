@@ -11,6 +11,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from difflib import get_close_matches
 from pathlib import Path
 from typing import Any, Literal
 
@@ -137,6 +138,31 @@ def _env_table(environ: Mapping[str, str]) -> dict[str, Any]:
         else:
             out[name] = value
     return out
+
+
+# GREENLOOP_* variables that are not settings: the model cache (modelstore.py) and the benchmark model directory
+# (tools/bench-model and the test suite).
+OTHER_ENV = ("GREENLOOP_CACHE_DIR", "GREENLOOP_BENCH_MODEL_DIR")
+
+
+def unknown_env_notices(environ: Mapping[str, str]) -> tuple[str, ...]:
+    """One line for each GREENLOOP_* variable greenloop does not read (a typo is otherwise silently ignored)."""
+    known = [name.upper() for name in (*Settings.model_fields, *(k[len(ENV_PREFIX):] for k in OTHER_ENV))]
+    lines = []
+    for key in sorted(environ):
+        name = key[len(ENV_PREFIX):].upper()
+        if not key.startswith(ENV_PREFIX) or name in known:  # read case-insensitively, as _env_table does
+            continue
+        close = get_close_matches(name, known, n=1, cutoff=0.7)
+        if close:
+            hint = f"did you mean {ENV_PREFIX}{close[0]}?"
+        elif "KEY" in name:
+            hint = "API keys come from OPENAI_API_KEY / ANTHROPIC_API_KEY or `greenloop keys set PROVIDER`"
+        else:
+            hint = (f"the variables are {ENV_PREFIX}<SETTING> for each setting `greenloop config show` lists, "
+                    f"and {', '.join(OTHER_ENV)}")
+        lines.append(f"{key} is not a greenloop variable, ignored; {hint}")
+    return tuple(lines)
 
 
 def weakening_keys(lower: Settings, candidate: Settings, table: Mapping[str, Any]) -> tuple[str, ...]:

@@ -46,6 +46,16 @@ def discard_run(repo: Repo, rec: RunRecord) -> None:
     err.print(for_terminal(done), markup=False)
 
 
+def warn_unknown_env() -> None:
+    """One line on stderr for each GREENLOOP_* variable that greenloop does not read (a typo, most likely)."""
+    import os
+
+    from greenloop.config import unknown_env_notices
+
+    for notice in unknown_env_notices(os.environ):
+        err.print(f"warning: {for_terminal(notice)}", markup=False, soft_wrap=True)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("discard")
     def discard_command(run_id: str = typer.Argument(..., help="The run (a unique prefix or suffix of its id)."),

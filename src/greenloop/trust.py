@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,6 +27,24 @@ def config_dir(environ: Mapping[str, str]) -> Path:
     xdg = environ.get("XDG_CONFIG_HOME", "")
     base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path(environ.get("HOME") or Path.home()) / ".config"
     return base / "greenloop"
+
+
+def write_private(path: Path, body: str) -> None:
+    """Replace `path` atomically with `body`, readable by its owner only: a temporary file created 0600 beside it,
+    flushed to disk, then renamed over it (a reader sees the old file or the new one, never half of one); the
+    directory is made 0700."""
+    folder = path.parent
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(folder, stat.S_IMODE(folder.stat().st_mode) & 0o700)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".tmp", dir=folder)  # mode 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(body)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)  # left only when the write or the rename failed
 
 
 def table_hash(table: Mapping[str, Any]) -> str:
@@ -56,13 +75,9 @@ class TrustStore:
                               "delete it and run `greenloop trust` again") from exc
 
     def _write(self, entries: dict[str, str]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         body = json.dumps({"repositories": {root: {"sha256": digest} for root, digest in sorted(entries.items())}},
                           indent=2) + "\n"
-        fd, tmp = tempfile.mkstemp(prefix=".trusted-", dir=self.path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(body)
-        os.replace(tmp, self.path)  # atomic: a reader sees the old or the new file, never half of one
+        write_private(self.path, body)
 
     def state(self, root: Path, table: Mapping[str, Any]) -> TrustState:
         if not table:

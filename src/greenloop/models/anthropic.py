@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from greenloop.errors import ModelError, ModelUnavailable
+from greenloop.keys import api_key
 from greenloop.models.openai import PREFLIGHT_TIMEOUT_S, STEP_HEADER
 from greenloop.types import Completion, Message, Step, Usage
 
@@ -22,14 +23,16 @@ class AnthropicModel:
         import anthropic
 
         self._anthropic = anthropic
-        key = os.environ.get("ANTHROPIC_API_KEY")
-        if not key:
-            raise ModelUnavailable("ANTHROPIC_API_KEY is not set; export it to use anthropic:MODEL")
+        key = api_key("anthropic")  # the environment's, else the stored one; never from the repository
+        if key is None:
+            raise ModelUnavailable("ANTHROPIC_API_KEY is not set; export it or store it with "
+                                   "`greenloop keys set anthropic` to use anthropic:MODEL")
+        self.key_source = key.source
         self.model = name
         self.name = f"anthropic:{name}"
         self.settings = settings
         self.base_url = settings.base_url or os.environ.get("ANTHROPIC_BASE_URL") or None
-        self.client = anthropic.Anthropic(api_key=key, base_url=self.base_url,
+        self.client = anthropic.Anthropic(api_key=key.value, base_url=self.base_url,
                                           max_retries=settings.max_retries, timeout=settings.request_timeout)
 
     def preflight(self) -> None:
@@ -40,7 +43,8 @@ class AnthropicModel:
             raise ModelUnavailable(f"cannot reach {self.base_url or 'api.anthropic.com'}; check the network "
                                    "or ANTHROPIC_BASE_URL") from exc
         except self._anthropic.AuthenticationError as exc:
-            raise ModelUnavailable("Anthropic refused the API key; check ANTHROPIC_API_KEY") from exc
+            raise ModelUnavailable(f"Anthropic refused the API key ({self.key_source}); check it, or replace it "
+                                   "with `greenloop keys set anthropic`") from exc
         except self._anthropic.NotFoundError:
             return
 

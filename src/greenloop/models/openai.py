@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from greenloop.errors import ModelError, ModelUnavailable
+from greenloop.keys import api_key
 from greenloop.types import Completion, Message, Step, Usage
 
 if TYPE_CHECKING:
@@ -24,12 +25,14 @@ class OpenAIModel:
         self.model = name
         self.settings = settings
         self.base_url = settings.base_url or os.environ.get("OPENAI_BASE_URL") or None
-        key = os.environ.get("OPENAI_API_KEY")
-        if not key and not self.base_url:
-            raise ModelUnavailable("OPENAI_API_KEY is not set; export it, or pass --base-url URL for a "
-                                   "local OpenAI-compatible server (Ollama, vLLM, llama.cpp)")
+        key = api_key("openai")  # the environment's, else the stored one; never from the repository
+        if key is None and not self.base_url:
+            raise ModelUnavailable("OPENAI_API_KEY is not set; export it, store it with `greenloop keys set "
+                                   "openai`, or pass --base-url URL for a local OpenAI-compatible server "
+                                   "(Ollama, vLLM, llama.cpp)")
+        self.key_source = key.source if key else "no key"
         self.name = f"openai:{name}"
-        self.client = openai.OpenAI(api_key=key or "not-needed", base_url=self.base_url,
+        self.client = openai.OpenAI(api_key=key.value if key else "not-needed", base_url=self.base_url,
                                     max_retries=settings.max_retries, timeout=settings.request_timeout)
 
     def preflight(self) -> None:
@@ -41,7 +44,8 @@ class OpenAIModel:
             raise ModelUnavailable(f"cannot reach the model server at {where}; start it or fix "
                                    "--base-url / OPENAI_BASE_URL") from exc
         except self._openai.AuthenticationError as exc:
-            raise ModelUnavailable(f"{where} refused the API key; check OPENAI_API_KEY") from exc
+            raise ModelUnavailable(f"{where} refused the API key ({self.key_source}); check it, or replace it "
+                                   "with `greenloop keys set openai`") from exc
         except self._openai.NotFoundError:
             return  # some compatible servers have no /models; the first real call will tell
         except self._openai.APIStatusError as exc:
