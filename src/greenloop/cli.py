@@ -21,6 +21,7 @@ from greenloop.bench.cli import bench_app
 from greenloop.cost import priced
 from greenloop.daily_cli import continued, discard_run, kept_line, register, register_config
 from greenloop.errors import GreenloopError, UsageError
+from greenloop.runs_cli import register_runs
 from greenloop.sanitize import for_terminal
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -30,6 +31,7 @@ app.add_typer(models_app, name="models")
 app.add_typer(bench_app, name="bench")
 register(app)
 register_config(app)
+register_runs(app)
 
 
 def _print_version(value: bool) -> None:
@@ -210,44 +212,6 @@ def _repo(path: Path) -> Any:
         return open_repo(path)
     except UsageError as exc:
         _fail(str(exc))
-
-
-@app.command()
-def runs(repo: Path = typer.Option(Path("."), "--repo")) -> None:
-    """List runs: id, time, task, status, branch, attempts, model."""
-    from greenloop.runlog import all_runs
-
-    r = _repo(repo)
-    header = ("run", "time", "task", "status", "branch", "attempts", "model")
-    rows = []
-    for rec in all_runs(r.common_dir):
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(rec.started))
-        status = rec.status + (" (undone)" if rec.undone else "")
-        row = (rec.run_id, when, rec.task[:50], status, rec.branch or "-", str(rec.attempts), rec.model)
-        rows.append(tuple(for_terminal(cell).replace("\n", " ").replace("\t", " ") for cell in row))
-    if not sys.stdout.isatty():  # scripts get one tab-separated line per run
-        print("\n".join("\t".join(row) for row in (header, *rows)))
-        return
-    table = Table(*header)
-    table.columns[0].no_wrap = True  # the id is what show, undo and --continue take: never cut
-    table.columns[0].min_width = max((len(r[0]) for r in rows), default=3)
-    for row in rows:
-        table.add_row(*(escape(cell) for cell in row))
-    Console().print(table)
-
-
-@app.command()
-def show(run_id: str, repo: Path = typer.Option(Path("."), "--repo")) -> None:
-    """Print a run's story: steps, attempts, test results, the final diff."""
-    from greenloop.runlog import find, story
-
-    r = _repo(repo)
-    try:
-        rec = find(r.common_dir, run_id)
-    except UsageError as exc:
-        _fail(str(exc))
-        return
-    print("\n".join(story(rec)))
 
 
 @app.command()
