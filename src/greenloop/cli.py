@@ -31,7 +31,6 @@ app.add_typer(models_app, name="models")
 app.add_typer(bench_app, name="bench")
 register(app)
 register_config(app)
-register_runs(app)
 
 
 def _print_version(value: bool) -> None:
@@ -203,6 +202,9 @@ def run(
             err.print(f"[yellow]warning:[/yellow] {escape(for_terminal(w))}")
         err.print(f"trajectory: {result.trajectory}")
     raise typer.Exit(0 if result.status == "success" else 1)
+
+
+register_runs(app)  # here: `greenloop --help` lists run, runs, show, undo in that order
 
 
 def _repo(path: Path) -> Any:
