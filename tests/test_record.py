@@ -64,8 +64,10 @@ def test_undeclared_kind_is_kept_whole_and_old_or_foreign_lines_are_skipped(tmp_
         traj.event("test", "test_run", command=["pytest"])  # fields that do not match its declaration
     with open(path, "a") as fh:
         fh.write('["not", "an", "event"]\n{"torn": \n')
+        fh.write('{"ts": "soon", "run_id": 7, "step": null, "kind": "from_elsewhere"}\n')  # no number: ts 0
     reading = record.read(path)
-    generic, partial = reading.events
+    generic, partial, foreign = reading.events
+    assert isinstance(foreign, record.GenericEvent) and (foreign.ts, foreign.run_id) == (0.0, "7")
     assert isinstance(generic, record.GenericEvent) and generic.kind == "plan_made"
     assert generic.data == {"files": ["a.py"]}
     assert isinstance(partial, record.GenericEvent) and partial.data == {"command": ["pytest"]}

@@ -22,6 +22,7 @@ from greenloop.cost import priced
 from greenloop.daily_cli import continued, discard_run, kept_line, register, register_config, warn_unknown_env
 from greenloop.errors import GreenloopError, UsageError
 from greenloop.keys_cli import register_keys
+from greenloop.runs_cli import register_runs
 from greenloop.sanitize import for_terminal
 
 app = typer.Typer(no_args_is_help=True,
@@ -206,6 +207,9 @@ def run(
     raise typer.Exit(0 if result.status == "success" else 1)
 
 
+register_runs(app)  # here: `greenloop --help` lists run, runs, show, undo in that order
+
+
 def _repo(path: Path) -> Any:
     from greenloop.gitops import open_repo
 
@@ -213,44 +217,6 @@ def _repo(path: Path) -> Any:
         return open_repo(path)
     except UsageError as exc:
         _fail(str(exc))
-
-
-@app.command()
-def runs(repo: Path = typer.Option(Path("."), "--repo")) -> None:
-    """List runs: id, time, task, status, branch, attempts, model."""
-    from greenloop.runlog import all_runs
-
-    r = _repo(repo)
-    header = ("run", "time", "task", "status", "branch", "attempts", "model")
-    rows = []
-    for rec in all_runs(r.common_dir):
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(rec.started))
-        status = rec.status + (" (undone)" if rec.undone else "")
-        row = (rec.run_id, when, rec.task[:50], status, rec.branch or "-", str(rec.attempts), rec.model)
-        rows.append(tuple(for_terminal(cell).replace("\n", " ").replace("\t", " ") for cell in row))
-    if not sys.stdout.isatty():  # scripts get one tab-separated line per run
-        print("\n".join("\t".join(row) for row in (header, *rows)))
-        return
-    table = Table(*header)
-    table.columns[0].no_wrap = True  # the id is what show, undo and --continue take: never cut
-    table.columns[0].min_width = max((len(r[0]) for r in rows), default=3)
-    for row in rows:
-        table.add_row(*(escape(cell) for cell in row))
-    Console().print(table)
-
-
-@app.command()
-def show(run_id: str, repo: Path = typer.Option(Path("."), "--repo")) -> None:
-    """Print a run's story: steps, attempts, test results, the final diff."""
-    from greenloop.runlog import find, story
-
-    r = _repo(repo)
-    try:
-        rec = find(r.common_dir, run_id)
-    except UsageError as exc:
-        _fail(str(exc))
-        return
-    print("\n".join(story(rec)))
 
 
 @app.command()

@@ -5,10 +5,11 @@ a time budget; the worktree is reset to base + record before each mutant and aft
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from greenloop import gitops
+from greenloop.figures import MutationFigures
 from greenloop.ledger import Ledger
 from greenloop.mutants import Mutant, mutants
 from greenloop.protocols import Sandbox
@@ -32,9 +33,9 @@ class MutationScore:
         return round(self.killed / self.total, 3) if self.total else None
 
     def to_json(self) -> dict[str, object]:
-        return {"score": self.score, "killed": self.killed, "survived": len(self.survived), "total": self.total,
-                "not_run": self.not_run, "seconds": round(self.seconds, 3),
-                "survivors": [f"{m.path}:{m.line} {m.description}" for m in self.survived[:10]]}
+        return asdict(MutationFigures(score=self.score, killed=self.killed, survived=len(self.survived),
+                                      total=self.total, not_run=self.not_run, seconds=round(self.seconds, 3),
+                                      survivors=[f"{m.path}:{m.line} {m.description}" for m in self.survived[:10]]))
 
 
 def _reset(ledger: Ledger, ws: Workspace) -> None:

@@ -323,15 +323,21 @@ def _adapter(kind: str) -> TypeAdapter[Any]:
     return TypeAdapter(KINDS[kind])
 
 
+def _generic(line: Mapping[str, Any]) -> GenericEvent:
+    """A line kept whole; a timestamp that is not a number (a foreign line) reads as 0."""
+    ts = line["ts"]
+    return GenericEvent(ts=float(ts) if isinstance(ts, (int, float)) and not isinstance(ts, bool) else 0.0,
+                        run_id=str(line["run_id"]), step=str(line["step"]), kind_name=str(line["kind"]),
+                        data={k: v for k, v in line.items() if k not in BASE_FIELDS})
+
+
 def typed(line: Mapping[str, Any]) -> Event:
     """The typed event of one decoded line; raises RecordError when a declared kind does not match."""
     kind = str(line["kind"])
     cls = KINDS.get(kind)
     body = {k: v for k, v in line.items() if k != "kind"}
     if cls is None:
-        data = {k: v for k, v in body.items() if k not in BASE_FIELDS}
-        return GenericEvent(ts=float(line["ts"]), run_id=str(line["run_id"]), step=str(line["step"]),
-                            kind_name=kind, data=data)
+        return _generic(line)
     try:
         return _adapter(kind).validate_python(body)
     except ValidationError as exc:
@@ -396,10 +402,7 @@ def parse_lines(lines: Iterator[str] | list[str], strict: bool = False) -> Readi
             if strict:
                 raise RecordError(f"line {number}: {exc}") from exc
             out.warnings.append(f"line {number}: {exc}; kept untyped")
-            data = {k: v for k, v in line.items() if k not in BASE_FIELDS}
-            event = GenericEvent(ts=float(line["ts"]) if isinstance(line["ts"], (int, float)) else 0.0,
-                                 run_id=str(line["run_id"]), step=str(line["step"]), kind_name=str(line["kind"]),
-                                 data=data)
+            event = _generic(line)
         if strict and isinstance(event, GenericEvent):
             raise RecordError(f"line {number}: kind '{event.kind}' is not declared in greenloop.record")
         if isinstance(event, RunStart) and event.record_version > RECORD_VERSION:

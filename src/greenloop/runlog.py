@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from greenloop import record
 from greenloop.errors import UsageError
+from greenloop.figures import Summary, parse
 from greenloop.sanitize import for_terminal
 from greenloop.trajectory import runs_dir
 
@@ -24,26 +26,37 @@ class RunRecord:
     commit: str | None
     attempts: int
     undone: bool
-    quality: dict[str, Any] = field(default_factory=dict)  # the summary's quality object (grade.py)
+    summary: Summary = field(default_factory=Summary)  # the last run_end's summary, typed (empty: none)
     tokens: int = 0
     seconds: float = 0.0
+    ended: bool = False  # a run_end was written (an interrupted or crashed run has none)
     warnings: tuple[str, ...] = ()  # lines of the record that were skipped or kept untyped
+
+
+def printable_time(ts: float) -> bool:
+    """A timestamp of this era (a foreign line may hold NaN or 1e300, which localtime cannot take)."""
+    return math.isfinite(ts) and 0 < ts < 253402300800  # before the year 10000
+
+
+def when(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if printable_time(ts) else "-"
 
 
 def load(path: Path) -> RunRecord:
     reading = record.read(path)
     start: record.RunStart | None = reading.first(record.RunStart)
     end: record.RunEnd | None = reading.last(record.RunEnd)
-    summary = end.summary if end else {}
+    summary, why = parse(Summary, end.summary, "the run summary") if end else (None, [])
+    summary = summary or Summary()
     interrupted = bool(reading.of(record.Interrupted))
-    status = str(summary.get("status") or ("interrupted" if interrupted else "incomplete"))
+    status = summary.status or ("interrupted" if interrupted else "incomplete")
     return RunRecord(
         run_id=path.parent.name, path=path, started=start.ts if start else 0.0, task=start.task if start else "",
-        model=start.model if start else "", status=status, branch=summary.get("branch"),
-        commit=summary.get("commit"), attempts=int(summary.get("attempts", 0)),
-        undone=bool(reading.of(record.Undo)), quality=summary.get("quality") or {},
+        model=start.model if start else "", status=status, branch=summary.branch, commit=summary.commit,
+        attempts=summary.attempts, undone=bool(reading.of(record.Undo)), summary=summary,
         tokens=sum(e.input_tokens + e.output_tokens for e in reading.of(record.ModelReply)),
-        seconds=end.seconds if end else 0.0, warnings=tuple(reading.warnings),
+        seconds=end.seconds if end else 0.0, ended=end is not None,
+        warnings=(*reading.warnings, *why),
     )
 
 

@@ -1,0 +1,135 @@
+"""Typer wiring for reading past runs: `runs` (table, JSON, --stats, --html index) and `show` (story, --html)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from greenloop.errors import UsageError
+from greenloop.sanitize import for_terminal
+
+if TYPE_CHECKING:
+    from greenloop.gitops import Repo
+    from greenloop.runlog import RunRecord
+
+err = Console(stderr=True, highlight=False)
+FILE_HELP = "With --html: where to write the page."
+
+
+def _usage_error(message: str) -> typer.Exit:
+    err.print(f"greenloop: error: {for_terminal(message)}", markup=False, soft_wrap=True)
+    return typer.Exit(2)
+
+
+def _open(repo: Path) -> Repo:
+    from greenloop.gitops import open_repo
+
+    try:
+        return open_repo(repo)
+    except UsageError as exc:
+        raise _usage_error(str(exc)) from None
+
+
+def _written(write: Callable[[], Path]) -> Path:
+    """The page `write` wrote; a file that cannot be written (a directory, no permission) is a usage error."""
+    try:
+        return write()
+    except OSError as exc:
+        raise _usage_error(f"cannot write the page: {exc}") from None
+
+
+def _cells(rows: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """Table cells from the record: no terminal controls, no line breaks or tabs (a script splits on them)."""
+    return [tuple(for_terminal(c).replace("\n", " ").replace("\t", " ") for c in row) for row in rows]
+
+
+def _print_table(header: tuple[str, ...], rows: list[tuple[str, ...]], keep_first: bool = False) -> None:
+    if not sys.stdout.isatty():  # scripts get one tab-separated line per row
+        print("\n".join("\t".join(row) for row in (header, *rows)))
+        return
+    table = Table(*header)
+    if keep_first:  # the id is what show, undo and --continue take: never cut
+        table.columns[0].no_wrap = True
+        table.columns[0].min_width = max((len(r[0]) for r in rows), default=3)
+    for row in rows:
+        table.add_row(*(escape(cell) for cell in row))
+    Console().print(table)
+
+
+def _list(runs: list[RunRecord], as_json: bool) -> None:
+    from greenloop.runlog import when
+    from greenloop.runstats import run_json
+
+    if as_json:
+        print(json.dumps([run_json(rec) for rec in runs]))
+        return
+    header = ("run", "time", "task", "status", "branch", "attempts", "model")
+    rows = [(rec.run_id, when(rec.started)[:16], rec.task[:50], rec.status + (" (undone)" if rec.undone else ""),
+             rec.branch or "-", str(rec.attempts), rec.model) for rec in runs]
+    _print_table(header, _cells(rows), keep_first=True)
+
+
+def register_runs(app: typer.Typer) -> None:
+    @app.command()
+    def runs(file: Optional[Path] = typer.Argument(None, metavar="[FILE]", show_default=False,
+                                                   help=FILE_HELP + " Default: .git/greenloop/runs/index.html."),
+             repo: Path = typer.Option(Path("."), "--repo"),
+             html: bool = typer.Option(False, "--html", help="Write an HTML index of the runs, linking to each "
+                                                             "run's report (written too); print its path."),
+             stats: bool = typer.Option(False, "--stats", help="Figures over the runs: solve rate, medians, "
+                                                               "mutation score, complexity."),
+             as_json: bool = typer.Option(False, "--json", help="JSON: the runs, or with --stats the figures."),
+             ) -> None:
+        """List runs: id, time, task, status, branch, attempts, model (or --stats, or an --html index)."""
+        from greenloop.report import write_index
+        from greenloop.runlog import all_runs
+        from greenloop.runstats import stats as figures
+        from greenloop.trajectory import runs_dir
+
+        if file is not None and not html:
+            raise _usage_error(f"{file}: a file is written only with --html")
+        if html and (stats or as_json):
+            raise _usage_error("--html writes a page; --stats and --json print: give one of them")
+        r = _open(repo)
+        found = all_runs(r.common_dir)
+        if html:
+            print(_written(lambda: write_index(found, figures(found), r.root,
+                                               file or runs_dir(r.common_dir) / "index.html")))
+        elif stats and as_json:
+            print(json.dumps(figures(found).to_json()))
+        elif stats:
+            _print_table(("figure", "value"), figures(found).rows())
+        else:
+            _list(found, as_json)
+
+    @app.command()
+    def show(run_id: str = typer.Argument(..., help="The run (a unique prefix or suffix of its id)."),
+             file: Optional[Path] = typer.Argument(None, metavar="[FILE]", show_default=False,
+                                                   help=FILE_HELP + " Default: report.html beside the trajectory."),
+             repo: Path = typer.Option(Path("."), "--repo"),
+             html: bool = typer.Option(False, "--html", help="Write the run as one self-contained HTML page "
+                                                             "and print its path.")) -> None:
+        """Print a run's story: steps, attempts, test results, the final diff (or write it as an HTML page)."""
+        from greenloop.runlog import find, story
+
+        if file is not None and not html:
+            raise _usage_error(f"{file}: a file is written only with --html")
+        r = _open(repo)
+        try:
+            rec = find(r.common_dir, run_id)
+        except UsageError as exc:
+            raise _usage_error(str(exc)) from None
+        if html:
+            from greenloop.report import write_run
+
+            print(_written(lambda: write_run(rec, file)))
+            return
+        print("\n".join(story(rec)))

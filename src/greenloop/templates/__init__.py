@@ -1,0 +1,1 @@
+"""HTML page templates (package data), rendered by report.py with Jinja's autoescape and StrictUndefined."""
