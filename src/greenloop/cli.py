@@ -25,7 +25,7 @@ from greenloop.keys_cli import register_keys
 from greenloop.runs_cli import register_runs
 from greenloop.sanitize import for_terminal
 
-app = typer.Typer(no_args_is_help=True,
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
                   help="greenloop: tests first, then code, in a sandbox, on a branch of its own.")
 models_app = typer.Typer(no_args_is_help=True, help="Local models: list and fetch.")
 app.add_typer(models_app, name="models")
