@@ -52,3 +52,20 @@ def test_real_model_runs_the_loop_end_to_end(repo: Path) -> None:
     if result.status == "success":
         assert git(repo, "show", f"{result.commit}:textkit/slug.py").strip()
     assert git(repo, "worktree", "list").count("\n") == 1
+
+
+def test_a_reply_of_ever_longer_variants_of_one_line_is_stopped_but_a_real_test_file_is_not() -> None:
+    from greenloop.models.local import looping
+
+    # what Qwen2.5-Coder-1.5B sent for the demo task: 3,360 tokens of one assert growing by a digit a line
+    variants = "".join(f"    assert slugify('Hello, World! 123! 456! 789! {' '.join(str(d % 10) + '!' for d in range(i))}')"
+                       f" == 'hello-world'\n" for i in range(14))
+    assert looping("def test_long():\n" + variants)
+    real = ("import pytest\nfrom textkit.slug import slugify\n\n\n@pytest.mark.parametrize('text, slug', [\n"
+            + "".join(f"    ('Case {i}: Hello, World!', 'case-{i}-hello-world'),\n" for i in range(20))
+            + "])\ndef test_slugify(text, slug):\n    assert slugify(text) == slug\n")
+    assert not looping(real)
+    assert not looping("def test_a():\n" + "".join(f"    assert slugify('{w}') == '{w}'\n" for w in
+                                                      "alpha beta gamma delta eps zeta eta theta iota kappa lam mu".split()))
+    block = "x = compute(1, 2, 3)  # the same block again and again, exactly\n" * 8
+    assert looping(block * 3)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 CONTEXT_TOKENS = 8192
 LOOP_WINDOW = 400  # a reply whose last 400 characters already occurred in it is looping: stop it there
+LOOP_LINES, LOOP_PREFIX = 12, 48  # or whose last 12 lines share their first 48 characters
 
 
 @functools.lru_cache(maxsize=2)
@@ -71,7 +72,7 @@ class LocalModel:
             )
             for n, chunk in enumerate(stream, 1):
                 parts.append(chunk["choices"][0]["delta"].get("content") or "")
-                if n % 32 == 0 and _looping("".join(parts)):
+                if n % 32 == 0 and looping("".join(parts)):
                     break  # a small model repeating itself would otherwise run to reply_max_tokens
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"{self.name} failed at step {step}: {exc}") from exc
@@ -80,6 +81,12 @@ class LocalModel:
         return Completion(text=text, usage=Usage(max(llm.n_tokens - completion_tokens, 0), completion_tokens))
 
 
-def _looping(text: str) -> bool:
+def looping(text: str) -> bool:
+    """A reply that repeats itself: its last 400 characters occurred earlier, or its last LOOP_LINES lines all
+    start with the same LOOP_PREFIX characters (a model writing ever longer variants of one assert)."""
     tail = text[-LOOP_WINDOW:]
-    return len(text) >= 3 * LOOP_WINDOW and text.find(tail) < len(text) - LOOP_WINDOW
+    if len(text) >= 3 * LOOP_WINDOW and text.find(tail) < len(text) - LOOP_WINDOW:
+        return True
+    lines = text.splitlines()[-LOOP_LINES - 1:-1]  # complete lines only
+    return len(lines) == LOOP_LINES and len(lines[0]) >= LOOP_PREFIX and len(
+        {line[:LOOP_PREFIX] for line in lines}) == 1
