@@ -190,3 +190,5 @@ def test_a_reply_that_changes_nothing_makes_the_next_call_sample(repo: Path, tmp
     assert [r["temperature"] for r in requests] == [None, None, 0.7, None]
     attempts = [e for e in events(s["trajectory"]) if e["kind"] == "attempt"]
     assert attempts[1]["outcome"] == "unchanged" and "changes no file" in attempts[1]["errors"][0]
+    third = requests[2]["messages"][-1]["content"]  # the test failure is still shown, not only "changes no file"
+    assert "changes no file" in third and "The code still fails as before" in third and "AssertionError" in third

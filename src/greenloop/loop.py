@@ -60,6 +60,10 @@ def _reset(st: State, ws: Workspace, traj: Trajectory) -> None:
 
 def _failed(st: State, traj: Trajectory, attempt: int, step: Step, outcome: str, failure: str,
             summary: str, **record: object) -> Step:
+    if outcome == "tests_failed":
+        st.test_failure = failure
+    elif outcome == "unchanged" and st.test_failure:  # the code is the code that failed: show how it failed
+        failure += "\n\nThe code still fails as before:\n" + st.test_failure
     st.failure = failure
     st.history.append(Attempt(attempt, step, outcome, summary[:200], failure_signature(failure)))  # type: ignore[arg-type]
     traj.event(step, "attempt", number=attempt, outcome=outcome, summary=summary, failure=failure, **record)

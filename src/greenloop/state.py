@@ -30,6 +30,7 @@ class State:
     frozen_ids: set[str] = field(default_factory=set)  # ids of the run's tests that ran: they must stay and pass
 
     failure: str = ""
+    test_failure: str = ""  # the last test run's failure: still what to fix after a reply that changed nothing
     edit_failures_in_row: int = 0
     last_reply: str = ""
     stuck: bool = False  # the last reply changed nothing or repeated the one before: sample the next
