@@ -69,3 +69,16 @@ def test_a_reply_of_ever_longer_variants_of_one_line_is_stopped_but_a_real_test_
                                                       "alpha beta gamma delta eps zeta eta theta iota kappa lam mu".split()))
     block = "x = compute(1, 2, 3)  # the same block again and again, exactly\n" * 8
     assert looping(block * 3)
+
+
+def test_a_reply_stopped_for_looping_keeps_the_files_before_the_loop_with_its_fence_closed() -> None:
+    from greenloop.models.local import before_the_loop
+
+    head = "tests/test_slug.py\n```python\nfrom textkit.slug import slugify\n\n\ndef test_slugify():\n"
+    lines = [f"    assert slugify('Hello, World! 123! 456! 789! {' '.join(str(d) + '!' for d in range(i))}') == 'x'\n"
+             for i in range(14)]
+    cut = before_the_loop(head + "".join(lines) + "    assert slugify('Hel")
+    assert cut == head + "".join(lines[:3]) + "```\n"
+    block = "def f():\n    return compute(1, 2, 3)  # the same block again and again, exactly\n" * 8
+    again = before_the_loop("x.py\n```python\n" + block * 3 + "def f(")
+    assert again.endswith("exactly\n```\n") and again.count("def f():") < 24

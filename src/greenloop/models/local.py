@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 CONTEXT_TOKENS = 8192
 LOOP_WINDOW = 400  # a reply whose last 400 characters already occurred in it is looping: stop it there
 LOOP_LINES, LOOP_PREFIX = 12, 48  # or whose last 12 lines share their first 48 characters
+LOOP_KEEP = 3  # of those lines, the first three stay in the reply
 
 
 @functools.lru_cache(maxsize=2)
@@ -70,15 +71,35 @@ class LocalModel:
                 seed=self.calls,
                 stream=True,
             )
+            stopped = False
             for n, chunk in enumerate(stream, 1):
                 parts.append(chunk["choices"][0]["delta"].get("content") or "")
                 if n % 32 == 0 and looping("".join(parts)):
-                    break  # a small model repeating itself would otherwise run to reply_max_tokens
+                    stopped = True  # a small model repeating itself would otherwise run to reply_max_tokens
+                    break
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"{self.name} failed at step {step}: {exc}") from exc
-        text = "".join(parts)
         completion_tokens = len(parts)
+        text = before_the_loop("".join(parts)) if stopped else "".join(parts)
         return Completion(text=text, usage=Usage(max(llm.n_tokens - completion_tokens, 0), completion_tokens))
+
+
+def before_the_loop(text: str) -> str:
+    """A reply stopped for looping, cut where the loop began (the repeated lines kept LOOP_KEEP times, whole
+    lines only) and its open code fence closed: the files written before the loop still count."""
+    lines = text.splitlines(keepends=True)[:-1]  # the last line was cut mid-way
+    tail = text[-LOOP_WINDOW:]
+    first = text.find(tail)
+    if len(text) >= 3 * LOOP_WINDOW and first < len(text) - LOOP_WINDOW:  # an exact repeat: keep one copy
+        kept = text[:first + LOOP_WINDOW]
+        lines = kept.splitlines(keepends=True)[:-1]
+    else:
+        prefix, start = lines[-1][:LOOP_PREFIX] if lines else "", len(lines)
+        while start > 0 and lines[start - 1][:LOOP_PREFIX] == prefix:
+            start -= 1
+        lines = lines[:start + LOOP_KEEP]
+    cut = "".join(lines)
+    return cut + ("```\n" if cut.count("```") % 2 else "")
 
 
 def looping(text: str) -> bool:
