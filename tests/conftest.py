@@ -104,3 +104,39 @@ def wait_until_testing(repo: Path, timeout: float = 60) -> None:
 
 def events(path: str | Path) -> list[dict]:
     return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+
+
+def on_a_terminal(argv: list[str], env: dict[str, str], columns: int = 80, prompt: bytes = b"", answer: str = "",
+                  timeout: float = 240) -> tuple[int, str]:
+    """argv on a new pseudo-terminal `columns` wide, as a user at a shell runs it; `answer` is typed once
+    `prompt` shows. (exit code, everything the terminal showed)."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: a terminal of its own
+        os.execve(argv[0], argv, env)
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    shown, answered, deadline = b"", not prompt, time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if not select.select([fd], [], [], 0.2)[0]:
+                continue
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            shown += chunk
+            if not answered and prompt in shown:
+                os.write(fd, answer.encode() + b"\r")
+                answered = True
+        else:
+            os.kill(pid, 9)
+    finally:
+        os.close(fd)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), shown.decode(errors="replace")

@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
 class FakeServer:
-    def __init__(self, replies: list[str], fail_first: int = 0, fail_status: int = 429) -> None:
+    def __init__(self, replies: list[str], fail_first: int = 0, fail_status: int = 429,
+                 chunk_delay: float = 0.0) -> None:
         self.replies = list(replies)
         self.requests: list[dict[str, Any]] = []
         self.fail_first = fail_first
         self.fail_status = fail_status
+        self.chunk_delay = chunk_delay
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -30,6 +33,22 @@ class FakeServer:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
+
+            def _stream(self, model: str, text: str) -> None:
+                """Server-sent chunks of about 8 characters, then the usage chunk, then [DONE]."""
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                base = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": model}
+                for i in range(0, len(text), 8):
+                    delta = {"index": 0, "delta": {"content": text[i:i + 8]}, "finish_reason": None}
+                    self.wfile.write(f"data: {json.dumps({**base, 'choices': [delta]})}\n\n".encode())
+                    self.wfile.flush()
+                    time.sleep(outer.chunk_delay)
+                usage = {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}
+                self.wfile.write(f"data: {json.dumps({**base, 'choices': [], 'usage': usage})}\n\n".encode())
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
 
             def do_GET(self) -> None:  # noqa: N802
                 outer.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": None})
@@ -50,6 +69,9 @@ class FakeServer:
                     self._send(200, {"id": "msg_1", "type": "message", "role": "assistant", "model": body["model"],
                                      "content": [{"type": "text", "text": text}], "stop_reason": "end_turn",
                                      "stop_sequence": None, "usage": {"input_tokens": 11, "output_tokens": 7}})
+                    return
+                if body.get("stream"):
+                    self._stream(body["model"], text)
                     return
                 self._send(200, {"id": "c1", "object": "chat.completion", "created": 0, "model": body["model"],
                                  "choices": [{"index": 0, "finish_reason": "stop",

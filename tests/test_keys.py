@@ -4,15 +4,12 @@ keys.toml 0600 in a 0700 config directory; refused input writes nothing; a repos
 from __future__ import annotations
 
 import os
-import pty
-import select
 import stat
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from conftest import TASK, cli, git, summary
+from conftest import TASK, cli, git, on_a_terminal, summary
 from fakeserver import FakeServer
 
 KEY = "sk-stored-0123456789abcdefWXYZ"
@@ -93,37 +90,10 @@ def test_refused_input_keeps_the_stored_keys(tmp_path: Path) -> None:
     assert keys_file(tmp_path).read_bytes() == before
 
 
-def _talk_to_prompt(argv: list[str], env: dict[str, str], answer: str, timeout: float = 60) -> tuple[int, str]:
-    """Run argv on a new pseudo-terminal, type `answer` at its prompt; (exit code, everything the terminal showed)."""
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: a terminal of its own, as a user at a shell has
-        os.execve(argv[0], argv, env)
-    shown, answered, deadline = b"", False, time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([fd], [], [], 0.2)
-            if not ready:
-                continue
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not chunk:
-                break
-            shown += chunk
-            if not answered and b"(input hidden)" in shown:
-                os.write(fd, answer.encode() + b"\r")
-                answered = True
-        else:
-            os.kill(pid, 9)
-    finally:
-        os.close(fd)
-    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), shown.decode(errors="replace")
-
-
 def test_on_a_terminal_the_key_is_read_from_a_hidden_prompt(tmp_path: Path) -> None:
     env = {k: v for k, v in {**os.environ, **user_env(tmp_path)}.items() if v is not None}
-    code, shown = _talk_to_prompt([sys.executable, "-m", "greenloop", "keys", "set", "openai"], env, KEY)
+    code, shown = on_a_terminal([sys.executable, "-m", "greenloop", "keys", "set", "openai"], env,
+                                prompt=b"(input hidden)", answer=KEY, timeout=60)
     assert code == 0, shown
     assert "openai API key (input hidden):" in shown and "stored the openai key sk-…WXYZ" in shown
     assert KEY not in shown  # not echoed while typed

@@ -64,13 +64,17 @@ def _sigterm(_signum: int, _frame: Any) -> None:
 
 
 class LiveView:
-    """Current step, attempt k/N, test counts, elapsed time, tokens."""
+    """Current step, attempt k/N, test counts, elapsed time, tokens; while a streaming model answers, a second
+    line with the reply's pieces per second and its last characters."""
+
+    TAIL = 60
 
     def __init__(self, max_iterations: int, model: str) -> None:
         self.state: dict[str, Any] = {"step": "start", "attempt": 0, "passed": 0, "failed": 0, "tokens": 0}
         self.max = max_iterations
         self.model = model
         self.start = time.monotonic()
+        self.reply, self.pieces, self.reply_start = "", 0, 0.0
         self.live = Live(self.render(), console=err, refresh_per_second=4, transient=True)
 
     def render(self) -> Table:
@@ -80,9 +84,20 @@ class LiveView:
                       f"tests {s['passed']} passed, {s['failed']} failed",
                       f"{time.monotonic() - self.start:5.1f}s", f"{s['tokens']} tokens",
                       escape(for_terminal(self.model)))
+        if self.pieces:
+            rate = self.pieces / max(time.monotonic() - self.reply_start, 1e-3)
+            tail = for_terminal(self.reply[-self.TAIL:]).replace("\n", " ⏎ ")
+            table.add_row("", f"{rate:4.1f} tok/s", escape(tail[-self.TAIL:]))
         return table
 
     def __call__(self, **fields: Any) -> None:
+        piece = fields.pop("piece", None)
+        if piece is not None:
+            if not self.pieces:
+                self.reply_start = time.monotonic()
+            self.reply, self.pieces = (self.reply + piece)[-4 * self.TAIL:], self.pieces + 1
+        elif "step" in fields or "attempt" in fields:
+            self.reply, self.pieces = "", 0  # a new step: the next reply starts empty
         self.state.update(fields)
         self.live.update(self.render())
 
@@ -95,6 +110,7 @@ class PlainProgress:
         self.state: dict[str, Any] = {"step": "", "attempt": 0}
 
     def __call__(self, **fields: Any) -> None:
+        fields.pop("piece", None)  # a reply's pieces are for the live view only
         before = (self.state["step"], self.state["attempt"])
         self.state.update(fields)
         if (self.state["step"], self.state["attempt"]) != before:

@@ -221,7 +221,8 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
         traj.event("start", "run_start", **start)
     else:
         traj.event("start", "run_continue", **start)
-    metered = MeteredModel(model, traj, settings.max_calls, settings.max_tokens, settings.max_cost)
+    metered = MeteredModel(model, traj, settings.max_calls, settings.max_tokens, settings.max_cost,
+                           on_text=lambda piece: progress(piece=piece))
     wt = gitops.create_worktree(repo, run_id, task, settings.from_ref) if kept is None else kept.worktree
     traj.event("start", "worktree", path=str(wt.path), branch=wt.branch, base=wt.base_commit)
     status, error, commit, green, interrupted = "failed", None, None, False, False

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -22,6 +22,14 @@ class Model(Protocol):
     def preflight(self) -> None:
         """Cheap check that the model can be reached/loaded. Raises ModelUnavailable."""
         ...
+
+
+@runtime_checkable
+class StreamingModel(Model, Protocol):
+    """A model that shows its reply as it comes: while `on_text` is set, `complete` calls it with each piece
+    of the reply text, in order (the pieces joined are the reply before any cut). Optional for providers."""
+
+    on_text: Callable[[str], None] | None
 
 
 @runtime_checkable

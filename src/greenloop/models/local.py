@@ -5,7 +5,7 @@ from __future__ import annotations
 import atexit
 import functools
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +55,7 @@ class LocalModel:
                 raise ModelUnavailable(f"local:{name}: no such file; give the path of a .gguf model")
         self.name = f"local:{self.path.name}"
         self.calls = 0  # the sampling seed: reproducible runs, yet each sample of a step differs
+        self.on_text: Callable[[str], None] | None = None  # StreamingModel: each piece of the reply as it comes
 
     def preflight(self) -> None:
         _load(str(self.path), CONTEXT_TOKENS)
@@ -73,7 +74,10 @@ class LocalModel:
             )
             stopped = False
             for n, chunk in enumerate(stream, 1):
-                parts.append(chunk["choices"][0]["delta"].get("content") or "")
+                piece = chunk["choices"][0]["delta"].get("content") or ""
+                parts.append(piece)
+                if self.on_text is not None and piece:
+                    self.on_text(piece)
                 if n % 32 == 0 and looping("".join(parts)):
                     stopped = True  # a small model repeating itself would otherwise run to reply_max_tokens
                     break

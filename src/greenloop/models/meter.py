@@ -8,12 +8,12 @@ no single prompt may carry megabytes of context."""
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from greenloop.cost import call_cost
 from greenloop.errors import BudgetExceeded
-from greenloop.protocols import Model
+from greenloop.protocols import Model, StreamingModel
 from greenloop.trajectory import Trajectory
 from greenloop.types import Completion, Message, Step
 
@@ -37,8 +37,11 @@ class UsageCount:
 
 class MeteredModel:
     def __init__(self, model: Model, trajectory: Trajectory, max_calls: int | None,
-                 max_tokens: int | None, max_cost: float | None = None) -> None:
+                 max_tokens: int | None, max_cost: float | None = None,
+                 on_text: Callable[[str], None] | None = None) -> None:
         self.model = model
+        if on_text is not None and isinstance(model, StreamingModel):
+            model.on_text = on_text  # the live view shows the reply as it comes
         self.name = model.name
         self.trajectory = trajectory
         self.max_calls = max_calls

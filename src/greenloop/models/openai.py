@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from greenloop.errors import ModelError, ModelUnavailable
@@ -31,6 +31,7 @@ class OpenAIModel:
                                    "openai`, or pass --base-url URL for a local OpenAI-compatible server "
                                    "(Ollama, vLLM, llama.cpp)")
         self.key_source = key.source if key else "no key"
+        self.on_text: Callable[[str], None] | None = None  # StreamingModel: set, the reply is streamed
         self.name = f"openai:{name}"
         self.client = openai.OpenAI(api_key=key.value if key else "not-needed", base_url=self.base_url,
                                     max_retries=settings.max_retries, timeout=settings.request_timeout)
@@ -54,17 +55,32 @@ class OpenAIModel:
                                        "try again when it is healthy") from exc
 
     def complete(self, messages: Sequence[Message], step: Step, temperature: float | None = None) -> Completion:
+        request = dict(model=self.model, messages=[{"role": m.role, "content": m.content} for m in messages],
+                       temperature=self.settings.temperature if temperature is None else temperature,
+                       max_tokens=self.settings.reply_max_tokens, extra_headers={STEP_HEADER: step})
         try:
-            resp = self.client.chat.completions.create(
-                model=self.model,
-                messages=[{"role": m.role, "content": m.content} for m in messages],  # type: ignore[misc]
-                temperature=self.settings.temperature if temperature is None else temperature,
-                max_tokens=self.settings.reply_max_tokens,
-                extra_headers={STEP_HEADER: step},
-            )
+            if self.on_text is not None:
+                return self._streamed(request, self.on_text)
+            resp = self.client.chat.completions.create(**request)  # type: ignore[call-overload]
         except self._openai.APIError as exc:
             raise ModelError(f"{self.name} failed at step {step}: {exc}") from exc
         text = resp.choices[0].message.content or "" if resp.choices else ""
         usage = resp.usage
         return Completion(text=text, usage=Usage(usage.prompt_tokens if usage else 0,
                                                  usage.completion_tokens if usage else 0))
+
+    def _streamed(self, request: dict[str, object], on_text: Callable[[str], None]) -> Completion:
+        """The reply as server-sent chunks, each piece shown as it comes; the usage from the last chunk
+        (`include_usage`), or, from a server that sends none, the pieces counted as output tokens."""
+        parts: list[str] = []
+        usage = None
+        stream = self.client.chat.completions.create(**request, stream=True,  # type: ignore[call-overload]
+                                                     stream_options={"include_usage": True})
+        for chunk in stream:
+            usage = chunk.usage or usage
+            piece = chunk.choices[0].delta.content or "" if chunk.choices else ""
+            if piece:
+                parts.append(piece)
+                on_text(piece)
+        return Completion(text="".join(parts), usage=Usage(usage.prompt_tokens if usage else 0,
+                                                           usage.completion_tokens if usage else len(parts)))
