@@ -50,6 +50,25 @@ class FakeServer:
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
 
+            def _stream_messages(self, model: str, text: str) -> None:
+                """Anthropic's Messages stream: message_start, one text block in 8-character deltas, the end."""
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                start = {"id": "msg_1", "type": "message", "role": "assistant", "model": model, "content": [],
+                         "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 11, "output_tokens": 0}}
+                events = [("message_start", {"message": start}),
+                          ("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}}),
+                          *[("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": text[i:i + 8]}})
+                            for i in range(0, len(text), 8)],
+                          ("content_block_stop", {"index": 0}),
+                          ("message_delta", {"delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                                             "usage": {"output_tokens": 7}}),
+                          ("message_stop", {})]
+                for name, data in events:
+                    self.wfile.write(f"event: {name}\ndata: {json.dumps({'type': name, **data})}\n\n".encode())
+                    self.wfile.flush()
+
             def do_GET(self) -> None:  # noqa: N802
                 outer.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": None})
                 self._send(200, {"object": "list", "data": [{"id": "test-model", "object": "model",
@@ -65,6 +84,9 @@ class FakeServer:
                     self._send(outer.fail_status, {"error": {"message": "try later", "type": "rate_limit"}})
                     return
                 text = outer.replies.pop(0) if outer.replies else "no more replies"
+                if self.path.endswith("/messages") and body.get("stream"):
+                    self._stream_messages(body["model"], text)
+                    return
                 if self.path.endswith("/messages"):
                     self._send(200, {"id": "msg_1", "type": "message", "role": "assistant", "model": body["model"],
                                      "content": [{"type": "text", "text": text}], "stop_reason": "end_turn",

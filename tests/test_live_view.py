@@ -9,6 +9,7 @@ import re
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import BAD_IMPL, TASK, git, on_a_terminal, whole
 from fakeserver import FakeServer
 
@@ -30,6 +31,18 @@ def test_a_streamed_reply_comes_in_pieces_and_the_usage_from_the_last_chunk() ->
     assert len(pieces) == 6 and "".join(pieces) == out.text == "the whole reply, in pieces of eight characters"
     assert (out.usage.input_tokens, out.usage.output_tokens) == (11, 7)
     assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
+
+
+def test_an_anthropic_reply_is_streamed_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+    with FakeServer(["the Messages API streams this reply"]) as server:
+        model = resolve("anthropic:claude-test", load_settings(None, {"base_url": server.url}))
+        pieces: list[str] = []
+        model.on_text = pieces.append  # type: ignore[attr-defined]
+        out = model.complete([Message("system", "be brief"), Message("user", "hi")], "generate")
+        body = server.requests[-1]["body"]
+    assert len(pieces) == 5 and "".join(pieces) == out.text == "the Messages API streams this reply"
+    assert (out.usage.input_tokens, out.usage.output_tokens) == (11, 7) and body["stream"] is True
 
 
 def test_the_live_view_at_80_columns_shows_the_reply_as_it_comes(repo: Path) -> None:

@@ -6,7 +6,7 @@ top_p and top_k with a 400 even at default values, and the SDK no longer accepts
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from greenloop.errors import ModelError, ModelUnavailable
@@ -28,6 +28,7 @@ class AnthropicModel:
             raise ModelUnavailable("ANTHROPIC_API_KEY is not set; export it or store it with "
                                    "`greenloop keys set anthropic` to use anthropic:MODEL")
         self.key_source = key.source
+        self.on_text: Callable[[str], None] | None = None  # StreamingModel: set, the reply is streamed
         self.model = name
         self.name = f"anthropic:{name}"
         self.settings = settings
@@ -52,12 +53,16 @@ class AnthropicModel:
         """`temperature` is accepted for the protocol and not sent (the API refuses it, see above)."""
         system = "\n\n".join(m.content for m in messages if m.role == "system")
         chat = [{"role": m.role, "content": m.content} for m in messages if m.role != "system"]
+        request = dict(model=self.model, system=system, messages=chat, max_tokens=self.settings.reply_max_tokens,
+                       extra_headers={STEP_HEADER: step})
         try:
-            resp = self.client.messages.create(
-                model=self.model, system=system, messages=chat,  # type: ignore[arg-type]
-                max_tokens=self.settings.reply_max_tokens,
-                extra_headers={STEP_HEADER: step},
-            )
+            if self.on_text is not None:
+                with self.client.messages.stream(**request) as stream:  # type: ignore[arg-type]
+                    for piece in stream.text_stream:
+                        self.on_text(piece)
+                    resp = stream.get_final_message()
+            else:
+                resp = self.client.messages.create(**request)  # type: ignore[call-overload]
         except self._anthropic.APIError as exc:
             raise ModelError(f"{self.name} failed at step {step}: {exc}") from exc
         text = "".join(getattr(block, "text", "") for block in resp.content)
