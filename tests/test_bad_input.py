@@ -99,7 +99,10 @@ def test_ctrl_c_stops_cleans_up_and_exits_130(repo: Path, tmp_path: Path) -> Non
     before = snapshot(repo)
     proc = subprocess.Popen([sys.executable, "-m", "greenloop", "run", TASK, "--repo", str(repo), "--model",
                              f"scripted:{tmp_path / 's.json'}", "--json"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            # as at a terminal: a suite started in the background (`nohup ... &`) ignores SIGINT,
+                            # and the child would inherit that
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     wait_until_testing(repo)
     proc.send_signal(signal.SIGINT)
     _out, err = proc.communicate(timeout=60)
