@@ -161,7 +161,10 @@ def test_config_show_names_each_settings_layer(repo: Path, tmp_path: Path) -> No
 
 
 def test_show_completion_prints_a_bash_script_that_completes_through_the_real_cli(tmp_path: Path) -> None:
-    script = cli("--show-completion", "bash", timeout=60)
+    # typer's own switch: the shell is taken from the argument, not detected from the parent processes (which
+    # fails when the suite's parents are no shell, e.g. a CI job started in the background)
+    fixed = {"_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
+    script = cli("--show-completion", "bash", env=fixed, timeout=60)
     assert script.returncode == 0, script.stderr
     assert "complete -o default -F _greenloop_completion greenloop" in script.stdout
     assert "_GREENLOOP_COMPLETE=complete_bash" in script.stdout
@@ -172,7 +175,7 @@ def test_show_completion_prints_a_bash_script_that_completes_through_the_real_cl
         assert done.returncode == 0 and done.stdout.split() == [expected], done.stdout + done.stderr
     home = tmp_path / "home"
     home.mkdir()
-    installed = cli("--install-completion", "bash", env={"HOME": str(home)}, timeout=60)
+    installed = cli("--install-completion", "bash", env={"HOME": str(home), **fixed}, timeout=60)
     assert installed.returncode == 0, installed.stderr
     assert (home / ".bash_completions" / "greenloop.sh").read_text().strip() == script.stdout.strip()
     assert "source '" in (home / ".bashrc").read_text()

@@ -175,8 +175,11 @@ def test_package_json_script_changes_are_refused_unless_the_task_asks(after: dic
 
 def test_package_json_ordinary_changes_and_asked_for_scripts_pass() -> None:
     policy = WritePolicy((".json",), 20)
+    bumped = json.dumps({"name": "x", "version": "1.1.0", "scripts": {"test": "jest"}})
+    policy.check_content("package.json", PACKAGE, bumped, "Add a slugify helper")
     deps = json.dumps({"name": "x", "version": "1.1.0", "scripts": {"test": "jest"}, "dependencies": {"a": "1"}})
-    policy.check_content("package.json", PACKAGE, deps, "Add a slugify helper")
+    with pytest.raises(GuardrailViolation, match="npm install a"):  # the jail installs nothing: the user does
+        policy.check_content("package.json", PACKAGE, deps, "Add a slugify helper")
     lint = json.dumps({"name": "x", "version": "1.0.0", "scripts": {"test": "jest", "lint": "eslint ."}})
     policy.check_content("package.json", PACKAGE, lint, "Add a lint script to package.json")
     policy.check_content("textkit/slug.py", None, "scripts = {'postinstall': 1}\n", "Add a slugify helper")
