@@ -63,6 +63,11 @@ class ProjectContext:
         return cls(files=[], named=[], examples=[], test_dir="tests", test_framework="pytest",
                    python_requires=">=3.11")
 
+    @property
+    def named_sources(self) -> list[SourceFile]:
+        """The implementation files the task names (not tests, not refused), in any language."""
+        return [f for f in self.named if not f.refused and not is_test_path(f.path)]
+
     def suggested_test_path(self, target: str | None) -> str:
         stem, suffix = (Path(target).stem, Path(target).suffix) if target else ("feature", "")
         if suffix in JS_SUFFIXES:  # beside the project's JS tests (`test/x.test.js`), else in test/

@@ -33,7 +33,7 @@ def messages_for(step: Step, st: State, ws: Workspace, attempt: int, settings: S
         user = render("generate", task=st.task, files=st.context.files, named=st.context.named,
                       examples=st.context.examples, repo_map=st.context.repo_map,
                       plan=st.context.plan, style=st.context.style, target=target,
-                      test_path=st.context.suggested_test_path(st.named_source),
+                      test_path=st.test_path,
                       tests_required=settings.require_tests)
     else:
         views = {p: file_view(p, st.ledger.current(p) or "", st.task, NAMED_FILE_CHARS) for p in st.ledger.written()}
@@ -144,7 +144,7 @@ def _design_tests(st: State, model: MeteredModel, ws: Workspace, settings: Setti
     outcome.written = {p: f for p, f in outcome.written.items() if f.is_test}
     if not outcome.errors and not outcome.written:
         outcome.errors, outcome.kind = [f"The reply has no test file. Send the tests in "
-                                        f"{st.context.suggested_test_path(st.named_source)}."], "invalid"
+                                        f"{st.test_path}."], "invalid"
     return write(outcome, ws) if not outcome.errors else outcome
 
 

@@ -181,7 +181,7 @@ def _iterate(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, se
         st.ledger.record(outcome.written)
         if outcome.errors or (not st.ledger.tests and settings.require_tests):
             errors = outcome.errors or ["The reply has no test file. Write the tests first, in a new "
-                                        f"{st.context.suggested_test_path(st.named_source)}."]
+                                        f"{st.test_path}."]
             st.edit_failures_in_row = st.edit_failures_in_row + 1 if outcome.kind == "edit_error" else 0
             kind = outcome.kind if outcome.kind != "ok" else "invalid"
             step = _failed(st, traj, attempt, step, kind, "\n".join(errors), errors[0].splitlines()[0], errors=errors)

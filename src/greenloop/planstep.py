@@ -10,7 +10,6 @@ from greenloop.context import ProjectContext
 from greenloop.models.meter import MeteredModel
 from greenloop.plan import Plan, PlanError, parse_plan
 from greenloop.prompts import render
-from greenloop.replies import is_test_path
 from greenloop.trajectory import Trajectory
 from greenloop.types import Message
 
@@ -18,7 +17,7 @@ ROUNDS = 2  # the plan, and one correction
 
 
 def needs_plan(context: ProjectContext) -> bool:
-    sources = [f for f in context.named if not f.refused and not is_test_path(f.path)]
+    sources = context.named_sources
     return len(sources) >= 2 and any(not f.exists for f in sources)
 
 

@@ -11,7 +11,6 @@ from greenloop.frozen import TestGuard
 from greenloop.judge import Baseline, Verdict
 from greenloop.ledger import Ledger
 from greenloop.protocols import TestRunner
-from greenloop.replies import is_test_path
 from greenloop.types import Attempt
 
 
@@ -48,12 +47,16 @@ class State:
     @property
     def named_source(self) -> str | None:
         """The one implementation file the task names, in any language (names the suggested test file)."""
-        named = [f.path for f in self.context.named if not is_test_path(f.path) and not f.refused]
-        return named[0] if len(named) == 1 else None
+        named = self.context.named_sources
+        return named[0].path if len(named) == 1 else None
 
     @property
     def target(self) -> str | None:
-        """The one implementation file the task names, if it names exactly one."""
-        named = [f.path for f in self.context.named
-                 if f.path.endswith(".py") and not is_test_path(f.path) and not f.refused]
+        """The one Python implementation file the task names, if it names exactly one."""
+        named = [f.path for f in self.context.named_sources if f.path.endswith(".py")]
         return named[0] if len(named) == 1 else None
+
+    @property
+    def test_path(self) -> str:
+        """Where the run's tests are asked for: beside the project's tests, named after the task's file."""
+        return self.context.suggested_test_path(self.named_source)

@@ -91,13 +91,11 @@ class LocalModel:
 def before_the_loop(text: str) -> str:
     """A reply stopped for looping, cut where the loop began (the repeated lines kept LOOP_KEEP times, whole
     lines only) and its open code fence closed: the files written before the loop still count."""
-    lines = text.splitlines(keepends=True)[:-1]  # the last line was cut mid-way
-    tail = text[-LOOP_WINDOW:]
-    first = text.find(tail)
-    if len(text) >= 3 * LOOP_WINDOW and first < len(text) - LOOP_WINDOW:  # an exact repeat: keep one copy
-        kept = text[:first + LOOP_WINDOW]
-        lines = kept.splitlines(keepends=True)[:-1]
+    first = _repeat_start(text)
+    if first is not None:  # an exact repeat: keep one copy
+        lines = text[:first + LOOP_WINDOW].splitlines(keepends=True)[:-1]
     else:
+        lines = text.splitlines(keepends=True)[:-1]  # the last line was cut mid-way
         prefix, start = lines[-1][:LOOP_PREFIX] if lines else "", len(lines)
         while start > 0 and lines[start - 1][:LOOP_PREFIX] == prefix:
             start -= 1
@@ -106,11 +104,18 @@ def before_the_loop(text: str) -> str:
     return cut + ("```\n" if cut.count("```") % 2 else "")
 
 
+def _repeat_start(text: str) -> int | None:
+    """Where the reply's last LOOP_WINDOW characters first occurred, if they occurred before (an exact loop)."""
+    if len(text) < 3 * LOOP_WINDOW:
+        return None
+    first = text.find(text[-LOOP_WINDOW:])
+    return first if first < len(text) - LOOP_WINDOW else None
+
+
 def looping(text: str) -> bool:
     """A reply that repeats itself: its last 400 characters occurred earlier, or its last LOOP_LINES lines all
     start with the same LOOP_PREFIX characters (a model writing ever longer variants of one assert)."""
-    tail = text[-LOOP_WINDOW:]
-    if len(text) >= 3 * LOOP_WINDOW and text.find(tail) < len(text) - LOOP_WINDOW:
+    if _repeat_start(text) is not None:
         return True
     lines = text.splitlines()[-LOOP_LINES - 1:-1]  # complete lines only
     return len(lines) == LOOP_LINES and len(lines[0]) >= LOOP_PREFIX and len(
