@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
@@ -17,6 +17,12 @@ if TYPE_CHECKING:
     from greenloop.runlog import RunRecord
 
 err = Console(stderr=True, highlight=False)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """One clean line on stderr naming the problem, then the exit code (2: bad usage, nothing written)."""
+    err.print(f"greenloop: error: {for_terminal(message)}", markup=False, soft_wrap=True)
+    raise typer.Exit(code)
 
 
 def continued(repo: Repo, run_id: str) -> KeptRun:
@@ -68,8 +74,7 @@ def register(app: typer.Typer) -> None:
             r = open_repo(repo)
             discard_run(r, find(r.common_dir, run_id))
         except UsageError as exc:
-            err.print(f"greenloop: error: {for_terminal(str(exc))}", markup=False, soft_wrap=True)
-            raise typer.Exit(2) from None
+            fail(str(exc))
 
 
 def register_config(app: typer.Typer) -> None:
@@ -91,7 +96,6 @@ def register_config(app: typer.Typer) -> None:
             root = open_repo(repo).root
             rows = config_sources(root, dict(os.environ))
         except GreenloopError as exc:
-            err.print(f"greenloop: error: {for_terminal(str(exc))}", markup=False, soft_wrap=True)
-            raise typer.Exit(2) from None
+            fail(str(exc))
         for key, value, where in rows:
             print(for_terminal(f"{key} = {json.dumps(value, default=str)}  # {where}"))

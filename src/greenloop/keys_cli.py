@@ -5,11 +5,11 @@ from __future__ import annotations
 import getpass
 import os
 import sys
-from typing import NoReturn
 
 import typer
 from rich.console import Console
 
+from greenloop.daily_cli import fail
 from greenloop.errors import UsageError
 from greenloop.keys import MAX_KEY_CHARS, PROVIDERS, KeyStore, api_key, masked, provider_of
 from greenloop.sanitize import for_terminal
@@ -17,11 +17,6 @@ from greenloop.sanitize import for_terminal
 err = Console(stderr=True, highlight=False)
 KEYS_HELP = ("API keys for openai: and anthropic: models, kept in keys.toml (mode 0600) in your config directory. "
              "An exported OPENAI_API_KEY / ANTHROPIC_API_KEY wins over a stored key; a repository can never set one.")
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"greenloop: error: {for_terminal(message)}", markup=False, soft_wrap=True)
-    raise typer.Exit(code)
 
 
 def _read_key(provider: str) -> str:
@@ -68,7 +63,7 @@ def register_keys(app: typer.Typer) -> None:
             key = _read_key(provider)
             store.set(provider, key)
         except UsageError as exc:
-            _fail(f"{exc}; nothing written")
+            fail(f"{exc}; nothing written")
         print(f"stored the {provider} key {masked(key.strip())} in {store.path} (mode 0600)"
               f"{_env_note(provider, 'wins over it')}")
 
@@ -80,7 +75,7 @@ def register_keys(app: typer.Typer) -> None:
             stored = store.read()
             loose = store.loose_permissions()
         except UsageError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         for provider, variable in PROVIDERS.items():
             used = api_key(provider)
             if used is None:
@@ -102,6 +97,6 @@ def register_keys(app: typer.Typer) -> None:
         try:
             removed = store.remove(provider)
         except UsageError as exc:
-            _fail(f"{exc}; nothing written")
+            fail(f"{exc}; nothing written")
         print(f"removed the stored {provider} key from {store.path}{_env_note(provider, 'is still used')}"
               if removed else f"no {provider} key is stored in {store.path}; nothing to remove")

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from greenloop.daily_cli import fail
 from greenloop.errors import UsageError
 from greenloop.sanitize import for_terminal
 
@@ -24,18 +25,13 @@ err = Console(stderr=True, highlight=False)
 FILE_HELP = "With --html: where to write the page."
 
 
-def _usage_error(message: str) -> typer.Exit:
-    err.print(f"greenloop: error: {for_terminal(message)}", markup=False, soft_wrap=True)
-    return typer.Exit(2)
-
-
 def _open(repo: Path) -> Repo:
     from greenloop.gitops import open_repo
 
     try:
         return open_repo(repo)
     except UsageError as exc:
-        raise _usage_error(str(exc)) from None
+        fail(str(exc))
 
 
 def _written(write: Callable[[], Path]) -> Path:
@@ -43,7 +39,7 @@ def _written(write: Callable[[], Path]) -> Path:
     try:
         return write()
     except OSError as exc:
-        raise _usage_error(f"cannot write the page: {exc}") from None
+        fail(f"cannot write the page: {exc}")
 
 
 def _cells(rows: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
@@ -95,9 +91,9 @@ def register_runs(app: typer.Typer) -> None:
         from greenloop.trajectory import runs_dir
 
         if file is not None and not html:
-            raise _usage_error(f"{file}: a file is written only with --html")
+            fail(f"{file}: a file is written only with --html")
         if html and (stats or as_json):
-            raise _usage_error("--html writes a page; --stats and --json print: give one of them")
+            fail("--html writes a page; --stats and --json print: give one of them")
         r = _open(repo)
         found = all_runs(r.common_dir)
         if html:
@@ -121,12 +117,12 @@ def register_runs(app: typer.Typer) -> None:
         from greenloop.runlog import find, story
 
         if file is not None and not html:
-            raise _usage_error(f"{file}: a file is written only with --html")
+            fail(f"{file}: a file is written only with --html")
         r = _open(repo)
         try:
             rec = find(r.common_dir, run_id)
         except UsageError as exc:
-            raise _usage_error(str(exc)) from None
+            fail(str(exc))
         if html:
             from greenloop.report import write_run
 
