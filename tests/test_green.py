@@ -49,6 +49,8 @@ def test_breaking_existing_code_is_fed_back_by_test_name_and_fixed(project: Path
     assert s["baseline"].startswith("ok")
     fix = prompts(s)[0]
     assert "broke tests of the project that passed before" in fix and "tests/test_shout.py::test_shout" in fix
+    assert "tests/test_shout.py is the project's own test: read-only. Do not send it" in fix
+    assert "Change your tests (tests/test_slug.py) only if they contradict the task." in fix
     assert git(project, "show", f"{s['commit']}:textkit/shout.py").startswith(SHOUT)
 
 

@@ -4,6 +4,7 @@ execution), its DISPUTE lines, and the files it wrote. Also the commit message."
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from greenloop import __version__
 from greenloop.attempt import ReplyOutcome, apply_reply, prepare_reply, write
@@ -26,8 +27,8 @@ from greenloop.workspace import Workspace
 
 def messages_for(step: Step, st: State, ws: Workspace, attempt: int, settings: Settings) -> list[Message]:
     target = st.target
-    if step == "generate" and lean(settings):
-        return implement_messages(st)
+    if step == "redraft" or (step == "generate" and lean(settings)):
+        return first_draft_messages(st, framings(st)[st.drafts % len(framings(st))])
     system = render("system", dependencies=st.context.dependencies, js=js_facts(st))
     if step == "generate":
         user = render("generate", task=st.task, files=st.context.files, named=st.context.named,
@@ -41,6 +42,8 @@ def messages_for(step: Step, st: State, ws: Workspace, attempt: int, settings: S
         name = "rewrite" if step == "rewrite" else "fix"
         user = render(name, task=st.task, attempt=attempt - 1, max_attempts=settings.max_iterations,
                       history=st.history, failure=st.failure, current=current, paths=list(views),
+                      read_only=[p for p in st.ledger.protected() if p in st.failure],
+                      own_tests=[p for p, is_test in st.ledger.written().items() if is_test],
                       prefer_whole=settings.fix_format == "whole" or st.edit_failures_in_row >= 2,
                       long_files=[p for p, v in views.items() if not v.whole])
     return [Message("system", system), Message("user", user)]
@@ -61,6 +64,28 @@ def lean(settings: Settings) -> bool:
     """The first implementation comes from the lean prompt (close to what the model does best alone) unless
     the one generate call must also write the tests."""
     return settings.lean_first and (settings.test_design or not settings.require_tests)
+
+
+Framing = Literal["lean", "complete"]
+
+
+def framings(st: State) -> list[Framing]:
+    """The framings of a first draft, in the order they are tried: the lean request, then (for a task about
+    one existing Python file) that file as code to complete, the task after it, the way models are asked
+    for code alone. A redraft after a wrong first draft takes the next one (benchmarks/first_reply.py)."""
+    named = next((f for f in st.context.named_sources if f.path == st.target), None)
+    completable = named is not None and named.exists and named.whole and bool(named.content.strip())
+    return ["lean", "complete"] if completable else ["lean"]
+
+
+def first_draft_messages(st: State, framing: Framing) -> list[Message]:
+    if framing == "lean":
+        return implement_messages(st)
+    target = st.target or ""
+    named = next(f for f in st.context.named_sources if f.path == target)
+    facts = {"language": "Python", "path": target}
+    return [Message("system", render("complete_system", **facts).rstrip("\n")),
+            Message("user", render("complete", **facts, content=named.content, task=st.task).rstrip("\n"))]
 
 
 def implement_messages(st: State) -> list[Message]:
@@ -110,6 +135,8 @@ def draft(step: Step, st: State, model: MeteredModel, sandbox: Sandbox, ws: Work
             return "", designed
     messages = messages_for(step, st, ws, attempt, settings)
     first = model.complete(messages, step, settings.retry_temperature if st.stuck else None).text
+    if step == "redraft" or (step == "generate" and lean(settings)):
+        st.drafts += 1
     count = settings.candidates
     already = set(st.ledger.written())
     created = frozenset(p for p, e in st.ledger.entries.items() if e.original is None)

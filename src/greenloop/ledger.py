@@ -59,6 +59,10 @@ class Ledger:
         entry = self.entries.get(path)
         return entry is not None and entry.protected
 
+    def protected(self) -> list[str]:
+        """The project's own test files and test configuration: read-only for the run."""
+        return [p for p, e in self.entries.items() if e.protected]
+
     def record(self, written: Mapping[str, AppliedFile]) -> None:
         for path, f in written.items():
             old = self.entries.get(path)

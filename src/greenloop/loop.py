@@ -14,7 +14,7 @@ from greenloop.blame import broken_tests, broken_text
 from greenloop.candidates import example_failures
 from greenloop.config import Settings, redacted
 from greenloop.context import ProjectContext, gather
-from greenloop.draft import commit_message, draft
+from greenloop.draft import commit_message, draft, framings
 from greenloop.errors import BudgetExceeded, GreenloopError, UsageError
 from greenloop.examples import extract
 from greenloop.frozen import TestGuard
@@ -37,6 +37,10 @@ Progress = Callable[..., None]
 
 
 def _next_step(st: State) -> Step:
+    last = st.history[-1] if st.history else None
+    if (last is not None and last.step in ("generate", "redraft") and last.outcome == "tests_failed"
+            and st.drafts and st.drafts < len(framings(st)) and not st.settle):
+        return "redraft"  # a wrong first draft: small models redraft better than they repair (first_reply.py)
     sigs = [a.signature for a in st.history]
     if len(sigs) >= 3 and sigs[-1] and sigs[-1] == sigs[-3]:
         return "rewrite"

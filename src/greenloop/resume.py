@@ -24,7 +24,7 @@ from greenloop.trajectory import read_events
 from greenloop.types import Attempt
 from greenloop.workspace import Workspace
 
-STEPS = ("generate", "fix", "rewrite")
+STEPS = ("generate", "redraft", "fix", "rewrite")
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ class State:
     runner: TestRunner | None = None  # the project's JS runner (runners/); None: pytest as always
     agreement_tried: bool = False  # a second implementation was sampled to settle a disputed test (agree.py)
     stopped_early: bool = False  # `patience` attempts in a row did not beat the best program
+    drafts: int = 0  # first drafts requested (generate, redraft): the next redraft takes the next framing
     settle: bool = False  # the next attempt samples that second implementation instead of asking for a fix
 
     @property

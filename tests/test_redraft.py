@@ -1,0 +1,78 @@
+"""A wrong first draft is redrafted, not repaired: the next request frames the task's file as code to
+complete and does not show the wrong code; the project's own failing test is read-only in a fix request.
+Real loop, scripted model, real sandbox, real pytest, real git."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import BAD_IMPL, GOOD_IMPL, cli, events, git, summary, write_script
+
+STUB = 'def slugify(text):\n    """Lower-case words joined by hyphens.\n\n    >>> slugify("Hello, World!")\n    \'hello-world\'\n    """\n'
+PROJECT_TEST = "from textkit.slug import slugify\n\n\ndef test_punct():\n    assert slugify('  A, b!  ') == 'a-b'\n"
+TASK = "Implement slugify in textkit/slug.py as its docstring says"
+ENV = {"GREENLOOP_REQUIRE_TESTS": "false", "GREENLOOP_COMMIT_MESSAGE": "template"}
+SUITE = ("--test-cmd", "python -m pytest -q -p no:cacheprovider tests")  # the project's test judges the work
+
+
+@pytest.fixture
+def stubbed(repo: Path) -> Path:
+    """textkit with a stub to complete and a test of the project that checks it."""
+    (repo / "textkit" / "slug.py").write_text(STUB)
+    (repo / "tests").mkdir()
+    (repo / "tests" / "test_slug.py").write_text(PROJECT_TEST)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "stub")
+    return repo
+
+
+def block(code: str) -> str:
+    return f"textkit/slug.py\n```python\n{code}```\n"
+
+
+def run(repo: Path, tmp_path: Path, replies: list[dict], *extra: str, task: str = TASK) -> dict:
+    script = write_script(tmp_path / "s.json", replies)
+    proc = cli("run", task, "--repo", str(repo), "--model", f"scripted:{script}", "--json", *SUITE, *extra,
+               env=ENV)
+    assert proc.stdout.strip(), proc.stderr
+    return summary(proc)
+
+
+def requests(s: dict) -> list[tuple[str, str, str]]:
+    """(step, system, user) of every model request, in order."""
+    return [(e["step"], e["messages"][0]["content"], e["messages"][-1]["content"])
+            for e in events(s["trajectory"]) if e["kind"] == "model_request"]
+
+
+def test_a_wrong_first_draft_is_redrafted_as_code_to_complete(stubbed: Path, tmp_path: Path) -> None:
+    s = run(stubbed, tmp_path, [{"step": "generate", "text": block(BAD_IMPL)},
+                                {"step": "redraft", "text": f"```python\n{GOOD_IMPL}```\n"}])
+    assert s["status"] == "success" and s["attempts"] == 2, s
+    (step1, _, lean), (step2, system, user) = requests(s)
+    assert (step1, step2) == ("generate", "redraft")
+    assert user.startswith("Complete this Python code from textkit/slug.py:\n\n```python\n" + STUB + "```")
+    assert user.endswith(TASK) and "Reply with the complete code" in system
+    assert "replace(\" \", \"-\")" not in user  # a fresh draft: the wrong code is not shown
+    assert git(stubbed, "show", f"{s['commit']}:textkit/slug.py") == GOOD_IMPL
+    assert (stubbed / "textkit" / "slug.py").read_text() == STUB  # the user's checkout is untouched
+
+
+def test_after_the_framings_a_fix_names_the_projects_test_read_only(stubbed: Path, tmp_path: Path) -> None:
+    s = run(stubbed, tmp_path, [{"step": "generate", "text": block(BAD_IMPL)},
+                                {"step": "redraft", "text": block(BAD_IMPL + "\n# again\n")},
+                                {"step": "fix", "text": block(GOOD_IMPL)}])
+    assert s["status"] == "success" and [r[0] for r in requests(s)] == ["generate", "redraft", "fix"]
+    fix = requests(s)[2][2]
+    assert "tests/test_slug.py is the project's own test: read-only. Do not send it" in fix
+    assert "Change the implementation." in fix and "Change your tests" not in fix
+
+
+def test_a_new_file_has_one_framing_so_a_wrong_draft_is_fixed(repo: Path, tmp_path: Path) -> None:
+    (repo / "tests").mkdir()
+    (repo / "tests" / "test_slug.py").write_text(PROJECT_TEST)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "test first")
+    s = run(repo, tmp_path, [{"step": "generate", "text": block(BAD_IMPL)}, {"step": "fix", "text": block(GOOD_IMPL)}],
+            task="Add slugify(text) in textkit/slug.py: lower-case words joined by hyphens")
+    assert s["status"] == "success" and [r[0] for r in requests(s)] == ["generate", "fix"]
