@@ -4,8 +4,10 @@ Setup:  mkdir -p /tmp/map-django && cd /tmp/map-django && pip download --no-deps
         tar --no-same-owner -xzf django-5.2.19.tar.gz && cd django-5.2.19 && git init -q && git add -A &&
         git commit -qm init;   python3 -m venv /tmp/aider-venv && /tmp/aider-venv/bin/pip install aider-chat
 Run:    nice -n 10 python benchmarks/repomap_bench.py --repo /tmp/map-django/django-5.2.19 [--aider /tmp/aider-venv]
+        [--baseline-src /path/to/other/checkout/src]
 Cold: the cache removed, `greenloop map` as a fresh process; warm: the same again. Medians quoted; CPU seconds too
-(user+sys of the child), because the 2 cores are shared with other work."""
+(user+sys of the child), because the 2 cores are shared with other work. With --baseline-src, another greenloop
+source tree (e.g. main's) is timed in the same loop, each round alternating the two, so both see the same load."""
 
 from __future__ import annotations
 
@@ -79,19 +81,28 @@ def main() -> None:
     ap.add_argument("--repo", type=Path, required=True)
     ap.add_argument("--aider", type=Path, default=None, help="a venv with aider-chat installed")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--baseline-src", type=Path, default=None, help="another greenloop src/ to time alongside")
     args = ap.parse_args()
     root = args.repo.resolve()
+    load_before = os.getloadavg()
     cmd = [sys.executable, "-m", "greenloop", "map", "--repo", str(root), "--tokens", "1024", TASKS[0][0]]
     cache = root / ".git" / "greenloop" / "cache"
-    cold, cold_cpu, warm, warm_cpu = [], [], [], []
+    baseline_env = {**os.environ, "PYTHONPATH": str(args.baseline_src.resolve())} if args.baseline_src else None
+    times: dict[str, list[float]] = {k: [] for k in ("cold", "cold_cpu", "warm", "warm_cpu", "b_cold", "b_cold_cpu",
+                                                       "b_warm", "b_warm_cpu")}
     for _ in range(args.runs):
-        shutil.rmtree(cache, ignore_errors=True)
-        w, c, _ = _timed(cmd, root)
-        cold.append(w)
-        cold_cpu.append(c)
-        w, c, _ = _timed(cmd, root)
-        warm.append(w)
-        warm_cpu.append(c)
+        for prefix, env in (("", None), ("b_", baseline_env)):
+            if prefix and env is None:
+                continue
+            shutil.rmtree(cache, ignore_errors=True)
+            w, c, _ = _timed(cmd, root, env)
+            times[prefix + "cold"].append(w)
+            times[prefix + "cold_cpu"].append(c)
+            w, c, _ = _timed(cmd, root, env)
+            times[prefix + "warm"].append(w)
+            times[prefix + "warm_cpu"].append(c)
+    shutil.rmtree(cache, ignore_errors=True)
+    cold, cold_cpu, warm, warm_cpu = times["cold"], times["cold_cpu"], times["warm"], times["warm_cpu"]
     hits = []
     for task, expected in TASKS:
         _, _, text = _timed([*cmd[:-1], task], root)
@@ -110,6 +121,16 @@ def main() -> None:
                       "warm_cpu_median_s": statistics.median(warm_cpu)},
         "relevance": {"top10": sum(h["rank"] is not None for h in hits), "tasks": len(hits), "detail": hits},
     }
+    if baseline_env:
+        base_commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                     cwd=args.baseline_src, timeout=30).stdout.strip()
+        result["baseline"] = {"src": str(args.baseline_src), "commit": base_commit,
+                              "cold_s": times["b_cold"], "warm_s": times["b_warm"],
+                              "cold_median_s": statistics.median(times["b_cold"]),
+                              "warm_median_s": statistics.median(times["b_warm"]),
+                              "cold_cpu_median_s": statistics.median(times["b_cold_cpu"]),
+                              "warm_cpu_median_s": statistics.median(times["b_warm_cpu"])}
+    result["load_1min_before_after"] = [round(load_before[0], 1), round(os.getloadavg()[0], 1)]
     if args.aider:
         py = str(args.aider / "bin" / "python")
         aider_cache = [p for p in root.glob(".aider.tags.cache*")]

@@ -3,12 +3,14 @@ one rebuilt, bad files are skipped with a count, and the map reaches the generat
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 from conftest import cli, git
 
 from greenloop.context import gather
-from greenloop.repomap import cache_path, index, repo_map
+from greenloop.mapgraph import GRAPH_VERSION
+from greenloop.repomap import cache_path, index, rank, render, repo_map
 
 
 def _project(root: Path, filler: int = 40) -> None:
@@ -45,16 +47,58 @@ def test_named_file_ranks_high_and_its_dependency_next(repo: Path) -> None:
 
 def test_cache_reused_changed_file_reread_and_corrupt_cache_rebuilt(repo: Path) -> None:
     _project(repo)
-    first, _ = index(repo)
+    first = index(repo)
     db = cache_path(repo)
     assert db is not None and db.is_file()
     (repo / "shop" / "pricing.py").write_text("def brand_new_rule():\n    return 1\n")
-    again, _ = index(repo)
-    assert [d[1] for d in again["shop/pricing.py"].defs] == ["brand_new_rule"]
-    assert again["shop/cart.py"] == first["shop/cart.py"]
+    again = index(repo)
+    everything = again.graph.paths
+    assert [d[1] for d in again.tags(["shop/pricing.py"])["shop/pricing.py"].defs] == ["brand_new_rule"]
+    assert again.tags(["shop/cart.py"]) == first.tags(["shop/cart.py"])
     db.write_bytes(b"not a sqlite file" * 100)
-    rebuilt, _ = index(repo)
-    assert rebuilt == again
+    rebuilt = index(repo)
+    assert rebuilt.tags(everything) == again.tags(everything)
+
+
+def _graph_file(repo: Path) -> Path:
+    db = cache_path(repo)
+    assert db is not None
+    return db.with_name("repomap-graph.bin")
+
+
+def test_warm_map_uses_the_graph_cache_and_reads_only_the_files_it_shows(repo: Path) -> None:
+    _project(repo)
+    cold = repo_map(repo, "give apply_discount a minimum price", max_tokens=60)
+    built = _graph_file(repo).stat().st_mtime_ns
+    warm_index = index(repo)
+    assert warm_index.loaded == {}  # the graph came from the cache, no file's tags were unpacked
+    warm = render(warm_index, rank(warm_index, "give apply_discount a minimum price"),
+                  "give apply_discount a minimum price", 60)
+    assert warm == cold
+    assert set(warm_index.loaded) == set(warm.ranked[:16]) and warm.shown < 16 < warm.files
+    assert _graph_file(repo).stat().st_mtime_ns == built  # not rewritten when nothing changed
+
+
+def test_corrupt_old_or_stale_graph_cache_is_rebuilt_and_the_map_stays_right(repo: Path) -> None:
+    _project(repo)
+    task = "add a discount line to shop/cart.py"
+    right = repo_map(repo, task, max_tokens=200, use_cache=False)
+    graph = _graph_file(repo)
+    repo_map(repo, task, max_tokens=200)
+    good = graph.read_bytes()
+    damaged = [good[:len(good) // 2],  # cut short
+               good[:-40] + bytes(b ^ 0xFF for b in good[-40:]),  # bits flipped in the body
+               good.replace(struct.pack("<I", GRAPH_VERSION), struct.pack("<I", GRAPH_VERSION + 7), 1),  # old version
+               b"garbage" * 50, b""]
+    for bad in damaged:
+        graph.write_bytes(bad)
+        assert repo_map(repo, task, max_tokens=200) == right
+        assert graph.read_bytes() == good  # rebuilt, not trusted
+    (repo / "shop" / "cart.py").write_text("from shop.pricing import vat_rate\n\n\ndef fee():\n"
+                                           "    return vat_rate('de')\n")  # a changed file: another listing
+    changed = repo_map(repo, task, max_tokens=200)
+    assert "def fee():" in changed.text and "class Cart" not in changed.text
+    assert changed == repo_map(repo, task, max_tokens=200, use_cache=False)
 
 
 def test_map_in_context_and_cli(repo: Path) -> None:

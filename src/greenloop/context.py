@@ -131,9 +131,9 @@ def gather(root: Path, task: str, map_tokens: int = 0) -> ProjectContext:
     ranked: RepoMap | None = None
     plan: list[str] = []
     if map_tokens:
-        tags, skipped = index(root)
-        ranked = render(tags, rank(tags, task, named_paths), task, map_tokens, skipped)
-        found = plan_from_tags(named_paths, tags)
+        idx = index(root)
+        ranked = render(idx, rank(idx, task, named_paths), task, map_tokens)
+        found = plan_from_tags(named_paths, idx.tags(named_paths))
         plan = list(found.order) if found else []
     by_rank = ranked.ranked if ranked else [f for f in listed if f.endswith(".py")]
     candidates = tests[:1] + [f for f in by_rank if f not in tests and f not in named_paths]

@@ -56,6 +56,8 @@ def warn_unknown_env() -> None:
     """One line on stderr for each GREENLOOP_* variable that greenloop does not read (a typo, most likely)."""
     import os
 
+    if not any(name.startswith("GREENLOOP_") for name in os.environ):
+        return  # the common case: no need to load the settings' module (~30 ms of every command's start)
     from greenloop.config import unknown_env_notices
 
     for notice in unknown_env_notices(os.environ):
