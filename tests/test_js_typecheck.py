@@ -118,6 +118,8 @@ def test_a_hostile_tsconfig_cannot_write_outside_the_worktree_or_load_plugins(sa
     assert [c["step"] for c in checks] == ["baseline", "generate", "fix"]
     assert all("--project" in c["command"] and "--noEmit" in c["command"] for c in checks)
     assert checks[1]["errors"] and "TS2322" in checks[1]["errors"][0] and not checks[2]["errors"]
+    fix = next(e for e in evs if e["kind"] == "model_request" and e["step"] == "fix")["messages"][-1]["content"]
+    assert "TS2322" in fix and "refused: " in fix and "tsconfig.json" in fix  # the refusal is told with the errors
 
 
 def test_a_typescript_project_without_typescript_is_warned_once_and_still_runs(tmp_path: Path) -> None:

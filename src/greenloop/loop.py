@@ -200,11 +200,11 @@ def _iterate(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, se
             continue
         st.edit_failures_in_row = 0
         progress(step="test", attempt=attempt)
-        if (typed := _type_check(st, sandbox, ws, settings, traj, step)):
-            step = _failed(st, traj, attempt, step, "type_error", typed.failure(), typed.errors[0].splitlines()[0],
-                           errors=list(typed.errors))
-            continue
         extra = "".join("\n" + line for line in outcome.refused + outcome.notes)
+        if (typed := _type_check(st, sandbox, ws, settings, traj, step)):
+            step = _failed(st, traj, attempt, step, "type_error", typed.failure() + extra,
+                           typed.errors[0].splitlines()[0], errors=list(typed.errors))
+            continue
         next_step = _judge(st, sandbox, ws, settings, traj, python, attempt, step, extra)
         _reset(st, ws, traj)  # the next reply is applied to base + record, never to what the tests left
         if st.verdict is not None:
