@@ -13,7 +13,7 @@ from conftest import cli, events, git, snapshot, summary, write_script
 from test_js_loop import BAD_JS, GOOD_JS, TASK, node_project, reply
 
 CACHE = Path("/tmp/greenloop-js-fixtures")
-VERSIONS = {"mocha": "mocha@10", "jest": "jest@29"}
+VERSIONS = {"mocha": "mocha@10", "jest": "jest@29", "typescript": "typescript@5 tsx@4 @types/node@20"}
 
 
 def installed(package: str) -> Path:
@@ -24,7 +24,7 @@ def installed(package: str) -> Path:
             pytest.skip("npm is not installed")
         where.mkdir(parents=True, exist_ok=True)
         (where / "package.json").write_text('{"name": "fixture", "version": "1.0.0", "private": true}\n')
-        proc = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--save-dev", VERSIONS[package]],
+        proc = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--save-dev", *VERSIONS[package].split()],
                               cwd=where, capture_output=True, text=True, timeout=300)
         if proc.returncode != 0:
             pytest.skip(f"npm could not install {package} (registry unreachable?): {proc.stderr.strip()[-200:]}")

@@ -61,7 +61,8 @@ RESTRICTED_FILES = frozenset({
     "makefile", "gnumakefile", "justfile", ".justfile", "tox.ini", "noxfile.py", "taskfile.yml", "taskfile.yaml",
 })
 RESTRICTED_PATTERNS = (".env*", "*.pem", "*.key", "id_rsa*", "*.pth", "jenkinsfile*", ".lintstagedrc*",
-                       "lint-staged.config.*", ".simple-git-hooks*", "*.code-workspace", "*.sublime-project")
+                       "lint-staged.config.*", ".simple-git-hooks*", "*.code-workspace", "*.sublime-project",
+                       "tsconfig*.json", "jsconfig*.json")  # the type check's configuration (typecheck.py)
 _SHORT_GIT = re.compile(r"^git~\d+$")  # the 8.3 short name of .git on NTFS
 # Code points that HFS+ and NTFS ignore in names (git's core.protectHFS list and friends).
 _IGNORABLE = dict.fromkeys([*range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x206A, 0x2070), 0xFEFF])

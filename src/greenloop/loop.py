@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from greenloop import PROMPT_VERSION, __version__, gitops, runners
+from greenloop import PROMPT_VERSION, __version__, gitops, runners, typecheck
 from greenloop.agree import applies, settle
 from greenloop.best import Score, score
 from greenloop.blame import broken_tests, broken_text
@@ -162,6 +162,18 @@ def _keep_best(st: State, traj: Trajectory, attempt: int, new: Score, failure: s
             f"files are attempt {st.best.attempt}'s version again, which failed with:\n{st.best.failure}")
 
 
+def _type_check(st: State, sandbox: Sandbox, ws: Workspace, settings: Settings, traj: Trajectory,
+                step: Step) -> typecheck.Checked | None:
+    """tsc on base + the run's files (typecheck.py); its notice joins the run's warnings once."""
+    if st.types is None:
+        return None
+    _reset(st, ws, traj)
+    checked = st.types.check(sandbox, ws.root, st.ledger.written(), settings.test_timeout, traj, step)
+    if checked.notice and checked.notice not in st.warnings:
+        st.warnings.append(checked.notice)
+    return checked if checked.errors else None
+
+
 def _iterate(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, settings: Settings,
              traj: Trajectory, python: Path, progress: Progress) -> bool:
     step: Step = _next_step(st) if st.history else "generate"  # a continued run goes on from its history
@@ -193,6 +205,10 @@ def _iterate(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, se
         st.edit_failures_in_row = 0
         progress(step="test", attempt=attempt)
         extra = "".join("\n" + line for line in outcome.refused + outcome.notes)
+        if (typed := _type_check(st, sandbox, ws, settings, traj, step)):
+            step = _failed(st, traj, attempt, step, "type_error", typed.failure() + extra,
+                           typed.errors[0].splitlines()[0], errors=list(typed.errors))
+            continue
         next_step = _judge(st, sandbox, ws, settings, traj, python, attempt, step, extra)
         _reset(st, ws, traj)  # the next reply is applied to base + record, never to what the tests left
         if st.verdict is not None:
@@ -258,6 +274,9 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
             gitops.reset_worktree(wt.path)  # the baseline is the project's suite at the base commit
         progress(step="baseline", attempt=0)
         st.baseline = take_baseline(sandbox, wt.path, python, settings.test_cmd, settings.test_timeout, st.runner)
+        st.types, notice = typecheck.prepare(project if st.runner else None, node_of(st.runner), sandbox, wt.path,
+                                             settings.test_timeout, traj)  # the base commit's tsc errors
+        st.warnings.extend([notice] if notice else [])
         if kept is not None:
             _reset(st, ws, traj)
         traj.event("baseline", "baseline", status=st.baseline.status, detail=st.baseline.detail,

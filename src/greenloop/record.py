@@ -236,6 +236,19 @@ class TestRun(Event):
     new: list[list[str]] = field(default_factory=list)
 
 
+@_kind("type_check")
+class TypeCheck(Event):
+    """tsc --noEmit before a test run, or on the base commit (typecheck.py)."""
+
+    command: list[str]
+    exit_code: int
+    timed_out: bool
+    seconds: float
+    output: str
+    errors: list[str] = field(default_factory=list)
+    notice: str = ""
+
+
 @_kind("task_examples")
 class TaskExamples(Event):
     failures: list[str]

@@ -11,6 +11,7 @@ from greenloop.frozen import TestGuard
 from greenloop.judge import Baseline, Verdict
 from greenloop.ledger import Ledger
 from greenloop.protocols import TestRunner
+from greenloop.typecheck import TypeChecker
 from greenloop.types import Attempt
 
 
@@ -39,6 +40,7 @@ class State:
     agreement_tried: bool = False  # a second implementation was sampled to settle a disputed test (agree.py)
     stopped_early: bool = False  # `patience` attempts in a row did not beat the best program
     drafts: int = 0  # first drafts requested (generate, redraft): the next redraft takes the next framing
+    types: TypeChecker | None = None  # tsc --noEmit before each test run (a TypeScript project with typescript)
     settle: bool = False  # the next attempt samples that second implementation instead of asking for a fix
 
     @property

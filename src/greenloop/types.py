@@ -109,7 +109,7 @@ class Attempt:
     number: int
     step: Step
     outcome: Literal["passed", "tests_failed", "format_error", "edit_error", "invalid", "refused", "unchanged",
-                     "vacuous_tests", "tampered"]
+                     "vacuous_tests", "tampered", "type_error"]
     summary: str
     signature: str = ""
 
