@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import cli, summary, whole, write_script
+from conftest import cli, git, summary, whole, write_script
 
 IMPL = ('def clamp(x, lo, hi):\n    if x < lo:\n        return lo\n    if x > hi:\n        return hi\n'
         '    return x\n')
@@ -28,3 +28,21 @@ def test_strong_tests_kill_more_mutants_than_weak_ones(repo: Path, tmp_path: Pat
     assert strong["total"] == weak["total"] == 5 and strong["not_run"] == 0
     assert strong["score"] == 1.0 and weak["score"] <= 0.6, (strong, weak)
     assert weak["survivors"] and all(line.startswith("textkit/slug.py:") for line in weak["survivors"])
+
+
+def test_without_tests_of_its_own_the_test_command_faces_the_mutants(repo: Path, tmp_path: Path) -> None:
+    """require_tests off: the project's test command judged the run, so it is what the mutants face."""
+    scores = []
+    for name, test in (("strong", STRONG), ("weak", WEAK)):
+        (repo / "tests").mkdir(exist_ok=True)
+        (repo / "tests" / "test_clamp.py").write_text(test)
+        git(repo, "add", "-A")
+        git(repo, "commit", "-qm", f"{name} tests")
+        script = write_script(tmp_path / f"{name}.json", [whole(test=None, impl=IMPL)])
+        s = summary(cli("run", "Add clamp(x, lo, hi) in textkit/slug.py", "--repo", str(repo), "--model",
+                        f"scripted:{script}", "--json", "--test-cmd", "python -m pytest -q -p no:cacheprovider tests",
+                        env={"GREENLOOP_MUTATION_BUDGET_S": "120", "GREENLOOP_REQUIRE_TESTS": "false"}))
+        assert s["status"] == "success", s
+        scores.append(s["quality"]["mutation"])
+    strong, weak = scores
+    assert strong["total"] == weak["total"] == 5 and strong["score"] == 1.0 and weak["score"] <= 0.6, scores

@@ -58,6 +58,12 @@ def test_a_wrong_first_draft_is_redrafted_as_code_to_complete(stubbed: Path, tmp
     assert (stubbed / "textkit" / "slug.py").read_text() == STUB  # the user's checkout is untouched
 
 
+def test_a_first_draft_without_a_body_is_redrafted(stubbed: Path, tmp_path: Path) -> None:
+    s = run(stubbed, tmp_path, [{"step": "generate", "text": block(STUB + "    pass\n")},
+                                {"step": "redraft", "text": f"```python\n{GOOD_IMPL}```\n"}])
+    assert s["status"] == "success" and [r[0] for r in requests(s)] == ["generate", "redraft"], s
+
+
 def test_after_the_framings_a_fix_names_the_projects_test_read_only(stubbed: Path, tmp_path: Path) -> None:
     s = run(stubbed, tmp_path, [{"step": "generate", "text": block(BAD_IMPL)},
                                 {"step": "redraft", "text": block(BAD_IMPL + "\n# again\n")},

@@ -42,7 +42,7 @@ def messages_for(step: Step, st: State, ws: Workspace, attempt: int, settings: S
         name = "rewrite" if step == "rewrite" else "fix"
         user = render(name, task=st.task, attempt=attempt - 1, max_attempts=settings.max_iterations,
                       history=st.history, failure=st.failure, current=current, paths=list(views),
-                      read_only=[p for p in st.ledger.protected() if p in st.failure],
+                      read_only=[p for p in st.ledger.protected() if p in st.failure or p in st.task],
                       own_tests=[p for p, is_test in st.ledger.written().items() if is_test],
                       prefer_whole=settings.fix_format == "whole" or st.edit_failures_in_row >= 2,
                       long_files=[p for p, v in views.items() if not v.whole])

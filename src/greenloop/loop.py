@@ -36,9 +36,12 @@ from greenloop.workspace import Workspace
 Progress = Callable[..., None]
 
 
+FAILED_DRAFT = ("tests_failed", "invalid", "format_error", "type_error", "unchanged")  # a draft that a fresh one may beat
+
+
 def _next_step(st: State) -> Step:
     last = st.history[-1] if st.history else None
-    if (last is not None and last.step in ("generate", "redraft") and last.outcome == "tests_failed"
+    if (last is not None and last.step in ("generate", "redraft") and last.outcome in FAILED_DRAFT
             and st.drafts and st.drafts < len(framings(st)) and not st.settle):
         return "redraft"  # a wrong first draft: small models redraft better than they repair (first_reply.py)
     sigs = [a.signature for a in st.history]
@@ -295,7 +298,8 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
         except BudgetExceeded as exc:
             error = str(exc)
         if green:
-            quality = grade(st.ledger, traj, ws, sandbox, python, settings.test_timeout, settings.mutation_budget_s)
+            quality = grade(st.ledger, traj, ws, sandbox, python, settings.test_timeout, settings.mutation_budget_s,
+                            settings.test_cmd)
             progress(step="commit_message")
             st.ledger.restore(ws)
             diff = st.ledger.diff()

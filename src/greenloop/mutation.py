@@ -13,7 +13,7 @@ from greenloop.figures import MutationFigures
 from greenloop.ledger import Ledger
 from greenloop.mutants import Mutant, mutants
 from greenloop.protocols import Sandbox
-from greenloop.testrun import pytest_argv, run_tests
+from greenloop.testrun import pytest_argv, run_tests, test_argv
 from greenloop.workspace import Workspace
 
 
@@ -44,11 +44,13 @@ def _reset(ledger: Ledger, ws: Workspace) -> None:
 
 
 def score(ledger: Ledger, ws: Workspace, sandbox: Sandbox, python: Path, timeout_s: float, budget_s: float,
-          max_mutants: int) -> MutationScore:
+          max_mutants: int, test_cmd: str | None = None) -> MutationScore:
+    """The run's own test files judge each mutant; a run without tests of its own (require_tests off) was
+    judged by the configured test command, so that command judges the mutants."""
     sources = [p for p in ledger.sources if p.endswith(".py") and not ledger.is_protected(p)]
     per_file = max(1, max_mutants // max(1, len(sources)))
     todo = [m for p in sources for m in mutants(p, ledger.current(p) or "", per_file)][:max_mutants]
-    argv = pytest_argv(python, []) + ["-x", *ledger.tests]
+    argv = pytest_argv(python, []) + ["-x", *ledger.tests] if ledger.tests else test_argv(test_cmd, [], python)
     out, started = MutationScore(), time.monotonic()
     for i, mutant in enumerate(todo):
         if time.monotonic() - started > budget_s:

@@ -34,6 +34,7 @@ class TaskResult:
     output_tokens: int
     seconds: float
     error: str | None = None
+    mutation_score: float | None = None  # of the tests that judged a green result (agent mode)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -114,7 +115,9 @@ def run_agent(problem: dict[str, Any], model: Model, sandbox: Sandbox, settings:
         # A failed run leaves no commit: greenloop delivered nothing, so the prompt as given is judged.
         program = _git(repo, "show", f"{result.commit}:solution.py") if result.commit else problem["prompt"]
         solved = hidden_check(problem, program, sandbox)
+    mutation = result.quality.get("mutation")
     return TaskResult(problem["task_id"], "agent", solved, result.status == "success", result.attempts,
                       result.calls, result.input_tokens, result.output_tokens,
-                      round(time.monotonic() - start, 3), result.error)
+                      round(time.monotonic() - start, 3), result.error,
+                      mutation.get("score") if isinstance(mutation, dict) else None)
 

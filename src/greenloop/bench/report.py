@@ -23,7 +23,27 @@ def totals(results: Sequence[TaskResult], mode: str, model: str, seconds: float)
         "false_green": round(sum(not r.solved for r in green) / len(green), 4) if green else 0.0,
         "calls": sum(r.calls for r in results), "input_tokens": sum(r.input_tokens for r in results),
         "output_tokens": sum(r.output_tokens for r in results), "seconds": round(seconds, 2),
+        "mutation": mutation_vs_false_green(green),
     }
+
+
+def mutation_vs_false_green(green: Sequence[TaskResult]) -> dict[str, Any]:
+    """Does the mutation score of a green result's tests predict that it is false (hidden tests red)? The
+    mean score of true and of false greens, and the false-green rate below and at/above the median score."""
+    scored = sorted((r for r in green if r.mutation_score is not None), key=lambda r: r.mutation_score or 0.0)
+
+    def mean(rs: Sequence[TaskResult]) -> float | None:
+        return round(sum(r.mutation_score or 0.0 for r in rs) / len(rs), 3) if rs else None
+
+    def false_rate(rs: Sequence[TaskResult]) -> float | None:
+        return round(sum(not r.solved for r in rs) / len(rs), 3) if rs else None
+
+    half = len(scored) // 2
+    return {"scored_greens": len(scored), "mean_score": mean(scored),
+            "mean_score_true_green": mean([r for r in scored if r.solved]),
+            "mean_score_false_green": mean([r for r in scored if not r.solved]),
+            "false_green_rate_low_half": false_rate(scored[:half]),
+            "false_green_rate_high_half": false_rate(scored[half:])}
 
 
 def _bars(title: str, counts: dict[str, float], unit: str = "") -> str:
