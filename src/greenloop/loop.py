@@ -36,7 +36,8 @@ from greenloop.workspace import Workspace
 Progress = Callable[..., None]
 
 
-FAILED_DRAFT = ("tests_failed", "invalid", "format_error", "type_error", "unchanged")  # a draft that a fresh one may beat
+# outcomes of a first draft that a fresh draft may beat
+FAILED_DRAFT = ("tests_failed", "invalid", "format_error", "type_error", "unchanged")
 
 
 def _next_step(st: State) -> Step:
