@@ -7,7 +7,7 @@ from pathlib import Path
 from conftest import git
 
 from greenloop.context import gather
-from greenloop.stylefacts import detect
+from greenloop.stylefacts import detect, detect_js
 
 TABBED = "def area(w, h):\n\tif w < 0:\n\t\treturn 0\n\treturn w * h\n"
 TWO = ("def area(w: int, h: int) -> int:\n  '''Area.\n\n  Args:\n    w: width\n  '''\n  name = 'box'\n"
@@ -43,3 +43,49 @@ def test_style_reaches_the_context(repo: Path) -> None:
     ctx = gather(repo, "add perimeter to geo.py", map_tokens=200)
     assert "indent with 2 spaces" in ctx.style and "lines up to 100 characters" in ctx.style
     assert ctx.test_framework == "unittest"
+
+
+CJS = ("const { formatCents } = require('./money');\n\nfunction lineTotal(item) {\n  return item.cents * item.qty;\n}\n"
+       "\nmodule.exports = { lineTotal };\n")
+ESM_NO_SEMI = 'import { x } from "./x.js"\n\nexport function f(a) {\n    if (a) {\n        return x(a)\n    }\n}\n'
+
+
+def test_javascript_indent_quotes_semicolons() -> None:
+    assert detect_js({"lib/cart.js": CJS}, {}).describe() == ("indent with 2 spaces, single quotes, "
+                                                              "semicolons at the end of statements")
+    assert detect_js({"src/f.js": ESM_NO_SEMI}, {}).describe() == "indent with 4 spaces, double quotes, no semicolons"
+
+
+def test_prettier_settings_win_over_the_sample() -> None:
+    prettier = '{"semi": false, "singleQuote": false, "useTabs": true, "printWidth": 100}'
+    facts = detect_js({"lib/cart.js": CJS}, {".prettierrc": prettier})
+    assert facts.describe() == "indent with tabs, double quotes, no semicolons, lines up to 100 characters"
+    in_package = '{"name": "x", "prettier": {"tabWidth": 4, "semi": true}}'
+    assert detect_js({"src/f.js": ESM_NO_SEMI}, {"package.json": in_package}).describe().startswith(
+        "indent with 4 spaces, double quotes, semicolons")
+
+
+def test_a_node_project_gets_its_own_style_not_pythons(repo: Path) -> None:
+    (repo / "package.json").write_text('{"name": "shop", "scripts": {"test": "node --test"}}\n')
+    (repo / "lib").mkdir()
+    (repo / "lib" / "cart.js").write_text(CJS)
+    (repo / "lib" / "money.js").write_text(CJS.replace("lineTotal", "formatCents"))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "node")
+    ctx = gather(repo, "Add slugify(text) in lib/slug.js", map_tokens=200)
+    assert ctx.style == "indent with 2 spaces, single quotes, semicolons at the end of statements"
+    assert "pytest" not in ctx.style and "type hints" not in ctx.style
+
+
+def test_a_node_projects_examples_are_its_test_and_the_files_that_define_the_tasks_names(repo: Path) -> None:
+    (repo / "package.json").write_text('{"name": "shop", "scripts": {"test": "node --test"}}\n')
+    for name in ("alpha", "beta", "cart", "zeta"):
+        (repo / "lib").mkdir(exist_ok=True)
+        (repo / "lib" / f"{name}.js").write_text(f"function {name}() {{\n  return 1;\n}}\n\nmodule.exports = {{ {name} }};\n")
+    (repo / "lib" / "money.js").write_text(CJS.replace("lineTotal", "formatCents"))
+    (repo / "test").mkdir()
+    (repo / "test" / "cart.test.js").write_text("const test = require('node:test');\n\ntest('x', () => {});\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "node")
+    ctx = gather(repo, "Add cartTotal(items) in lib/total.js: line totals formatted with formatCents", map_tokens=200)
+    assert [f.path for f in ctx.examples] == ["test/cart.test.js", "lib/money.js", "lib/alpha.js"]

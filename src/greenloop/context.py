@@ -17,8 +17,8 @@ from greenloop.outline import FileView, file_view
 from greenloop.plan import plan_from_tags
 from greenloop.replies import is_test_path
 from greenloop.repomap import RepoMap, index, rank, render
-from greenloop.runners.project import JS_SUFFIXES
-from greenloop.stylefacts import StyleFacts, detect
+from greenloop.runners.project import JS_SUFFIXES, JS_TEST_FILE
+from greenloop.stylefacts import PRETTIER_FILES, StyleFacts, detect, detect_js
 from greenloop.workspace import Workspace
 
 __all__ = ["FileView", "ProjectContext", "SourceFile", "file_view", "gather"]
@@ -29,6 +29,8 @@ _PATHLIKE = re.compile(
 NAMED_FILE_CHARS = 12_000  # a named file longer than this is shown as an outline with the task's definitions
 EXAMPLE_FILE_CHARS = 6000
 MAX_LISTED = 150
+JS_SCORED = 400  # JS files read to rank the examples (the rest keep their listing order)
+_CODE_NAME = re.compile(r"\b([A-Za-z_$][\w$]*(?=\()|[a-z_$][\w$]*[A-Z][\w$]*|[A-Za-z$]+_[\w$]+)")
 
 
 @dataclass(frozen=True)
@@ -105,11 +107,27 @@ def _read(ws: Workspace, rel: str) -> str | None:
         return None  # refused: not a fact about the project
 
 
-def _style(ws: Workspace, sample: list[str]) -> StyleFacts:
+def _style(ws: Workspace, sample: list[str], js: list[str]) -> StyleFacts:
+    """The Python sample's conventions; with `js` (a project whose sources are mostly JS/TS), those of `js`."""
+    if js:
+        sources = {rel: text for rel in js[:8] if (text := _read(ws, rel)) is not None}
+        return detect_js(sources, {name: text for name in PRETTIER_FILES if (text := _read(ws, name)) is not None})
     sources = {rel: text for rel in dict.fromkeys(sample) if (text := _read(ws, rel)) is not None}
     configs = {name: text for name in ("pyproject.toml", "ruff.toml", ".ruff.toml", "setup.cfg", ".flake8",
                                        "tox.ini") if (text := _read(ws, name)) is not None}
     return detect(sources, configs)
+
+
+def _js_ranked(ws: Workspace, sources: list[str], task: str) -> list[str]:
+    """JS/TS sources, those that mention more of the task's code names (`cartTotal(`, `formatCents`) first."""
+    names = {m.group(1) for m in _CODE_NAME.finditer(task)}
+    if not names:
+        return sources
+
+    def mentions(rel: str) -> int:
+        text = _read(ws, rel) or ""
+        return sum(name in text for name in names)
+    return sorted(sources[:JS_SCORED], key=lambda rel: (-mentions(rel), rel)) + sources[JS_SCORED:]
 
 
 def gather(root: Path, task: str, map_tokens: int = 0) -> ProjectContext:
@@ -135,7 +153,12 @@ def gather(root: Path, task: str, map_tokens: int = 0) -> ProjectContext:
         ranked = render(idx, rank(idx, task, named_paths), task, map_tokens)
         found = plan_from_tags(named_paths, idx.tags(named_paths))
         plan = list(found.order) if found else []
+    js = [f for f in listed if f.endswith(JS_SUFFIXES)]
+    js = js if len(js) > sum(f.endswith(".py") for f in listed) else []
     by_rank = ranked.ranked if ranked else [f for f in listed if f.endswith(".py")]
+    if js:  # the map reads Python; a Node project's examples are its test and the files the task's names are in
+        tests = [f for f in js if JS_TEST_FILE.search(f)]
+        by_rank = _js_ranked(ws, [f for f in js if f not in tests], task)
     candidates = tests[:1] + [f for f in by_rank if f not in tests and f not in named_paths]
     for rel in candidates:
         if len(examples) >= 3:
@@ -143,7 +166,7 @@ def gather(root: Path, task: str, map_tokens: int = 0) -> ProjectContext:
         example = _source(ws, rel, "", EXAMPLE_FILE_CHARS)
         if example.exists and example.whole and example.content.strip():
             examples.append(example)  # style examples are shown whole; a longer file is not an example
-    facts = _style(ws, [*named_paths, *tests[:2], *candidates[:6]])
+    facts = _style(ws, [*named_paths, *tests[:2], *candidates[:6]], [*named_paths, *js] if js else [])
     return ProjectContext(files=listed[:MAX_LISTED], named=named, examples=examples, test_dir=test_dir,
                           test_framework=facts.test_framework, style=facts.describe(), python_requires=requires,
                           dependencies=deps,

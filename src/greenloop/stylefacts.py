@@ -1,8 +1,10 @@
 """The project's conventions, detected from its config and a sample of its files (never guessed): indentation,
-quotes, line length, type hints, docstring style, test framework. One line for the generate prompt."""
+quotes, line length, type hints, docstring style, test framework; for JavaScript and TypeScript indentation,
+quotes, semicolons and line length (Prettier's settings win over the sample). One line for the generate prompt."""
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from dataclasses import dataclass
@@ -11,6 +13,9 @@ _INDENT = re.compile(r"^( +|\t+)\S", re.M)
 _STRING = re.compile(r"""(?<![\w'"])(['"])(?!\1\1)[^'"\\\n]{0,60}\1""")
 _DEF = re.compile(r"^\s*(?:async\s+)?def\s+\w+\((.*?)\)\s*(->)?", re.M)
 _LINE_LENGTH = re.compile(r"^\s*(?:line-length|line_length|max-line-length)\s*=\s*(\d+)", re.M)
+_JS_COMMENT = re.compile(r"^\s*(//|/\*|\*)")
+_JS_STATEMENT_END = re.compile(r"[\w)\]'\"`]$")  # a line that could end a statement without a semicolon
+PRETTIER_FILES = (".prettierrc", ".prettierrc.json", "package.json")
 
 
 @dataclass(frozen=True)
@@ -20,10 +25,14 @@ class StyleFacts:
     line_length: int | None
     type_hints: bool
     docstrings: str  # "google", "numpy", "sphinx", "plain", "none"
-    test_framework: str  # "pytest", "unittest"
+    test_framework: str  # "pytest", "unittest"; "" for JS (the runner names it)
+    semicolons: bool | None = None  # JS/TS only: statements end with ';'
 
     def describe(self) -> str:
         parts = [f"indent with {self.indent}", f"{self.quotes} quotes"]
+        if self.semicolons is not None:
+            parts.append("semicolons at the end of statements" if self.semicolons else "no semicolons")
+            return ", ".join(parts + [f"lines up to {self.line_length} characters"] * bool(self.line_length))
         if self.line_length:
             parts.append(f"lines up to {self.line_length} characters")
         parts.append("type hints on functions" if self.type_hints else "no type hints")
@@ -88,3 +97,39 @@ def detect(sources: dict[str, str], config_texts: dict[str, str]) -> StyleFacts:
     return StyleFacts(indent=_indent(texts), quotes="single" if single > len(quotes) - single else "double",
                       line_length=line_length, type_hints=bool(defs) and hinted * 2 >= len(defs),
                       docstrings=_docstrings(texts), test_framework="unittest" if unittest > pytest else "pytest")
+
+
+def _prettier(config_texts: dict[str, str]) -> dict[str, object]:
+    """Prettier's options from .prettierrc(.json) or package.json's "prettier" key; {} when absent or not JSON."""
+    for name in PRETTIER_FILES:
+        try:
+            data = json.loads(config_texts.get(name) or "null")
+        except json.JSONDecodeError:
+            continue
+        data = data.get("prettier") if name == "package.json" and isinstance(data, dict) else data
+        if isinstance(data, dict):
+            return data
+    return {}
+
+
+def detect_js(sources: dict[str, str], config_texts: dict[str, str]) -> StyleFacts:
+    """`sources`: a sample of the project's JS/TS files; `config_texts`: .prettierrc, .prettierrc.json,
+    package.json when present. Prettier's useTabs, tabWidth, singleQuote, semi and printWidth win."""
+    texts = list(sources.values())
+    quotes = [m.group(1) for t in texts for m in _STRING.finditer(t)]
+    single = quotes.count("'")
+    code = [ln.rstrip() for t in texts for ln in t.splitlines() if ln.strip() and not _JS_COMMENT.match(ln)]
+    with_semi = sum(ln.endswith(";") for ln in code)
+    without = sum(bool(_JS_STATEMENT_END.search(ln)) for ln in code)
+    opts = _prettier(config_texts)
+    indent = _indent(texts)
+    if opts.get("useTabs") is True:
+        indent = "tabs"
+    elif isinstance(opts.get("tabWidth"), int):
+        indent = f"{opts['tabWidth']} spaces"
+    single_quotes = opts["singleQuote"] if isinstance(opts.get("singleQuote"), bool) else single > len(quotes) - single
+    semi = opts["semi"] if isinstance(opts.get("semi"), bool) else with_semi >= without
+    width = opts.get("printWidth")
+    return StyleFacts(indent=indent, quotes="single" if single_quotes else "double",
+                      line_length=width if isinstance(width, int) else None, type_hints=False, docstrings="none",
+                      test_framework="", semicolons=semi)
