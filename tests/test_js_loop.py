@@ -186,3 +186,19 @@ def test_the_runner_follows_the_projects_sources_when_package_json_has_a_test_sc
     (py / "package.json").write_text('{"name": "t", "scripts": {"test": "node --test"}}\n')
     init_repo(py)
     assert runners.detect(py, py)[0].name == "pytest"  # a Python package carrying a package.json
+
+
+def test_a_test_file_that_fails_to_load_is_not_frozen_and_may_be_corrected(cjs: Path, tmp_path: Path) -> None:
+    loads_badly = JS_TEST.replace("const { slugify } = require('../lib/slug');",
+                                  "const { slugify } = require('../lib/slug');\nconst LIMIT = slugify.limits.max;")
+    script = write_script(tmp_path / "s.json", [
+        {"step": "generate", "text": reply(test=loads_badly)},
+        {"step": "fix", "text": reply()},
+        {"step": "commit_message", "text": "feat(lib): add slugify"},
+    ])
+    s = summary(cli("run", TASK, "--repo", str(cjs), "--model", f"scripted:{script}", "--json"))
+    assert s["status"] == "success" and s["attempts"] == 2, s
+    assert git(cjs, "show", f"{s['commit']}:test/slug.test.js") == JS_TEST
+    first = next(e for e in events(s["trajectory"]) if e["kind"] == "test_run")
+    assert first["new"] == [["test/slug.test.js::<collection>", "error"]]
+    assert not any(e["kind"] == "attempt" and "frozen" in str(e.get("failure")) for e in events(s["trajectory"]))

@@ -63,6 +63,8 @@ PARSE_OK = [
     ("fenced_repeated_last_wins_and_cut_copy_ignored", "a.py\n```\nX = 1\n```\na.py\n```\nX = 2\n```\na.py\n```\nX = 3",
      "fenced_files", [("a.py", "whole", False)]),
     ("diff_no_prefix", "--- a.py\n+++ a.py\n@@\n-X = 1\n+X = 2\n", "diff", [("a.py", "diff", False)]),
+    ("fenced_path_as_first_line_comment", "```js\n// test/slug.test.js\nconst a = 1;\n```\n\n```js\n/* lib/slug.js */\n"
+     "module.exports = {};\n```\n", "fenced_files", [("test/slug.test.js", "whole", True), ("lib/slug.js", "whole", False)]),
 ]
 
 NEW_WHOLE = "tests/test_b.py\n```python\nfrom a import X\n\n\ndef test_b():\n    assert X == 2\n```\n"
@@ -133,6 +135,8 @@ def test_parse_errors_are_precise(text: str, fragment: str) -> None:
 def test_fenced_files_contents_are_exact() -> None:
     parsed = parse_reply("a.py\n```\nX = 1\n```\na.py\n```\nX = 2\n```\na.py\n```\nX = 3")
     assert parsed.edits[0].content == "X = 2\n"
+    named_inside = parse_reply("```python\n# pkg/a.py\nX = 1\n```\n```python\n# not a path\nY = 2\n```\n")
+    assert [(e.path, e.content) for e in named_inside.edits] == [("pkg/a.py", "X = 1\n")]
 
 
 def test_search_block_without_a_name_is_placed_by_its_text() -> None:

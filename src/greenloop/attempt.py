@@ -10,7 +10,9 @@ from greenloop.errors import FormatError, GuardrailViolation
 from greenloop.frozen import TestGuard
 from greenloop.guardrails import WritePolicy
 from greenloop.repair import add_missing_imports
+from greenloop.repair_js import repair_test
 from greenloop.replies import parse_reply
+from greenloop.runners.project import JS_SUFFIXES
 from greenloop.tamper import gaming
 from greenloop.trajectory import Trajectory
 from greenloop.validate import validate_files
@@ -53,7 +55,12 @@ def prepare_reply(text: str, ws: Workspace, settings: Settings, already: set[str
             out.refused.append(f"refused: {exc}")
     files, edit_errors = apply_all(allowed, ws.read_text)
     for path, f in list(files.items()):
-        fixed, added = add_missing_imports(f.after) if f.is_test else (f.after, [])
+        if not f.is_test:
+            continue
+        if path.endswith(JS_SUFFIXES):
+            fixed, added = repair_test(path, f.after, ws.root, set(files) | already)
+        else:
+            fixed, added = add_missing_imports(f.after)
         if added:
             files[path] = replace(f, after=fixed)
             traj.event(step, "repair", path=path, added_imports=added)

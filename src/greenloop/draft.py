@@ -26,7 +26,7 @@ from greenloop.workspace import Workspace
 
 
 def messages_for(step: Step, st: State, ws: Workspace, attempt: int, settings: Settings) -> list[Message]:
-    target = st.target
+    target = st.named_source  # the prompt names the file in any language (st.target: the Python one)
     if step == "redraft" or (step == "generate" and lean(settings)):
         return first_draft_messages(st, framings(st)[st.drafts % len(framings(st))])
     system = render("system", dependencies=st.context.dependencies, js=js_facts(st))

@@ -20,6 +20,7 @@ _TEST_NAME = re.compile(
     r"(^|/)(tests?/|test_[^/]*$|[^/]*_test\.py$|[^/]*\.(test|spec)\.[jt]sx?$|conftest\.py$)")
 
 _CODE_BLOCKS = re.compile(r"^[ \t]*```[\w+-]*[ \t]*\n(.*?)^[ \t]*```[ \t]*$", re.M | re.S)
+_PATH_COMMENT = re.compile(r"^\s*(?://|#|/\*|<!--)\s*(?:(?:File|file|Path|path|Filename|filename):)?\s*(\S+?)\s*(?:\*/|-->)?\s*$")
 _PATH_TOKEN = re.compile(
     r"^[\w.-]+(/[\w.-]+)*\.(py|pyi|js|mjs|cjs|ts|tsx|jsx|json|md|txt|toml|cfg|ini|ya?ml|html|css)$")
 SHAPE_HINT = ("Reply with each whole file as its path on a line of its own followed by a fenced code block, "
@@ -166,6 +167,10 @@ def _fenced_files(text: str, skip: frozenset[int] = frozenset()) -> list[tuple[i
         if path is None:
             before = [ln for ln in lines[max(0, i - 2):i] if ln.strip()]
             path = _path_in(before[-1]) if before else None
+        start = i + 1
+        if path is None and start < len(lines) and (named := _PATH_COMMENT.match(lines[start])):
+            path = _path_in(named.group(1))  # the path as the block's first line: `// lib/slug.js`
+            start += path is not None
         end = i + 1
         while end < len(lines) and (lines[end].strip() != fence or end in skip):
             end += 1
@@ -175,7 +180,7 @@ def _fenced_files(text: str, skip: frozenset[int] = frozenset()) -> list[tuple[i
             if end >= len(lines):
                 raise FormatError(f"The code block for {path} is not closed with {fence}; the reply may have been "
                                   "cut off. Send the whole file again.")
-            content = "\n".join(lines[i + 1:end])
+            content = "\n".join(lines[start:end])
             edits = [(n, e) for n, e in edits if e.path != path]  # a repeated file: the last complete copy wins
             edits.append((i, FileEdit(path=path, kind="whole", content=_ensure_newline(content),
                                       is_test=is_test_path(path))))

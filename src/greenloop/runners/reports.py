@@ -42,8 +42,11 @@ def node_lines(text: str, workdir: Path) -> tuple[TestOutcome, ...]:
         if not isinstance(item, dict) or item.get("status") not in ("passed", "failed", "skipped"):
             continue
         titles = item.get("titles")
-        out.append(_outcome(relative(str(item.get("file") or ""), workdir),
-                            titles if isinstance(titles, list) else [], item["status"], item.get("message")))
+        titles = titles if isinstance(titles, list) else []
+        status = item["status"]
+        if titles == [item.get("file")] and status == "failed":  # the file itself failed to load or run
+            titles, status = ["<collection>"], "error"
+        out.append(_outcome(relative(str(item.get("file") or ""), workdir), titles, status, item.get("message")))
     return tuple(out)
 
 
