@@ -226,3 +226,28 @@ def test_repair_adds_only_obvious_imports(source: str, added: list[str]) -> None
     fixed, names = add_missing_imports(source)
     assert names == added
     assert fixed == "".join(f"import {n}\n" for n in added) + source
+
+
+CALC = "def add(a, b):\n    return a - b\n"
+CALC_TEST = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+
+
+@pytest.mark.parametrize("task", ["Fix add in calc.py so that tests/test_calc.py passes",
+                                  "Fix add in calc.py: test_add fails"])
+def test_a_red_test_the_task_names_must_pass(repo: Path, tmp_path: Path, task: str) -> None:
+    (repo / "calc.py").write_text(CALC)
+    (repo / "tests").mkdir()
+    (repo / "tests" / "test_calc.py").write_text(CALC_TEST)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "calc with a bug")
+    new_test = "from calc import add\n\n\ndef test_add_zero():\n    assert add(0, 4) == 4\n"
+    sidestep = {"testFile": {"path": "tests/test_add_zero.py", "content": new_test},
+                "sourceFiles": [{"path": "calc.py", "content": "def add(a, b):\n    return b if a == 0 else a - b\n"}]}
+    fixed = {"sourceFiles": [{"path": "calc.py", "content": "def add(a, b):\n    return a + b\n"}]}
+    s = run(repo, tmp_path, [{"text": json.dumps(sidestep)}, {"text": json.dumps(fixed)}, {"text": "fix: add"}],
+            task=task)
+    assert s["status"] == "success" and s["attempts"] == 2, s  # the sidestep (own test green) was not enough
+    assert "the task names 1 of the failing tests" in s["baseline"]
+    fix = prompts(s)[0]
+    assert "The task names these tests of the project" in fix and "tests/test_calc.py::test_add" in fix
+    assert git(repo, "show", f"{s['commit']}:calc.py") == "def add(a, b):\n    return a + b\n"

@@ -1,12 +1,14 @@
 """When is a run green? The project's own suite is run once on the untouched worktree (the baseline);
 every later run holds the new tests and that suite together: green only when the new tests pass and
-every test that passed at baseline still passes. New tests must fail first (the red run): a test that
-passes against the code before the implementation, or that asserts nothing, checks nothing."""
+every test that passed at baseline still passes. A test red at baseline is not guarded, unless the task names it
+(its file or its test function): then it is what the task is about and must pass. New tests must fail first (the
+red run): a test that passes against the code before the implementation, or that asserts nothing, checks nothing."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -30,6 +32,35 @@ class Baseline:
     files: tuple[str, ...]  # the project's test files, run again with every attempt
     detail: str
     report: TestReport | None = None
+    required_files: frozenset[str] = frozenset()  # red at baseline and named by the task: every test must pass
+    required_ids: frozenset[str] = frozenset()  # red at baseline, its function named by the task: must pass
+
+    def named_by(self, task: str) -> Baseline:
+        """This baseline with the task's targets among its red tests: the project test files the task names
+        and the test functions (`test_*`) it names. "Make tests/test_parser.py pass" is green only when it does."""
+        red = [o for o in self.report.outcomes if o.status in ("failed", "error") and o.file in self.files] \
+            if self.report else []  # a test_cmd baseline has no files: its command must pass anyway
+        words = set(re.findall(r"\btest\w+", task))
+        files = {o.file for o in red if o.file and re.search(rf"(?<![\w/.-]){re.escape(o.file)}(?![\w/-])", task)}
+        ids = {o.id for o in red if _name(o.id) in words}
+        if files or ids:
+            detail = self.detail + f"; the task names {len(files) + len(ids)} of the failing tests: they must pass"
+            return replace(self, required_files=frozenset(files), required_ids=frozenset(ids), detail=detail)
+        return self
+
+    def unmet(self, suite: TestReport | None) -> list[str]:
+        """The task's named red tests that do not pass in `suite` (a named file must run at least one test)."""
+        by_id = suite.by_id() if suite else {}
+        unmet = [i for i in sorted(self.required_ids) if (o := by_id.get(i)) is None or o.status != "passed"]
+        for path in sorted(self.required_files):
+            ran = [o for o in (suite.outcomes if suite else ()) if o.file == path]
+            bad = [o.id for o in ran if o.status not in ("passed", "skipped")]
+            unmet += [i for i in bad if i not in unmet] if bad or any(o.status == "passed" for o in ran) else [path]
+        return unmet
+
+
+def _name(test_id: str) -> str:
+    return test_id.rsplit("::", 1)[-1].split("[")[0]
 
 
 @dataclass(frozen=True)
@@ -110,9 +141,10 @@ def judge(sandbox: Sandbox, root: Path, python: Path, test_cmd: str | None, time
                              and all(o.status == "passed" for o in new.outcomes))
     suite_ok = suite is None or suite.exit_code == 0 or _only_baseline_failures(suite, baseline)
     command_ok = command is None or command.exit_code == 0
+    unmet = baseline.unmet(suite) if baseline.required_files or baseline.required_ids else []
     green = (bool(own) or not new_tests) and new_ok and suite_ok and command_ok and not regressions \
-        and not lost and not any(r.timed_out for r in reports)
-    failure = "" if green else _failure_text(new, suite, command, regressions, lost)
+        and not lost and not unmet and not any(r.timed_out for r in reports)
+    failure = "" if green else _failure_text(new, suite, command, regressions, lost, unmet)
     return Verdict(green, combined(reports), new.outcomes if new else (), tuple(regressions + lost), failure)
 
 
@@ -138,8 +170,13 @@ def _only_baseline_failures(suite: TestReport, baseline: Baseline) -> bool:
 
 
 def _failure_text(new: TestReport | None, suite: TestReport | None, command: TestReport | None,
-                  regressions: Sequence[str], lost: Sequence[str]) -> str:
+                  regressions: Sequence[str], lost: Sequence[str], unmet: Sequence[str] = ()) -> str:
     parts = []
+    if unmet:
+        by_id = suite.by_id() if suite else {}
+        parts.append("\n".join(["The task names these tests of the project; they failed before the change and must "
+                                "pass now (change the code, not the tests):"]
+                               + [f"- {i}: {_why(by_id.get(i))}" for i in unmet[:10]]))
     if regressions:
         by_id = suite.by_id() if suite else {}
         lines = ["Your change broke tests of the project that passed before it (they must pass again; they "

@@ -277,7 +277,8 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
             traj.event("start", "continued", files=seed(st, ws, kept), attempts=len(st.history))
             gitops.reset_worktree(wt.path)  # the baseline is the project's suite at the base commit
         progress(step="baseline", attempt=0)
-        st.baseline = take_baseline(sandbox, wt.path, python, settings.test_cmd, settings.test_timeout, st.runner)
+        st.baseline = take_baseline(sandbox, wt.path, python, settings.test_cmd, settings.test_timeout,
+                                    st.runner).named_by(task)
         st.types, notice = typecheck.prepare(project if st.runner else None, node_of(st.runner), sandbox, wt.path,
                                              settings.test_timeout, traj)  # the base commit's tsc errors
         st.warnings.extend([notice] if notice else [])
