@@ -7,8 +7,10 @@ TypeScript, vitest; its node_modules copied from /tmp/greenloop-js-fixtures/vite
 there first, else that project is reported as skipped). Writes benchmarks/results/js-repo-tasks-<date>.json.
 Usage: python benchmarks/js_repo_tasks.py [--runs 3]
 
-A real model run needs: `--model local` (or openai:/anthropic:) in place of the script (MODEL=...), the same
-projects, and several runs per task (solve rate, attempts and seconds as medians); nothing else changes.
+With a real model (`--model local:PATH`, `openai:...`): the task's test is NOT in the project; greenloop writes
+its own tests, and a green run counts as solved only if the task's test (hidden from the run) passes on the
+run's branch, run in the same jail. Greedy local models are deterministic, so `--runs 1` is enough there.
+Writes benchmarks/results/js-repo-tasks-<model>-<date>.json.
 """
 
 from __future__ import annotations
@@ -118,6 +120,43 @@ def tsclamp(root: Path) -> Path:
                                "src/index.ts": "export const version = '0.1.0';\n"}, VITEST)
 
 
+def hidden_check(project: Path, branch: str, task: dict, tmp: Path) -> bool:
+    """The task's test, hidden from the run, against the run's branch: a clone, in the jail, never on the host."""
+    from greenloop.config import Settings
+    from greenloop.sandboxes.select import choose, limits_of
+
+    clone = tmp / f"hidden-{time.monotonic_ns()}"
+    subprocess.run(["git", "clone", "-q", "-b", branch, str(project), str(clone)], check=True, capture_output=True,
+                   timeout=60)
+    if (project / "node_modules").is_dir():
+        shutil.copytree(project / "node_modules", clone / "node_modules", symlinks=True)
+    test_path, test = task["test"]
+    hidden = Path(test_path).with_name("hidden_" + Path(test_path).name)
+    (clone / hidden).parent.mkdir(parents=True, exist_ok=True)
+    (clone / hidden).write_text(test)
+    argv = ["node", "--test", str(hidden)] if test_path.endswith(".js") else \
+        ["node", "node_modules/vitest/vitest.mjs", "run", str(hidden)]
+    settings = Settings(memory_limit_mb=int(task.get("env", {}).get("GREENLOOP_MEMORY_LIMIT_MB", "2048")))
+    sandbox, _ = choose(settings.sandbox, limits_of(settings))
+    return sandbox.run(argv, clone, timeout_s=120).exit_code == 0
+
+
+def run_model_task(project: Path, task: dict, tmp: Path, model: str) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), **task.get("env", {})}
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "greenloop", "run", task["task"], "--repo", str(project),
+                           "--model", model, "--json"], capture_output=True, text=True, env=env, timeout=3600)
+    seconds = time.perf_counter() - start
+    summary = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.stdout.strip() else {"status": "crash"}
+    green = summary.get("status") == "success"
+    hidden = green and hidden_check(project, str(summary["branch"]), task, tmp)
+    return {"task": task["task"], "status": "success" if hidden else ("false_green" if green else
+                                                                       summary.get("status")),
+            "green": green, "hidden_passed": hidden, "attempts": summary.get("attempts"),
+            "calls": summary.get("usage", {}).get("calls"), "tests": summary.get("tests"),
+            "seconds": round(seconds, 2), "error": summary.get("error"), "stderr_tail": proc.stderr[-300:]}
+
+
 def run_task(project: Path, task: dict, tmp: Path) -> dict:
     test_path, test = task["test"]
     first = {"testFile": {"path": test_path, "content": test},
@@ -141,6 +180,7 @@ def run_task(project: Path, task: dict, tmp: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--model", help="a real model (local:PATH, openai:NAME, ...); default: the scripted one")
     args = parser.parse_args()
     rows: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory() as tmp_dir:
@@ -151,19 +191,21 @@ def main() -> None:
         for run in range(args.runs):
             for i, (name, make, task) in enumerate(jobs):
                 project = make(tmp / f"p{run}-{i}")
-                rows.setdefault(f"{name}: {task['task']}", []).append(run_task(project, task, tmp))
+                row = run_model_task(project, task, tmp, args.model) if args.model else run_task(project, task, tmp)
+                rows.setdefault(f"{name}: {task['task']}", []).append(row)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                             timeout=30).stdout.strip()
     table = [{"task": key, "solved": sum(r["status"] == "success" for r in runs), "runs": len(runs),
               "median_seconds": statistics.median(r["seconds"] for r in runs),
-              "median_attempts": statistics.median(r["attempts"] or 0 for r in runs), "last": runs[-1]}
+              "median_attempts": statistics.median(r["attempts"] or 0 for r in runs), "results": runs}
              for key, runs in rows.items()]
     result = {"machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cpus", "date": time.strftime("%F"),
               "commit": commit, "node": subprocess.run(["node", "--version"], capture_output=True, text=True,
                                                        timeout=30).stdout.strip(),
-              "model": "scripted (wrong first reply, right fix)", "skipped": [] if len(rows) > 3 else
+              "model": args.model or "scripted (wrong first reply, right fix)", "skipped": [] if len(rows) > 3 else
               ["tsclamp: no vitest in /tmp/greenloop-js-fixtures/vitest"], "tasks": table}
-    out = ROOT / "benchmarks" / "results" / f"js-repo-tasks-{result['date']}.json"
+    label = f"{Path(args.model.split(':', 1)[-1]).stem.split('-instruct')[0]}-" if args.model else ""
+    out = ROOT / "benchmarks" / "results" / f"js-repo-tasks-{label}{result['date']}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     for row in table:
         print(f"| {row['task']} | {row['solved']}/{row['runs']} | {row['median_attempts']} "
