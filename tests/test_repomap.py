@@ -4,6 +4,8 @@ one rebuilt, bad files are skipped with a count, and the map reaches the generat
 from __future__ import annotations
 
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 from conftest import cli, git
@@ -109,3 +111,20 @@ def test_map_in_context_and_cli(repo: Path) -> None:
     proc = cli("map", "--repo", str(repo), "--tokens", "100", "vat_rate", "country")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("shop/pricing.py:")
+    for bad, says in ((["--tokens", "99999"], "--tokens must be between 0 and 16000"),
+                      (["--repo", str(repo / "nope")], "is not a directory; pass --repo DIR"),
+                      (["--depth", "2"], "no such option: --depth")):
+        proc = cli("map", *bad, "vat_rate")
+        assert proc.returncode == 2 and says in proc.stderr and not proc.stdout, proc.stderr
+    assert "Usage: greenloop map" in cli("map", "--help").stdout  # help is the typer command's
+
+
+def test_the_map_command_starts_without_the_cli_framework(repo: Path) -> None:
+    """`greenloop map` is a fast path (entry.py): a warm map is mostly Python's start, not typer/rich/pydantic."""
+    _project(repo)
+    code = ("import sys\nfrom greenloop import entry\nsys.argv = ['greenloop', 'map', '--repo', sys.argv[1], 'vat_rate']\n"
+            "try:\n    entry.main()\nexcept SystemExit as e:\n    assert e.code == 0, e.code\n"
+            "print(sorted(m for m in ('typer', 'rich', 'pydantic', 'click') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code, str(repo)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("shop/pricing.py:") and proc.stdout.strip().endswith("[]")
