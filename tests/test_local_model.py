@@ -82,3 +82,21 @@ def test_a_reply_stopped_for_looping_keeps_the_files_before_the_loop_with_its_fe
     block = "def f():\n    return compute(1, 2, 3)  # the same block again and again, exactly\n" * 8
     again = before_the_loop("x.py\n```python\n" + block * 3 + "def f(")
     assert again.endswith("exactly\n```\n") and again.count("def f():") < 24
+
+
+def test_a_reply_of_ever_longer_variants_of_one_test_block_is_cut_after_three_copies() -> None:
+    from greenloop.models.local import before_the_loop, looping
+
+    # what Qwen2.5-Coder-1.5B sent for a JS task: 677 s of `it(...)` blocks, each a longer variant of the last
+    head = "test/query.test.js\n```js\nconst assert = require('assert');\n\ndescribe('parseQuery', () => {\n"
+    blocks = [f"  it('should handle {' and '.join(['more'] * i)}', () => {{\n    const qs = '?a={i}';\n"
+              f"    assert.deepStrictEqual(parseQuery(qs), {{ a: '{i}' }});\n  }});\n\n" for i in range(1, 10)]
+    looped = head + "".join(blocks) + "  it('sho"
+    assert looping(looped)
+    cut = before_the_loop(looped)
+    assert cut == head + "".join(blocks[:3]) + "```\n"
+    legit = head + "".join(blocks[:7]) + "});\n```\n\nlib/query.js\n```js\nmodule.exports = {};\n```\n"
+    assert not looping(legit)  # seven tests of one shape are a test file, not a loop
+    table = "".join(f"def test_slugify_{w}():\n    assert slugify('{w} x') == '{w}-x'\n\n\n"
+                    for w in "alpha be gamma delta e zeta eta theta iota".split())
+    assert not looping("```python\n" + table + "def tes")  # nine of one shape, but not ever longer
