@@ -128,3 +128,22 @@ def test_the_map_command_starts_without_the_cli_framework(repo: Path) -> None:
     proc = subprocess.run([sys.executable, "-c", code, str(repo)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("shop/pricing.py:") and proc.stdout.strip().endswith("[]")
+
+
+def test_a_node_project_is_mapped_by_its_js_and_ts_definitions(repo: Path) -> None:
+    (repo / "package.json").write_text('{"name": "shop", "scripts": {"test": "node --test"}}\n')
+    lib = repo / "lib"
+    lib.mkdir()
+    (lib / "money.js").write_text("function formatCents(cents) {\n  return `$${cents / 100}`;\n}\n\n"
+                                  "module.exports = { formatCents };\n")
+    (lib / "cart.js").write_text("const { formatCents } = require('./money');\n\nclass Cart {\n  total(items) {\n"
+                                 "    return formatCents(items.length);\n  }\n}\n\nmodule.exports = { Cart };\n")
+    (lib / "unrelated.ts").write_text("export interface Shape { w: number }\nexport const area = (s: Shape) => s.w;\n")
+    (lib / "vendor.min.js").write_text("function formatCents(){}\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "node")
+    text = repo_map(repo, "format the cart total with formatCents", max_tokens=300, use_cache=False).text
+    files = [line for line in text.splitlines() if line.endswith(":")]
+    assert files == ["lib/cart.js:", "lib/money.js:", "lib/unrelated.ts:"], text  # the task's words rank them
+    assert "function formatCents(cents)" in text and "  total(items)" in text and "vendor.min.js" not in text
+    assert "textkit/" not in text  # the repository's few Python files are not the map of a Node project

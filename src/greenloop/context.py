@@ -156,9 +156,10 @@ def gather(root: Path, task: str, map_tokens: int = 0) -> ProjectContext:
     js = [f for f in listed if f.endswith(JS_SUFFIXES)]
     js = js if len(js) > sum(f.endswith(".py") for f in listed) else []
     by_rank = ranked.ranked if ranked else [f for f in listed if f.endswith(".py")]
-    if js:  # the map reads Python; a Node project's examples are its test and the files the task's names are in
+    if js:  # a Node project's examples are its first test and the files the map (or the task's names) rank first
         tests = [f for f in js if JS_TEST_FILE.search(f)]
-        by_rank = _js_ranked(ws, [f for f in js if f not in tests], task)
+        by_rank = ranked.ranked if ranked and ranked.ranked else _js_ranked(ws, [f for f in js if f not in tests],
+                                                                            task)
     candidates = tests[:1] + [f for f in by_rank if f not in tests and f not in named_paths]
     for rel in candidates:
         if len(examples) >= 3:

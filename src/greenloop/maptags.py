@@ -1,6 +1,7 @@
-"""The repo map's per-file index: which Python files git lists, the definitions and referenced identifiers of
-each (C-speed regexes over bytes: definitions at line starts, identifiers as references), and the SQLite cache of
-those tags keyed by path + mtime + size, so only changed files are read again."""
+"""The repo map's per-file index: which source files git lists (Python, or JS/TS where those are most of the
+project), the definitions and referenced identifiers of each (C-speed regexes over bytes: definitions at line
+starts, identifiers as references), and the SQLite cache of those tags keyed by path + mtime + size, so only
+changed files are read again."""
 
 from __future__ import annotations
 
@@ -14,13 +15,27 @@ from pathlib import Path
 
 import msgpack
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 MAX_FILE_BYTES = 1_000_000
 # a definition at a line start; led by the newline (a literal the regex engine searches fast), so the text is
 # searched with a newline in front
 _DEF = re.compile(rb"\n([ \t]*)(?:async[ \t]+)?(def|class)[ \t]+([A-Za-z_]\w*)([^\n]*)")
 _IDENT = re.compile(rb"[A-Za-z_]\w{2,}")
-_SKIP_DIRS = ("vendor/", "node_modules/", "site-packages/", "third_party/", "migrations/")
+_SKIP_DIRS = ("vendor/", "node_modules/", "site-packages/", "third_party/", "migrations/", "dist/", "build/")
+JS_GLOBS = ("*.js", "*.mjs", "*.cjs", "*.jsx", "*.ts", "*.tsx")
+_GENERATED = (".min.js", ".d.ts", ".bundle.js")
+# JS/TS definitions at line starts: functions, classes, interfaces, types, enums, function-valued top-level
+# consts (`const f = (a) =>`, `= function`, `= async`), CommonJS `exports.f =`, and class methods (indented)
+_JS_NAME = rb"[A-Za-z_$][\w$]*"
+_JS_DEF = re.compile(rb"\n()(?:export[ \t]+)?(?:default[ \t]+)?(?:declare[ \t]+)?(?:abstract[ \t]+)?(?:async[ \t]+)?"
+                     rb"(?:function\*?|class|interface|type|enum)[ \t]+(" + _JS_NAME + rb")[^\n]*"
+                     rb"|\n()(?:export[ \t]+)?(?:const|let|var)[ \t]+(" + _JS_NAME + rb")[ \t]*(?::[^=\n]+)?="
+                     rb"[ \t]*(?:async\b|function\b|\([^\n]*=>|" + _JS_NAME + rb"[ \t]*=>)[^\n]*"
+                     rb"|\n()(?:module\.)?exports\.(" + _JS_NAME + rb")[ \t]*=[^\n]*"
+                     rb"|\n([ \t]+)(?:(?:public|private|protected|static|async|get|set)[ \t]+)*(" + _JS_NAME
+                     + rb")[ \t]*\([^\n]*\)[ \t]*(?::[^\n{]*)?\{[^\n]*")
+_NOT_METHODS = frozenset({"if", "for", "while", "switch", "catch", "function", "return", "with", "super", "describe",
+                          "it", "test"})  # statements, and test blocks written `it('...', function () {`
 
 
 @dataclass(frozen=True)
@@ -39,7 +54,9 @@ class Stat:
     ok: bool
 
 
-def file_tags(data: bytes) -> Tags:
+def file_tags(data: bytes, js: bool = False) -> Tags:
+    if js:
+        return _js_tags(data)
     defs = []
     text = b"\n" + data
     line, pos = 0, 0
@@ -54,12 +71,40 @@ def file_tags(data: bytes) -> Tags:
     return Tags(defs, dict(zip(map(bytes.decode, counts), counts.values(), strict=True)))
 
 
+def _js_tags(data: bytes) -> Tags:
+    defs = []
+    text = b"\n" + data
+    line, pos = 0, 0
+    for m in _JS_DEF.finditer(text):
+        indent, name = next((m.group(i), m.group(i + 1)) for i in (1, 3, 5, 7) if m.group(i + 1) is not None)
+        if name.decode("ascii", "replace") in _NOT_METHODS:
+            continue
+        start = m.start() + 1
+        line += text.count(b"\n", pos, start)
+        pos = start
+        sig = (indent + m.group(0)[1 + len(indent):].strip()).rstrip(b"{ \t")
+        defs.append((line, name.decode("ascii", "replace"), sig.decode("utf-8", "replace").rstrip()[:120]))
+    counts = Counter(_IDENT.findall(data))
+    return Tags(defs, dict(zip(map(bytes.decode, counts), counts.values(), strict=True)))
+
+
+def is_js(rel: str) -> bool:
+    return rel.endswith((".js", ".mjs", ".cjs", ".jsx", ".ts", ".tsx"))
+
+
 def listed(root: Path) -> list[str]:
-    out = subprocess.run(["git", "ls-files", "-z", "--", "*.py"], cwd=root, capture_output=True, timeout=60)
+    """The Python files git lists, or its JS/TS files when there are more of those (a Node project)."""
+    out = subprocess.run(["git", "ls-files", "-z", "--", "*.py", *JS_GLOBS], cwd=root, capture_output=True,
+                         timeout=60)
     if out.returncode != 0:
-        return sorted(str(p.relative_to(root)) for p in root.rglob("*.py") if ".git" not in p.parts)
-    return [p for p in out.stdout.decode("utf-8", "replace").split("\0") if p and not p.startswith(_SKIP_DIRS)
-            and not any(f"/{d}" in p for d in _SKIP_DIRS)]
+        found = [str(p.relative_to(root)) for g in ("*.py", *JS_GLOBS) for p in root.rglob(g) if ".git" not in p.parts]
+    else:
+        found = out.stdout.decode("utf-8", "replace").split("\0")
+    files = sorted(p for p in found if p and not p.startswith(_SKIP_DIRS) and not any(f"/{d}" in p for d in _SKIP_DIRS)
+                   and not p.endswith(_GENERATED))
+    python = [p for p in files if p.endswith(".py")]
+    js = [p for p in files if is_js(p)]
+    return js if len(js) > len(python) else python
 
 
 def stat_all(root: Path, rels: list[str]) -> list[Stat]:
@@ -103,7 +148,7 @@ def read_tags(root: Path, rel: str, inside: Inside) -> Tags | None:
         return None
     if b"\0" in data[:4096] or len(data) > MAX_FILE_BYTES:
         return None
-    return file_tags(data)
+    return file_tags(data, is_js(rel))
 
 
 def cache_path(root: Path) -> Path | None:
