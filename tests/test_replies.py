@@ -135,6 +135,8 @@ def test_parse_errors_are_precise(text: str, fragment: str) -> None:
 def test_fenced_files_contents_are_exact() -> None:
     parsed = parse_reply("a.py\n```\nX = 1\n```\na.py\n```\nX = 2\n```\na.py\n```\nX = 3")
     assert parsed.edits[0].content == "X = 2\n"
+    fenced_name = parse_reply("```\ntest/slug.test.js\n```\n```javascript\nconst a = 1;\n```\n")
+    assert [(e.path, e.content) for e in fenced_name.edits] == [("test/slug.test.js", "const a = 1;\n")]
     named_inside = parse_reply("```python\n# pkg/a.py\nX = 1\n```\n```python\n# not a path\nY = 2\n```\n")
     assert [(e.path, e.content) for e in named_inside.edits] == [("pkg/a.py", "X = 1\n")]
 

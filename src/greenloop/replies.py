@@ -156,6 +156,7 @@ def _fenced_files(text: str, skip: frozenset[int] = frozenset()) -> list[tuple[i
     lines = text.split("\n")
     edits: list[tuple[int, FileEdit]] = []
     i = 0
+    pending: str | None = None  # a path sent in a fence of its own names the next block
     while i < len(lines):
         opener = _FENCE.match(lines[i])
         if not opener or i in skip:
@@ -167,6 +168,7 @@ def _fenced_files(text: str, skip: frozenset[int] = frozenset()) -> list[tuple[i
         if path is None:
             before = [ln for ln in lines[max(0, i - 2):i] if ln.strip()]
             path = _path_in(before[-1]) if before else None
+        path, pending = path or pending, None
         start = i + 1
         if path is None and start < len(lines) and (named := _PATH_COMMENT.match(lines[start])):
             path = _path_in(named.group(1))  # the path as the block's first line: `// lib/slug.js`
@@ -174,6 +176,8 @@ def _fenced_files(text: str, skip: frozenset[int] = frozenset()) -> list[tuple[i
         end = i + 1
         while end < len(lines) and (lines[end].strip() != fence or end in skip):
             end += 1
+        if path is None and end == i + 2 and end < len(lines):
+            pending = _path_in(lines[i + 1])  # "```\ntest/slug.test.js\n```" then the file's block
         if path is not None and not skip.intersection(range(i, end + 1)):
             if end >= len(lines) and any(e.path == path for _, e in edits):
                 break  # a cut-off repetition of a file the reply already gave whole
