@@ -103,3 +103,38 @@ def test_an_unordered_plan_twice_is_dropped_and_a_single_file_task_makes_no_plan
                     "--model", f"scripted:{single}", "--json"))
     assert s["status"] == "success" and s["usage"]["calls"] == 2
     assert not _requests(events(s["trajectory"]), "plan")
+
+
+THREE_NEW = ("Add slugify(text) in textkit/slug.py, title_slug(text) in textkit/titles.py, which uses slugify, and "
+             "headline(text) in textkit/headline.py, which uses title_slug")
+HEADLINE = "from textkit.titles import title_slug\n\n\ndef headline(text):\n    return '# ' + title_slug(text)\n"
+HEADLINE_TEST = ("from textkit.headline import headline\n\n\ndef test_headline():\n"
+                 "    assert headline('hello world') == '# hello-world'\n")
+
+
+def test_a_plan_of_three_files_is_written_file_by_file_in_its_order(repo: Path, tmp_path: Path) -> None:
+    from conftest import GOOD_IMPL
+
+    plan = json.dumps({"files": [
+        {"path": "textkit/headline.py", "purpose": "headline", "dependsOn": ["textkit/titles.py"]},
+        {"path": "textkit/titles.py", "purpose": "title_slug", "dependsOn": ["textkit/slug.py"]},
+        {"path": "textkit/slug.py", "purpose": "slugify", "dependsOn": []}]})
+    script = write_script(tmp_path / "s.json", [
+        {"step": "plan", "text": plan},
+        {"step": "generate", "text": f"textkit/slug.py\n```python\n{GOOD_IMPL}```\n"},
+        {"step": "generate", "text": f"```python\n{TITLES}```\n"},  # an unnamed block: the file asked for
+        {"step": "generate", "text": f"textkit/headline.py\n```python\n{HEADLINE}```\n\ntests/test_headline.py\n"
+                                     f"```python\n{HEADLINE_TEST}```\n"},
+        {"step": "commit_message", "text": "feat: headline"}])
+    s = summary(cli("run", THREE_NEW, "--repo", str(repo), "--model", f"scripted:{script}", "--json"))
+    assert s["status"] == "success" and s["attempts"] == 1 and s["usage"]["calls"] == 5, s
+    assert sorted(s["files"]) == ["tests/test_headline.py", "textkit/headline.py", "textkit/slug.py",
+                                  "textkit/titles.py"]
+    evs = events(s["trajectory"])
+    assert [(e["path"], e["index"]) for e in evs if e["kind"] == "plan_file"] == [
+        ("textkit/slug.py", 1), ("textkit/titles.py", 2), ("textkit/headline.py", 3)]
+    first, second, third = _requests(evs, "generate")
+    assert "one file of the plan: textkit/slug.py (1 of 3)" in first and "send only textkit/slug.py" in first
+    assert "textkit/slug.py, written before it" in second and "def slugify" in second
+    assert "textkit/titles.py, written before it" in third and "It is the last file: send the tests" in third
+    assert git(repo, "show", f"{s['commit']}:textkit/titles.py") == TITLES

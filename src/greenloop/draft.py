@@ -3,6 +3,7 @@ execution), its DISPUTE lines, and the files it wrote. Also the commit message."
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -25,7 +26,10 @@ from greenloop.types import Message, Step
 from greenloop.workspace import Workspace
 
 
-def messages_for(step: Step, st: State, ws: Workspace, attempt: int, settings: Settings) -> list[Message]:
+def messages_for(step: Step, st: State, ws: Workspace, attempt: int, settings: Settings, only: str | None = None,
+                 done: Sequence[Mapping[str, str]] = (), last: bool = True) -> list[Message]:
+    """The request of `step`. `only`, `done`, `last`: a plan written file by file (planwrite.py) asks for the
+    file `only`, shows the files written before it, and asks for the tests with the `last` one."""
     target = st.named_source  # the prompt names the file in any language (st.target: the Python one)
     if step == "redraft" or (step == "generate" and lean(settings)):
         return first_draft_messages(st, framings(st)[st.drafts % len(framings(st))])
@@ -35,7 +39,7 @@ def messages_for(step: Step, st: State, ws: Workspace, attempt: int, settings: S
                       examples=st.context.examples, repo_map=st.context.repo_map,
                       plan=st.context.plan, style=st.context.style, target=target,
                       test_path=st.test_path,
-                      tests_required=settings.require_tests)
+                      tests_required=settings.require_tests, only=only, done=done, last=last)
     else:
         views = {p: file_view(p, st.ledger.current(p) or "", st.task, NAMED_FILE_CHARS) for p in st.ledger.written()}
         current = [{"path": p, "content": v.text, "whole": v.whole} for p, v in views.items()]

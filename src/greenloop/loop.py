@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from greenloop import PROMPT_VERSION, __version__, gitops, runners, typecheck
+from greenloop import PROMPT_VERSION, __version__, gitops, planwrite, runners, typecheck
 from greenloop.agree import applies, settle
 from greenloop.best import Score, score
 from greenloop.blame import broken_tests, broken_text
@@ -192,6 +192,8 @@ def _iterate(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, se
         st.settle = False  # once per judged verdict, and agreement_tried makes it once per run
         if agreed is not None and agreed.decided:
             text, outcome = agreed.text, agreed.outcome
+        elif step == "generate" and planwrite.applies(st, settings):
+            text, outcome = planwrite.write_planned(st, model, ws, settings, traj, attempt)
         else:
             text, outcome = draft(step, st, model, sandbox, ws, settings, traj, python, attempt)
         progress(tokens=model.usage.input_tokens + model.usage.output_tokens)
