@@ -49,6 +49,9 @@ def test_agent_mode_end_to_end_with_a_false_green(tmp_path: Path) -> None:
         ("HumanEval/0", True, True), ("HumanEval/1", False, True), ("HumanEval/2", False, False)]
     page = (report / "humaneval-agent.html").read_text()
     assert "<svg" in page and "Pass rate by attempt" in page and "false-green rate" in page
+    kept = sorted(p.name for p in (report / "trajectories").iterdir())  # the task repos are gone; these stay
+    assert kept == ["HumanEval-0.jsonl", "HumanEval-1.jsonl", "HumanEval-2.jsonl"]
+    assert '"kind": "run_end"' in (report / "trajectories" / "HumanEval-1.jsonl").read_text()
 
 
 def test_oneshot_mode(tmp_path: Path) -> None:

@@ -30,7 +30,8 @@ def humaneval(
     mutation_budget: float = typer.Option(10.0, "--mutation-budget",
                                           help="Seconds of mutation analysis per green task."),
     as_json: bool = typer.Option(False, "--json", help="Totals as JSON on the last stdout line."),
-    report: Optional[Path] = typer.Option(None, "--report", help="Write per-task JSONL and an HTML page here."),
+    report: Optional[Path] = typer.Option(
+        None, "--report", help="Write per-task JSONL, an HTML page and each agent task's trajectory here."),
 ) -> None:
     """HumanEval, one-shot or agent; hidden tests run once, after each task, in the sandbox."""
     from greenloop.bench.executors import run_local, run_ray
@@ -53,7 +54,8 @@ def humaneval(
             raise UsageError("no HumanEval task matches --tasks/--limit")
         start = time.monotonic()
         stream = (run_ray(problems, mode, model, settings, workers, ray_address) if executor == "ray"
-                  else run_local(problems, mode, model, settings, workers))
+                  else run_local(problems, mode, model, settings, workers,
+                                 report / "trajectories" if report and mode == "agent" else None))
         results = []
         partial = report / f"humaneval-{mode}.partial.jsonl" if report else None
         if partial:  # each task as it ends, so that a run cut off still leaves its results

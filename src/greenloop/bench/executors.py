@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
 from typing import Any
 
 from greenloop.bench.humaneval import TaskResult, run_agent, run_oneshot
@@ -13,7 +14,7 @@ from greenloop.config import Settings
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(model_spec: str | None, settings_json: str) -> None:
+def _init_worker(model_spec: str | None, settings_json: str, keep: str | None = None) -> None:
     from greenloop.models import resolve
     from greenloop.sandboxes.select import choose, limits_of
 
@@ -21,19 +22,20 @@ def _init_worker(model_spec: str | None, settings_json: str) -> None:
     model = resolve(model_spec, settings)
     model.preflight()
     sandbox, _ = choose(settings.sandbox, limits_of(settings))
-    _WORKER.update(model=model, sandbox=sandbox, settings=settings)
+    _WORKER.update(model=model, sandbox=sandbox, settings=settings, keep=Path(keep) if keep else None)
 
 
 def _solve(mode: str, problem: dict[str, Any]) -> TaskResult:
     model, sandbox, settings = _WORKER["model"], _WORKER["sandbox"], _WORKER["settings"]
     if mode == "oneshot":
         return run_oneshot(problem, model, sandbox)
-    return run_agent(problem, model, sandbox, settings)
+    return run_agent(problem, model, sandbox, settings, _WORKER["keep"])
 
 
 def run_local(problems: list[dict[str, Any]], mode: str, model_spec: str | None, settings: Settings,
-              workers: int) -> Iterator[TaskResult]:
-    init = (model_spec, settings.model_dump_json())
+              workers: int, keep: Path | None = None) -> Iterator[TaskResult]:
+    """`keep`: a directory for each agent task's trajectory (the task's repository is deleted)."""
+    init = (model_spec, settings.model_dump_json(), str(keep) if keep else None)
     if workers <= 1:  # in-process: no pickling, the model stays loaded for the whole run
         _init_worker(*init)
         for problem in problems:

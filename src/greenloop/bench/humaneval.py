@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import re
+import shutil
 import subprocess
 import tempfile
 import time
@@ -99,7 +100,9 @@ def _git(cwd: Path, *args: str) -> str:
                           check=True, capture_output=True, text=True, timeout=60).stdout
 
 
-def run_agent(problem: dict[str, Any], model: Model, sandbox: Sandbox, settings: Settings) -> TaskResult:
+def run_agent(problem: dict[str, Any], model: Model, sandbox: Sandbox, settings: Settings,
+              keep: Path | None = None) -> TaskResult:
+    """`keep`: a directory the run's trajectory is copied to (as HumanEval-N.jsonl) before its repo is deleted."""
     from greenloop import loop
 
     start = time.monotonic()
@@ -112,6 +115,9 @@ def run_agent(problem: dict[str, Any], model: Model, sandbox: Sandbox, settings:
         _git(repo, "add", "-A")
         _git(repo, "commit", "-qm", "task")
         result = loop.run(agent_task_text(problem), repo, settings, model, sandbox)
+        if keep is not None:
+            keep.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(result.trajectory, keep / f"{problem['task_id'].replace('/', '-')}.jsonl")
         # A failed run leaves no commit: greenloop delivered nothing, so the prompt as given is judged.
         program = _git(repo, "show", f"{result.commit}:solution.py") if result.commit else problem["prompt"]
         solved = hidden_check(problem, program, sandbox)
