@@ -29,6 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 VITEST = Path("/tmp/greenloop-js-fixtures/vitest/node_modules")
+KEEP = ROOT / "benchmarks" / "results" / f"js-repo-tasks-trajectories-{time.strftime('%F')}"  # real-model runs
 CART = ("const { formatCents } = require('./money');\n\nfunction lineTotal(item) {\n  return item.cents * item.qty;\n}"
         "\n\nfunction describe(item) {\n  return `${item.qty} x ${item.name} = ${formatCents(lineTotal(item))}`;\n}\n\n"
         "module.exports = { lineTotal, describe };\n")
@@ -150,6 +151,9 @@ def run_model_task(project: Path, task: dict, tmp: Path, model: str) -> dict:
     summary = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.stdout.strip() else {"status": "crash"}
     green = summary.get("status") == "success"
     hidden = green and hidden_check(project, str(summary["branch"]), task, tmp)
+    if summary.get("trajectory") and Path(summary["trajectory"]).is_file():  # the project is deleted; this stays
+        KEEP.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(summary["trajectory"], KEEP / f"{Path(task['source']).stem}-{time.strftime('%H%M%S')}.jsonl")
     return {"task": task["task"], "status": "success" if hidden else ("false_green" if green else
                                                                        summary.get("status")),
             "green": green, "hidden_passed": hidden, "attempts": summary.get("attempts"),
