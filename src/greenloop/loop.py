@@ -58,6 +58,18 @@ def _example_failures(st: State, sandbox: Sandbox, ws: Workspace, python: Path, 
     return example_failures(st.examples, impl, ws, sandbox, python, timeout_s) if st.examples else []
 
 
+def _lacking(st: State, settings: Settings) -> list[str]:
+    """What the run's files still lack after a valid reply: its tests (when required), or the one new file the
+    task names (a small model often sends the tests alone; running them would only say the module is missing)."""
+    if not st.ledger.tests and settings.require_tests:
+        return [f"The reply has no test file. Write the tests first, in a new {st.test_path}."]
+    new = next((f.path for f in st.context.named_sources if f.path == st.named_source and not f.exists), None)
+    if new is not None and new not in st.ledger.written():
+        return [f"The reply has no implementation: {new} does not exist yet. Send {new} whole, with the code the "
+                "task asks for; your tests are kept."]
+    return []
+
+
 def _reset(st: State, ws: Workspace, traj: Trajectory) -> None:
     """Before every test run: the worktree is its base commit plus the run's recorded files, nothing else
     (a conftest.py or link that an earlier test run planted is gone)."""
@@ -201,9 +213,8 @@ def _iterate(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, se
         st.last_reply = text
         st.warnings.extend(w for w in outcome.warnings + outcome.refused if w not in st.warnings)
         st.ledger.record(outcome.written)
-        if outcome.errors or (not st.ledger.tests and settings.require_tests):
-            errors = outcome.errors or ["The reply has no test file. Write the tests first, in a new "
-                                        f"{st.test_path}."]
+        errors = outcome.errors or _lacking(st, settings)
+        if errors:
             st.edit_failures_in_row = st.edit_failures_in_row + 1 if outcome.kind == "edit_error" else 0
             kind = outcome.kind if outcome.kind != "ok" else "invalid"
             step = _failed(st, traj, attempt, step, kind, "\n".join(errors), errors[0].splitlines()[0], errors=errors)
