@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import cli, git, summary, whole, write_script
+from conftest import cli, events, git, summary, whole, write_script
 
 IMPL = ('def clamp(x, lo, hi):\n    if x < lo:\n        return lo\n    if x > hi:\n        return hi\n'
         '    return x\n')
@@ -15,19 +15,52 @@ STRONG = HEAD + ("def test_inside():\n    assert clamp(5, 0, 10) == 5\n\n\ndef t
 WEAK = HEAD + "def test_inside():\n    assert clamp(5, 0, 10) == 5\n"
 
 
-def _mutation(repo: Path, tmp_path: Path, test: str) -> dict:
-    script = write_script(tmp_path / f"s{len(test)}.json", [whole(test=test, impl=IMPL)])
+def _run(repo: Path, tmp_path: Path, test: str, *replies: dict, mode: str = "score") -> dict:
+    script = write_script(tmp_path / f"s{len(test)}{mode}.json", [{"text": whole(test=test, impl=IMPL)}, *replies])
     s = summary(cli("run", "Add clamp(x, lo, hi) in textkit/slug.py", "--repo", str(repo), "--model",
-                    f"scripted:{script}", "--json", env={"GREENLOOP_MUTATION_BUDGET_S": "120"}))
+                    f"scripted:{script}", "--json",
+                    env={"GREENLOOP_MUTATION_BUDGET_S": "120", "GREENLOOP_MUTATION": mode}))
     assert s["status"] == "success", s
-    return s["quality"]["mutation"]
+    return s
 
 
-def test_strong_tests_kill_more_mutants_than_weak_ones(repo: Path, tmp_path: Path) -> None:
-    strong, weak = _mutation(repo, tmp_path, STRONG), _mutation(repo, tmp_path, WEAK)
+def _mutation(repo: Path, tmp_path: Path, test: str) -> dict:
+    return _run(repo, tmp_path, test)["quality"]["mutation"]
+
+
+def test_strong_tests_kill_more_mutants_than_weak_ones_and_the_weak_ones_get_a_warning(
+        repo: Path, tmp_path: Path) -> None:
+    strong_run, weak_run = _run(repo, tmp_path, STRONG), _run(repo, tmp_path, WEAK)
+    strong, weak = strong_run["quality"]["mutation"], weak_run["quality"]["mutation"]
     assert strong["total"] == weak["total"] == 5 and strong["not_run"] == 0
     assert strong["score"] == 1.0 and weak["score"] <= 0.6, (strong, weak)
     assert weak["survivors"] and all(line.startswith("textkit/slug.py:") for line in weak["survivors"])
+    low = [w for w in weak_run["warnings"] if "mutants of the code" in w]
+    assert len(low) == 1 and f"killed {weak['killed']} of 5" in low[0] and "they do not notice: textkit/slug.py:" in low[0]
+    assert not [w for w in strong_run["warnings"] if "mutants of the code" in w]
+
+
+def test_improve_sends_surviving_mutants_to_the_test_designer_and_keeps_tests_that_pass(
+        repo: Path, tmp_path: Path) -> None:
+    stronger = f"tests/test_slug.py\n```python\n{STRONG.replace('test_inside', 'test_inside_again')}{WEAK[len(HEAD):]}```"
+    s = _run(repo, tmp_path, WEAK, {"step": "test_design", "text": "\n" + stronger},
+             {"step": "commit_message", "text": "feat: clamp"}, mode="improve")
+    assert s["quality"]["mutation"]["score"] == 1.0 and s["usage"]["calls"] == 3, s
+    assert any(w.startswith("mutation = improve: ") and "test(s) added for" in w for w in s["warnings"])
+    assert not [w for w in s["warnings"] if "mutants of the code" in w]  # no longer low
+    committed = git(repo, "show", f"{s['commit']}:tests/test_slug.py")
+    assert "def test_high" in committed and "def test_inside():" in committed  # the frozen test stays
+    request = next(e for e in events(s["trajectory"]) if e["kind"] == "model_request" and e["step"] == "test_design")
+    assert "Changes your tests do not notice:\n- textkit/slug.py line" in request["messages"][-1]["content"]
+
+
+def test_improve_keeps_the_earlier_tests_when_the_new_ones_fail_on_the_code(repo: Path, tmp_path: Path) -> None:
+    wrong = WEAK + "\n\ndef test_wrong():\n    assert clamp(11, 0, 10) == 11\n"
+    s = _run(repo, tmp_path, WEAK, {"step": "test_design", "text": f"tests/test_slug.py\n```python\n{wrong}```"},
+             {"step": "commit_message", "text": "feat: clamp"}, mode="improve")
+    assert git(repo, "show", f"{s['commit']}:tests/test_slug.py") == WEAK
+    assert any(w.startswith("mutation = improve: the stronger tests failed on the code") for w in s["warnings"]), s
+    assert s["quality"]["mutation"]["score"] <= 0.6 and s["tests"]["new_failed"] == 0
 
 
 def test_without_tests_of_its_own_the_test_command_faces_the_mutants(repo: Path, tmp_path: Path) -> None:

@@ -72,6 +72,7 @@ class Settings(BaseModel):
     committer_name: str = "greenloop"
     committer_email: str = "greenloop@localhost"
     mutation_budget_s: float | None = Field(None, ge=0)  # None: as long as the run's own test runs took (max 20 s)
+    mutation: Literal["score", "improve", "off"] = "score"  # improve: surviving mutants back to the test designer
 
 
 # Keys a repository may set only once trusted: they choose what runs, where, and where data goes.

@@ -4,11 +4,12 @@ Python file (quality.py), recorded as a `grade` event and returned for the run s
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from greenloop import record
 from greenloop.ledger import Ledger
-from greenloop.mutation import score
+from greenloop.mutation import MutationScore, score
 from greenloop.protocols import Sandbox
 from greenloop.quality import measure
 from greenloop.trajectory import Trajectory
@@ -16,20 +17,38 @@ from greenloop.workspace import Workspace
 
 MUTATION_BUDGET_S = 20.0  # at most; and no more than the run's own test runs took (the issue's default)
 MUTATION_MAX_MUTANTS = 8
+MUTATION_WARN_BELOW = 0.8  # a score under this (more than one mutant in five survives) is a summary warning
+
+
+@dataclass(frozen=True)
+class Graded:
+    quality: dict[str, object]  # the run summary's `quality`
+    mutation: MutationScore | None  # None: not measured (no tests, no Python code, or `mutation = "off"`)
+
+    def warning(self) -> str | None:
+        """One line naming the surviving mutants when the score is low."""
+        m = self.mutation
+        if m is None or m.score is None or m.score >= MUTATION_WARN_BELOW:
+            return None
+        names = "; ".join(f"{s.path}:{s.line} {s.description}" for s in m.survived[:3])
+        return (f"the tests killed {m.killed} of {m.total} mutants of the code (mutation score {m.score}); "
+                f"they do not notice: {names}{' ...' if len(m.survived) > 3 else ''}")
 
 
 def grade(ledger: Ledger, traj: Trajectory, ws: Workspace, sandbox: Sandbox, python: Path,
-          timeout_s: float, budget_s: float | None = None, test_cmd: str | None = None) -> dict[str, object]:
+          timeout_s: float, budget_s: float | None = None, test_cmd: str | None = None,
+          mutate: bool = True) -> Graded:
     """`{"files": {path: metrics}, "mutation": {...}}` for the implementation files the run wrote. The
     mutants face the tests that judged the run: its own, else the configured test command."""
     started = time.monotonic()
     written = {p: e.current for p, e in ledger.entries.items() if not e.is_test and not e.protected}
     quality: dict[str, object] = {"files": measure(written, {p: ledger.entries[p].original for p in written})}
-    if (ledger.tests or test_cmd) and any(p.endswith(".py") for p in written):
+    mutation = None
+    if mutate and (ledger.tests or test_cmd) and any(p.endswith(".py") for p in written):
         tested = sum(e.seconds for e in record.read(traj.path).of(record.TestRun))  # the loop's test runs
         budget = budget_s if budget_s is not None else min(MUTATION_BUDGET_S, tested)
-        quality["mutation"] = score(ledger, ws, sandbox, python, timeout_s, budget, MUTATION_MAX_MUTANTS,
-                                     test_cmd).to_json()
+        mutation = score(ledger, ws, sandbox, python, timeout_s, budget, MUTATION_MAX_MUTANTS, test_cmd)
+        quality["mutation"] = mutation.to_json()
     traj.write(record.Grade(ts=0, run_id="", step="grade", quality=quality,
                             seconds=round(time.monotonic() - started, 3)))
-    return quality
+    return Graded(quality, mutation)
