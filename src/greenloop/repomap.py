@@ -20,6 +20,7 @@ from greenloop.maptags import Stat, TagCache, Tags, cache_path, listed, stat_all
 
 __all__ = ["Index", "RepoMap", "Tags", "cache_path", "index", "rank", "render", "repo_map"]
 
+FOOTER_CHARS = 100  # "(N more file(s) not shown; M skipped: ...)" fits in this
 _DAMPING = 0.5  # low: the task (personalisation) outweighs the hubs every file references (tuned on Django)
 _WORD = re.compile(r"[A-Za-z_]\w{2,}")
 _STOP = frozenset("should with from that this when into make does have give gives add wrong value".split())
@@ -147,7 +148,7 @@ def render(idx: Index, ranked: list[str], task: str, max_tokens: int) -> RepoMap
     """The top files with their definitions' signature lines, as many as fit `max_tokens` (~4 chars a
     token); the footer says how many files were left out. Only the files shown have their tags read."""
     words = {w.lower() for w in _WORD.findall(task)}
-    budget = max_tokens * 4
+    budget = max_tokens * 4 - FOOTER_CHARS  # characters; the footer's line is part of the budget
     blocks: list[str] = []
     used = 0
     tags: dict[str, Tags] = {}
