@@ -89,3 +89,23 @@ def test_a_node_projects_examples_are_its_test_and_the_files_that_define_the_tas
     git(repo, "commit", "-qm", "node")
     ctx = gather(repo, "Add cartTotal(items) in lib/total.js: line totals formatted with formatCents", map_tokens=200)
     assert [f.path for f in ctx.examples] == ["test/cart.test.js", "lib/money.js", "lib/alpha.js"]
+
+
+def test_a_src_layout_is_named_and_a_flat_one_is_not(repo: Path) -> None:
+    assert "src/ layout" not in gather(repo, "add perimeter to geo.py").style
+    (repo / "src" / "geokit").mkdir(parents=True)
+    (repo / "src" / "geokit" / "__init__.py").write_text("")
+    (repo / "src" / "geokit" / "area.py").write_text(TWO)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "src layout")
+    assert "a src/ layout (packages live in src/ and are imported without the src. prefix)" in gather(
+        repo, "add perimeter to src/geokit/area.py").style
+
+
+def test_the_module_system_is_read_from_package_json(tmp_path: Path) -> None:
+    from greenloop.runners.project import read_package
+
+    (tmp_path / "package.json").write_text('{"name": "x", "type": "module"}')
+    assert read_package(tmp_path).module_system == "esm"
+    (tmp_path / "package.json").write_text('{"name": "x"}')
+    assert read_package(tmp_path).module_system == "commonjs"

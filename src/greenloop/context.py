@@ -6,6 +6,7 @@ otherwise refused is named in the prompt as refused, and its content is never re
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -168,6 +169,8 @@ def gather(root: Path, task: str, map_tokens: int = 0) -> ProjectContext:
         if example.exists and example.whole and example.content.strip():
             examples.append(example)  # style examples are shown whole; a longer file is not an example
     facts = _style(ws, [*named_paths, *tests[:2], *candidates[:6]], [*named_paths, *js] if js else [])
+    if not js and any(f.startswith("src/") and f.endswith("/__init__.py") for f in listed):
+        facts = dataclasses.replace(facts, src_layout=True)
     return ProjectContext(files=listed[:MAX_LISTED], named=named, examples=examples, test_dir=test_dir,
                           test_framework=facts.test_framework, style=facts.describe(), python_requires=requires,
                           dependencies=deps,

@@ -27,6 +27,7 @@ class StyleFacts:
     docstrings: str  # "google", "numpy", "sphinx", "plain", "none"
     test_framework: str  # "pytest", "unittest"; "" for JS (the runner names it)
     semicolons: bool | None = None  # JS/TS only: statements end with ';'
+    src_layout: bool = False  # Python packages under src/ (importable as `pkg`, not `src.pkg`)
 
     def describe(self) -> str:
         parts = [f"indent with {self.indent}", f"{self.quotes} quotes"]
@@ -39,6 +40,8 @@ class StyleFacts:
         if self.docstrings != "none":
             parts.append(f"{self.docstrings} docstrings")
         parts.append(f"tests with {self.test_framework}")
+        if self.src_layout:
+            parts.append("a src/ layout (packages live in src/ and are imported without the src. prefix)")
         return ", ".join(parts)
 
 
