@@ -218,3 +218,23 @@ def test_a_reply_with_the_tests_alone_is_told_the_implementation_is_missing(cjs:
         "The reply has no implementation: lib/slug.js does not exist yet. Send lib/slug.js whole")
     assert [e["kind"] for e in evs].count("test_run") == 1  # no test run for the tests alone
     assert git(cjs, "show", f"{s['commit']}:test/slug.test.js") == JS_TEST  # the first reply's tests were kept
+
+
+def test_test_design_and_the_lean_draft_speak_javascript_in_a_node_project(cjs: Path, tmp_path: Path) -> None:
+    script = write_script(tmp_path / "s.json", [
+        {"step": "test_design", "text": f"test/slug.test.js\n```js\n{JS_TEST}```\n"},
+        {"step": "generate", "text": f"```js\n{GOOD_JS}```\n"},  # unnamed: the task's one file
+        {"step": "commit_message", "text": "feat(lib): add slugify"},
+    ])
+    s = summary(cli("run", TASK, "--repo", str(cjs), "--model", f"scripted:{script}", "--json",
+                    env={"GREENLOOP_TEST_DESIGN": "true"}))
+    assert s["status"] == "success" and s["attempts"] == 1, s
+    requests = {e["step"]: e["messages"] for e in events(s["trajectory"]) if e["kind"] == "model_request"}
+    design_system, design = (m["content"] for m in requests["test_design"])
+    assert "JavaScript engineer" in design_system and "pytest" not in design + design_system
+    assert "in test/slug.test.js: node:test tests with node:assert" in design and "lib/slug.js" in design
+    assert "one ```javascript code block" in design
+    lean_system, lean = (m["content"] for m in requests["generate"])
+    assert lean_system.startswith("You are an expert JavaScript programmer") and "CommonJS" in lean_system
+    assert "Reply with the complete file lib/slug.js in one ```javascript code block" in lean and "python" not in lean
+    assert git(cjs, "show", f"{s['commit']}:lib/slug.js") == GOOD_JS

@@ -96,18 +96,21 @@ def implement_messages(st: State) -> list[Message]:
     """The lean request: the task and the source files it names, nothing else (no tests: what the model does
     best alone is write the code from the task); the implementation only."""
     named = [f for f in st.context.named if not is_project_test_file(f.path)]
-    return [Message("system", render("implement_system", dependencies=st.context.dependencies)),
-            Message("user", render("implement", task=st.task, named=named, target=st.target,
-                                                   plan=st.context.plan))]
+    js = js_facts(st)
+    return [Message("system", render("implement_system", dependencies=st.context.dependencies, js=js)),
+            Message("user", render("implement", task=st.task, named=named, target=st.reply_target,
+                                   plan=st.context.plan, js=js))]
 
 
 def test_design_messages(st: State) -> list[Message]:
     """Tests from the task and the files as they were before the run; the implementation is not shown."""
-    target = st.target
+    target = st.reply_target
     test_path = st.context.suggested_test_path(target)
-    return [Message("system", render("system", dependencies=st.context.dependencies)),
+    js = js_facts(st)
+    module = (module_name(target) if target.endswith(".py") else target) if target else None
+    return [Message("system", render("system", dependencies=st.context.dependencies, js=js)),
             Message("user", render("test_design", task=st.task, named=st.context.named, test_path=test_path,
-                                   module=module_name(target) if target else None))]
+                                   module=module, js=js))]
 
 
 def commit_message(model: MeteredModel, st: State, diff: str, passed: int, ask_model: bool) -> str:
@@ -146,7 +149,7 @@ def draft(step: Step, st: State, model: MeteredModel, sandbox: Sandbox, ws: Work
     created = frozenset(p for p, e in st.ledger.entries.items() if e.original is None)
     if count == 1:
         notes = _disputes(first, st, traj, step)
-        outcome = apply_reply(first, ws, settings, already, traj, step, st.target, st.guard, st.task, created)
+        outcome = apply_reply(first, ws, settings, already, traj, step, st.reply_target, st.guard, st.task, created)
         outcome.notes.extend(notes)
         return first, _with_tests(designed, outcome)
     texts = [first]
@@ -156,7 +159,7 @@ def draft(step: Step, st: State, model: MeteredModel, sandbox: Sandbox, ws: Work
     except BudgetExceeded:
         pass  # the budget ends the sampling; the candidates so far are still judged
     notes = [n for text in texts for n in _disputes(text, st, traj, step)]
-    prepared = [prepare_reply(t, ws, settings, already, traj, step, st.target, st.guard, st.task,
+    prepared = [prepare_reply(t, ws, settings, already, traj, step, st.reply_target, st.guard, st.task,
                               created) for t in texts]
     has_tests = not settings.require_tests or bool(st.ledger.tests)
     valid = [o for o in prepared if not o.errors and o.written

@@ -60,6 +60,12 @@ class State:
         return named[0] if len(named) == 1 else None
 
     @property
+    def reply_target(self) -> str | None:
+        """The file an unnamed code block of a reply goes to: the Python target, or in a Node project the one
+        file the task names."""
+        return self.target if self.runner is None else self.named_source
+
+    @property
     def test_path(self) -> str:
         """Where the run's tests are asked for: beside the project's tests, named after the task's file."""
         return self.context.suggested_test_path(self.named_source)
