@@ -125,6 +125,17 @@ class PlanErrorEvent(Event):
     error: str
 
 
+@_kind("plan_file")
+class PlanFile(Event):
+    """One file of a plan written file by file (planwrite.py)."""
+
+    path: str
+    index: int
+    of: int
+    written: list[str]
+    errors: list[str] = field(default_factory=list)
+
+
 @_kind("baseline")
 class Baseline(Event):
     status: str
@@ -196,6 +207,14 @@ class Candidates(Event):
     scores: Any
     disputed: list[str]
     matrix: dict[Any, Any]
+
+
+@_kind("strengthen")
+class Strengthen(Event):
+    """Surviving mutants sent to the test designer once (strengthen.py): whether the stronger tests were kept."""
+
+    kept: bool
+    why: str
 
 
 @_kind("agreement")
