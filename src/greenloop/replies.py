@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from greenloop.errors import FormatError
@@ -57,6 +58,8 @@ def parse_reply(text: str, files: Mapping[str, str] | None = None, default_path:
     if re.search(r"^(---|\+\+\+) ", text, re.M) and re.search(r"^@@", text, re.M):
         return ParsedReply(edits=_parse_unified_diff(text), format="diff")
     fenced = _parse_fenced_files(text)
+    if default_path and "/" in default_path and [e.path for e in fenced] == [default_path.rsplit("/", 1)[1]]:
+        fenced = (replace(fenced[0], path=default_path),)  # `// slug.js` atop the one block: the task's lib/slug.js
     if fenced:
         return ParsedReply(edits=fenced, format="fenced_files")
     blocks = [b for b in _CODE_BLOCKS.findall(text) if b.strip()]
