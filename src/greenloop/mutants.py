@@ -1,6 +1,6 @@
-"""Bounded AST mutants of a written Python file (the first half of the mutation score; running them against the
-final tests in the sandbox is not wired in yet). Comparison flips, off-by-one integer constants, boolean and
-arithmetic operator swaps, `return X` -> `return None`. Pure: the code is parsed, never run, on the host."""
+"""Bounded AST mutants of a written Python file (mutation.py runs them against the final tests in the sandbox).
+Comparison flips, off-by-one integer constants, boolean and arithmetic operator swaps, `return X` -> `return None`.
+Pure: the code is parsed, never run, on the host."""
 
 from __future__ import annotations
 
