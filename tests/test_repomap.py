@@ -3,12 +3,14 @@ one rebuilt, bad files are skipped with a count, and the map reaches the generat
 
 from __future__ import annotations
 
+import json
 import struct
 import subprocess
 import sys
 from pathlib import Path
 
-from conftest import cli, git
+import pytest
+from conftest import cli, git, init_repo
 
 from greenloop.context import gather
 from greenloop.mapgraph import GRAPH_VERSION
@@ -147,3 +149,17 @@ def test_a_node_project_is_mapped_by_its_js_and_ts_definitions(repo: Path) -> No
     assert files == ["lib/cart.js:", "lib/money.js:", "lib/unrelated.ts:"], text  # the task's words rank them
     assert "function formatCents(cents)" in text and "  total(items)" in text and "vendor.min.js" not in text
     assert "textkit/" not in text  # the repository's few Python files are not the map of a Node project
+
+
+@pytest.mark.parametrize("index", [0, 1, 3, 4, 7, 13])  # of benchmarks/data/relevance-rich.json
+def test_on_real_code_the_file_a_maintainer_opens_first_is_in_the_top_three(tmp_path: Path, index: int) -> None:
+    """rich, which greenloop installs, as a second real project (held out: Django's tasks tuned the weights)."""
+    import shutil
+
+    import rich
+
+    data = json.loads((Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "relevance-rich.json").read_text())
+    item = data["tasks"][index]
+    shutil.copytree(Path(rich.__file__).parent, tmp_path / "rich", ignore=shutil.ignore_patterns("__pycache__"))
+    init_repo(tmp_path)
+    assert item["expected"] in repo_map(tmp_path, item["task"], 1024, use_cache=False).ranked[:3]
