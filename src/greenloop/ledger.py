@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from greenloop import gitops
 from greenloop.edits import AppliedFile, unified_diff
 from greenloop.errors import GuardrailViolation
 from greenloop.stub import stub
@@ -107,6 +108,12 @@ class Ledger:
         for path in changed:
             _replace(ws, path, self.entries[path].current)
         return changed
+
+    def reset(self, ws: Workspace) -> list[str]:
+        """The worktree back to its base commit plus the recorded files, nothing a test run left; returns the
+        recorded paths that had to be restored."""
+        gitops.reset_worktree(ws.root)
+        return self.restore(ws)
 
     @contextmanager
     def without_sources(self, ws: Workspace) -> Iterator[None]:

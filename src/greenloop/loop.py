@@ -94,9 +94,7 @@ def _graded(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, set
 def _reset(st: State, ws: Workspace, traj: Trajectory) -> None:
     """Before every test run: the worktree is its base commit plus the run's recorded files, nothing else
     (a conftest.py or link that an earlier test run planted is gone)."""
-    gitops.reset_worktree(ws.root)
-    restored = st.ledger.restore(ws)
-    traj.event("test", "reset", restored=restored)
+    traj.event("test", "reset", restored=st.ledger.reset(ws))
 
 
 def _failed(st: State, traj: Trajectory, attempt: int, step: Step, outcome: str, failure: str,
@@ -361,8 +359,7 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
     finally:
         keep = status != "success" and (kept is not None or (not interrupted and settings.keep_failed))
         if keep:  # what is kept is the base commit plus the checked files, nothing a test run left
-            gitops.reset_worktree(wt.path)
-            st.ledger.restore(ws)
+            st.ledger.reset(ws)
             if kept is None:
                 gitops.mark_kept(repo, run_id)
         else:

@@ -8,7 +8,6 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from greenloop import gitops
 from greenloop.figures import MutationFigures
 from greenloop.ledger import Ledger
 from greenloop.mutants import Mutant, mutants
@@ -38,11 +37,6 @@ class MutationScore:
                                       survivors=[f"{m.path}:{m.line} {m.description}" for m in self.survived[:10]]))
 
 
-def _reset(ledger: Ledger, ws: Workspace) -> None:
-    gitops.reset_worktree(ws.root)
-    ledger.restore(ws)
-
-
 def score(ledger: Ledger, ws: Workspace, sandbox: Sandbox, python: Path, timeout_s: float, budget_s: float,
           max_mutants: int, test_cmd: str | None = None) -> MutationScore:
     """The run's own test files judge each mutant; a run without tests of its own (require_tests off) was
@@ -56,13 +50,13 @@ def score(ledger: Ledger, ws: Workspace, sandbox: Sandbox, python: Path, timeout
         if time.monotonic() - started > budget_s:
             out.not_run = len(todo) - i
             break
-        _reset(ledger, ws)
+        ledger.reset(ws)
         ws.write_text(mutant.path, mutant.source)
         report = run_tests(sandbox, argv, ws.root, timeout_s)
         if report.exit_code != 0 or report.timed_out:
             out.killed += 1
         else:
             out.survived.append(mutant)
-    _reset(ledger, ws)
+    ledger.reset(ws)
     out.seconds = time.monotonic() - started
     return out

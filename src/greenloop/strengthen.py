@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from greenloop import gitops
 from greenloop.attempt import prepare_reply, write
 from greenloop.config import Settings
 from greenloop.judge import judge
@@ -55,8 +54,7 @@ def strengthen(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, 
                                         + "; ".join((out.errors or out.refused or ["other files"])[:2])))
     write(out, ws)
     st.ledger.record(out.written)
-    gitops.reset_worktree(ws.root)
-    st.ledger.restore(ws)
+    st.ledger.reset(ws)
     verdict = judge(sandbox, ws.root, python, settings.test_cmd, settings.test_timeout, st.baseline_or_absent,
                     st.ledger.tests, st.frozen_ids, st.runner)
     drifted = st.ledger.drifted(ws)
@@ -65,8 +63,7 @@ def strengthen(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, 
         added = len(verdict.new) - sum(1 for o in verdict.new if o.id in st.frozen_ids)
         return _done(traj, Strengthened(True, f"{added} test(s) added for {len(survived)} surviving mutant(s)"))
     st.ledger.entries[test_path].current = before  # the earlier tests stand
-    gitops.reset_worktree(ws.root)
-    st.ledger.restore(ws)
+    st.ledger.reset(ws)
     why = "the test run changed checked files" if drifted else "the stronger tests failed on the code: " + (
         verdict.failure.splitlines()[0][:200] if verdict.failure else "red")
     return _done(traj, Strengthened(False, why))
