@@ -30,6 +30,10 @@ SLUG_TASK = ("Add a slugify(text) helper in textkit/slug.py: lowercase; every ru
     ("s.push(1) returns None; slugify(title) -> 'x'", []),  # an object, a variable of the prose: not runnable
     ("Add a helper(text) in m.py that trims text.", []),
     ("Example: f((1, 2)) == (1, 2), and f([]) == [].", [Example("f((1, 2))", "(1, 2)"), Example("f([])", "[]")]),
+    # the arrows of prose, and JSON's words for Python's values
+    ("any_int(5, 2, 7) ➞ True\nis_power(1, 4) => true\nf(0) ==> null", [
+        Example("any_int(5, 2, 7)", "True"), Example("is_power(1, 4)", "True"), Example("f(0)", "None")]),
+    ('bf("Earth", "Mercury") ==> ("Venus")', []),  # a string to Python, a tuple to its writer: no anchor
 ])
 def test_examples_are_read_from_the_task(task: str, expected: list[Example]) -> None:
     assert extract(task) == expected
@@ -213,6 +217,15 @@ def test_fix_candidates_are_judged_against_the_tests_on_disk(repo: Path, tmp_pat
     assert "None of the 2 candidate implementations meets tests/test_slug.py line 10" in fixes[-1]["messages"][-1][
         "content"]
     assert git(repo, "show", f"{s['commit']}:textkit/slug.py") == GOOD_IMPL
+
+
+def test_input_and_output_lines_in_a_functions_docstring_are_examples() -> None:
+    source = ('def maximum(arr, k):\n    """The k largest, sorted.\n\n    Example 1:\n\n        Input: arr = [-3, -4, 5],'
+              ' k = 3\n        Output: [-4, -3, 5]\n\n    Example 2:\n        Input: [4, -4, 4], 2\n'
+              '        Output: [4, 4]\n    """\n')
+    assert extract(source, "lib/top.py") == [Example("maximum(arr = [-3, -4, 5], k = 3)", "[-4, -3, 5]", "lib/top.py"),
+                                             Example("maximum([4, -4, 4], 2)", "[4, 4]", "lib/top.py")]
+    assert extract(source) == []  # a task's text is no Python file: its Input lines name no function
 
 
 def test_docstring_examples_of_a_named_file_import_from_that_file() -> None:

@@ -2,8 +2,10 @@
 
 A task like "... Example: slugify('Hello, World!') == 'hello-world'." states what the result must do
 in the user's words; greenloop holds every implementation to it, whatever the model's own tests say.
-Recognised: `CALL == LITERAL` (also `->`, `→`, `returns`, `gives`) anywhere in the text, and doctest
-pairs (`>>> CALL` followed by the expected value on the next line), where CALL is `name(literals)`.
+Recognised: `CALL == LITERAL` (also `->`, `→`, `➞`, `=>`, `==>`, `returns`, `gives`; `true`, `false` and
+`null` as Python's) anywhere in the text, and doctest
+pairs (`>>> CALL` followed by the expected value on the next line), where CALL is `name(literals)`; in a
+Python function's docstring also `Input: x = [1, 2], k = 3` followed by `Output: [2]`.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from dataclasses import dataclass
 from greenloop import validate
 from greenloop.probe import Module, instrument
 
-_CALL_START = re.compile(r"(?<![\w.])[A-Za-z_][\w.]*\(")
-_ARROW = re.compile(r"\s*(?:===|==|->|→|=>|\breturns\b|\bshould return\b|\bgives\b)\s*")
+CALL_START = re.compile(r"(?<![\w.])[A-Za-z_][\w.]*\(")
+_ARROW = re.compile(r"\s*(?:===|==>|==|->|→|➞|=>|\breturns\b|\bshould return\b|\bgives\b)\s*")
+_WORDS = {"true": "True", "false": "False", "null": "None"}  # JSON's, as written in prose: `f(1) => true`
+_WORD = re.compile(r"(true|false|null)\b")
 _DOCTEST = re.compile(r"^\s*>>> (.+)\n\s*(?!>>>)(\S.*)$", re.M)
 MAX_EXPR = 300
 EXAMPLES_PATH = "<task examples>"
@@ -51,7 +55,7 @@ def _parses(text: str, literal: bool) -> bool:
         return False
 
 
-def _call_at(text: str, start: int) -> int | None:
+def call_at(text: str, start: int) -> int | None:
     """End of the shortest call expression that starts at `start` (it ends at a ')')."""
     for end in range(start + 1, min(len(text), start + MAX_EXPR) + 1):
         if text[end - 1] == ")" and _parses(text[start:end], literal=False):
@@ -59,7 +63,7 @@ def _call_at(text: str, start: int) -> int | None:
     return None
 
 
-def _literal_at(text: str, start: int) -> str | None:
+def literal_at(text: str, start: int) -> str | None:
     """The longest Python literal at `start`, without a sentence's closing punctuation."""
     window = text[start:start + MAX_EXPR]
     for end in range(len(window), 0, -1):
@@ -69,24 +73,52 @@ def _literal_at(text: str, start: int) -> str | None:
     return None
 
 
+def _ambiguous(expected: str) -> bool:
+    """`("Venus")` in prose is a string to Python and most likely a tuple of one to its writer: no anchor."""
+    return expected.startswith("(") and not isinstance(ast.literal_eval(expected), tuple)
+
+
+_INPUT_OUTPUT = re.compile(r"^\s*Input\s*:\s*(.+?)\s*\n(?:\s*\n)*\s*Output\s*:\s*(.+)$", re.M)
+
+
+def _input_output(source: str, origin: str) -> list[Example]:
+    """`Input: a = [1, 2], k = 3` then `Output: [2]` in the docstring of a function of `source` (Python)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return []
+    found = []
+    for f in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)):
+        for m in _INPUT_OUTPUT.finditer(ast.get_docstring(f, clean=True) or ""):
+            call, expected = f"{f.name}({m.group(1).rstrip('.')})", literal_at(m.group(2), 0)
+            if expected is not None and not _ambiguous(expected) and _parses(call, literal=False):
+                found.append(Example(call, expected, origin))
+    return found
+
+
 def extract(task: str, origin: str = "") -> list[Example]:
-    found: list[Example] = []
+    """The examples written in `task` (a task's text, or the content of a file it names: `origin`)."""
+    found: list[Example] = _input_output(task, origin) if origin.endswith(".py") else []
     for m in _DOCTEST.finditer(task):
         call, expected = m.group(1).strip(), m.group(2).strip()
         if _parses(call, literal=False) and _parses(expected, literal=True):
             found.append(Example(call, expected, origin))
     pos = 0
-    while (m := _CALL_START.search(task, pos)) is not None:
+    while (m := CALL_START.search(task, pos)) is not None:
         pos = m.end()
-        end = _call_at(task, m.start())
+        end = call_at(task, m.start())
         if end is None:
             continue
         arrow = _ARROW.match(task, end)
         if arrow is None:
             continue
-        expected = _literal_at(task, arrow.end())
-        if expected is not None:
-            found.append(Example(task[m.start():end], expected, origin))
+        expected = literal_at(task, arrow.end())
+        if expected is None and (word := _WORD.match(task, arrow.end())) is not None:
+            found.append(Example(task[m.start():end], _WORDS[word.group(1)], origin))
+            pos = word.end()
+        elif expected is not None:
+            if not _ambiguous(expected):
+                found.append(Example(task[m.start():end], expected, origin))
             pos = arrow.end() + len(expected)
     return list(dict.fromkeys(found))
 

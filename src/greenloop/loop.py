@@ -13,12 +13,12 @@ from greenloop.best import Score, score
 from greenloop.blame import broken_tests, broken_text
 from greenloop.candidates import example_failures
 from greenloop.config import Settings, redacted
+from greenloop.confirm import confirm
 from greenloop.context import ProjectContext, gather
 from greenloop.draft import commit_message, draft, framings
 from greenloop.errors import BudgetExceeded, GreenloopError, UsageError
 from greenloop.examples import extract
 from greenloop.frozen import TestGuard
-from greenloop.grade import Graded, grade
 from greenloop.jsexamples import js_example_failures, node_of
 from greenloop.judge import Verdict, judge, red_run, take_baseline
 from greenloop.ledger import is_project_test_file
@@ -28,7 +28,6 @@ from greenloop.protocols import Model, Sandbox
 from greenloop.record import RECORD_VERSION
 from greenloop.resume import KeptRun, kept_record, seed
 from greenloop.state import State
-from greenloop.strengthen import Strengthened, strengthen
 from greenloop.testrun import failure_signature, failure_summary, test_interpreter
 from greenloop.trajectory import Trajectory, runs_dir
 from greenloop.types import Attempt, RunResult, Step
@@ -69,26 +68,6 @@ def _lacking(st: State, settings: Settings) -> list[str]:
         return [f"The reply has no implementation: {new} does not exist yet. Send {new} whole, with the code the "
                 "task asks for; your tests are kept."]
     return []
-
-
-def _graded(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, settings: Settings, traj: Trajectory,
-            python: Path) -> dict[str, object]:
-    """The grade of a green run (grade.py); with `mutation = "improve"`, surviving mutants go back to the test
-    designer once (strengthen.py) and the grade is taken again. A low mutation score is a warning."""
-    def measure() -> Graded:
-        return grade(st.ledger, traj, ws, sandbox, python, settings.test_timeout, settings.mutation_budget_s,
-                     settings.test_cmd, settings.mutation != "off")
-    graded = measure()
-    if settings.mutation == "improve" and graded.mutation is not None and graded.mutation.survived:
-        try:
-            done = strengthen(st, model, sandbox, ws, settings, traj, python, graded.mutation.survived)
-        except BudgetExceeded as exc:
-            done = Strengthened(False, str(exc))
-        graded = measure() if done.kept else graded
-        st.warnings.append(f"mutation = improve: {done.why}")
-    if (low := graded.warning()) is not None:
-        st.warnings.append(low)
-    return graded.quality
 
 
 def _reset(st: State, ws: Workspace, traj: Trajectory) -> None:
@@ -332,7 +311,7 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
         except BudgetExceeded as exc:
             error = str(exc)
         if green:
-            quality = _graded(st, metered, sandbox, ws, settings, traj, python)
+            quality = confirm(st, metered, sandbox, ws, settings, traj, python)
             progress(step="commit_message")
             st.ledger.restore(ws)
             diff = st.ledger.diff()

@@ -217,6 +217,22 @@ class Strengthen(Event):
     why: str
 
 
+@_kind("crosscheck")
+class Crosscheck(Event):
+    """A weak green checked against other implementations on inputs varied from the task's examples
+    (crosscheck.py): which of them met the examples, what each returned, which one is committed."""
+
+    framings: list[str]
+    eligible: list[int]
+    chosen: int
+    swapped: bool
+    scores: dict[str, int]
+    calls: list[str]
+    outputs: dict[str, list[str]]
+    why: str = ""
+    stopped: str = ""  # sampling stopped early: the budget or the model failed
+
+
 @_kind("agreement")
 class Agreement(Event):
     decided: bool
