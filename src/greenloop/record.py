@@ -1,7 +1,8 @@
-"""The run record's typed events: one frozen dataclass per kind, written and read through the same types.
+"""The run record's typed events: one frozen dataclass per kind (declared in events.py), written and read through
+the same types.
 
 A line of the trajectory is `{"ts", "run_id", "step", "kind", **fields}`. Every kind greenloop writes is declared
-here (a test checks every `.event(...)` call in src/ against these declarations). Writing never loses data: an
+in events.py (a test checks every `.event(...)` call in src/ against these declarations). Writing never loses data: an
 event whose kind is not declared, or whose fields do not match its declaration (a newer or older greenloop), is
 written as it is and read back as a `GenericEvent` that keeps every field. A line that is not an event at all (not
 JSON, no kind) is skipped with a warning, never a crash.
@@ -11,355 +12,56 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, fields
 from functools import cache
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
-from pydantic import ConfigDict, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
+
+from greenloop import events
+from greenloop.events import (  # the kinds are read back by name from here: record.Grade
+    BASE_FIELDS,
+    AttemptEvent,
+    Baseline,
+    Candidates,
+    Commit,
+    Context,
+    Continued,
+    Discard,
+    Event,
+    GenericEvent,
+    Grade,
+    Interrupted,
+    ModelReply,
+    RunEnd,
+    RunStart,
+    TaskExamples,
+    TestRun,
+    Undo,
+    Worktree,
+)
+
+__all__ = [  # the reader, and the kinds other modules read back by name
+    "RECORD_VERSION", "KINDS", "Reading", "RecordError", "check", "declared_fields", "parse_lines", "read", "typed",
+    "AttemptEvent", "Baseline", "Candidates", "Commit", "Context", "Continued", "Discard", "Event", "GenericEvent",
+    "Grade", "Interrupted", "ModelReply", "RunEnd", "RunStart", "TaskExamples", "TestRun", "Undo", "Worktree",
+]
 
 RECORD_VERSION = 1  # bump when a declared kind changes incompatibly; written in run_start
-BASE_FIELDS = ("ts", "run_id", "step", "kind")
-_STRICT = ConfigDict(extra="forbid")
 
 
 class RecordError(ValueError):
     """An event that does not match its declaration (raised only when reading strictly)."""
 
 
-@dataclass(frozen=True, kw_only=True)
-class Event:
-    KIND: ClassVar[str] = ""
-    __pydantic_config__ = _STRICT
-    ts: float
-    run_id: str
-    step: str
-
-    @property
-    def kind(self) -> str:
-        return self.KIND
-
-    def to_json(self) -> dict[str, Any]:
-        return {"ts": self.ts, "run_id": self.run_id, "step": self.step, "kind": self.kind,
-                **{k: v for k, v in asdict(self).items() if k not in BASE_FIELDS}}
-
-
-@dataclass(frozen=True, kw_only=True)
-class GenericEvent(Event):
-    """A kind this greenloop does not declare, or a declared kind whose fields do not match: kept whole."""
-
-    kind_name: str
-    data: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def kind(self) -> str:
-        return self.kind_name
-
-    def to_json(self) -> dict[str, Any]:
-        return {"ts": self.ts, "run_id": self.run_id, "step": self.step, "kind": self.kind_name, **self.data}
-
-
-def _kind(name: str) -> Any:
-    def mark(cls: type[Event]) -> type[Event]:
-        cls.KIND = name
-        return dataclass(frozen=True, kw_only=True)(cls)
-    return mark
-
-
-# --- start, context, baseline -------------------------------------------------------------------------------
-@_kind("run_start")
-class RunStart(Event):
-    greenloop_version: str
-    prompt_version: str
-    config: dict[str, Any]
-    task: str
-    model: str
-    sandbox: str
-    sandbox_reason: str = ""
-    repo: str = ""
-    record_version: int = 0  # absent in records written before the typed record
-
-
-@_kind("run_continue")
-class RunContinue(RunStart):
-    """`run --continue`: the kept run goes on under the same id; the same fields as run_start."""
-
-
-@_kind("continued")
-class Continued(Event):
-    files: list[str]
-    attempts: int
-
-
-@_kind("discard")
-class Discard(Event):
-    """`greenloop discard` removed the kept run's worktree (and its branch when it had no commit)."""
-
-
-@_kind("worktree")
-class Worktree(Event):
-    path: str
-    branch: str
-    base: str
-
-
-@_kind("context")
-class Context(Event):
-    files: int
-    named: list[str]
-    examples: list[str]
-    test_dir: str | None = None
-    task_examples: list[str] = field(default_factory=list)
-    plan: list[str] = field(default_factory=list)  # files the task names, dependencies first (plan.py)
-
-
-@_kind("plan")
-class PlanEvent(Event):
-    order: list[str]  # dependencies first
-    files: list[dict[str, Any]]  # {"path", "purpose", "dependsOn"} as the model planned them
-
-
-@_kind("plan_error")
-class PlanErrorEvent(Event):
-    round: int
-    error: str
-
-
-@_kind("plan_file")
-class PlanFile(Event):
-    """One file of a plan written file by file (planwrite.py)."""
-
-    path: str
-    index: int
-    of: int
-    written: list[str]
-    errors: list[str] = field(default_factory=list)
-
-
-@_kind("baseline")
-class Baseline(Event):
-    status: str
-    detail: str
-    passed: list[str]
-    files: list[str]
-    output: str = ""
-
-
-# --- the model ------------------------------------------------------------------------------------------------
-@_kind("model_request")
-class ModelRequest(Event):
-    model: str
-    temperature: float | None
-    messages: list[dict[str, str]]
-
-
-@_kind("model_reply")
-class ModelReply(Event):
-    model: str
-    text: str
-    input_tokens: int
-    output_tokens: int
-    seconds: float
-
-
-@_kind("request_refused")
-class RequestRefused(Event):
-    model: str
-    characters: int
-    estimated_tokens: int
-    spent_tokens: int
-    reason: str
-
-
-# --- one attempt: reply -> edits -> validation -> tests -------------------------------------------------------
-@_kind("edits")
-class Edits(Event):
-    format: str
-    diffs: dict[str, str]
-    refused: list[str]
-    edit_errors: list[str]
-
-
-@_kind("repair")
-class Repair(Event):
-    path: str
-    added_imports: list[str]
-
-
-@_kind("validation")
-class Validation(Event):
-    errors: list[str]
-    warnings: list[str]
-    written: list[str]
-
-
-@_kind("disputes")
-class Disputes(Event):
-    notes: list[str]
-
-
-@_kind("candidates")
-class Candidates(Event):
-    count: int
-    implementation: int | None
-    tests: int | None
-    eligible: list[int]
-    scores: Any
-    disputed: list[str]
-    matrix: dict[Any, Any]
-
-
-@_kind("strengthen")
-class Strengthen(Event):
-    """Surviving mutants sent to the test designer once (strengthen.py): whether the stronger tests were kept."""
-
-    kept: bool
-    why: str
-
-
-@_kind("crosscheck")
-class Crosscheck(Event):
-    """A weak green checked against other implementations on inputs varied from the task's examples
-    (crosscheck.py): which of them met the examples, what each returned, which one is committed."""
-
-    framings: list[str]
-    eligible: list[int]
-    chosen: int
-    swapped: bool
-    scores: dict[str, int]
-    calls: list[str]
-    outputs: dict[str, list[str]]
-    why: str = ""
-    stopped: str = ""  # sampling stopped early: the budget or the model failed
-
-
-@_kind("agreement")
-class Agreement(Event):
-    decided: bool
-    why: str = ""
-    errors: list[str] = field(default_factory=list)
-    implementation: int | None = None
-    eligible: list[int] = field(default_factory=list)
-    scores: Any = None
-    dropped: list[str] = field(default_factory=list)
-    matrix: dict[Any, Any] = field(default_factory=dict)
-
-
-@_kind("reset")
-class Reset(Event):
-    restored: list[str]
-
-
-@_kind("red_run")
-class RedRun(Event):
-    tests: list[str]
-    vacuous: list[str]
-    output: str = ""
-
-
-@_kind("test_run")
-class TestRun(Event):
-    command: list[str]
-    exit_code: int
-    passed: int
-    failed: int
-    errors: int
-    timed_out: bool
-    seconds: float
-    output: str
-    regressions: list[str] = field(default_factory=list)
-    new: list[list[str]] = field(default_factory=list)
-
-
-@_kind("type_check")
-class TypeCheck(Event):
-    """tsc --noEmit before a test run, or on the base commit (typecheck.py)."""
-
-    command: list[str]
-    exit_code: int
-    timed_out: bool
-    seconds: float
-    output: str
-    errors: list[str] = field(default_factory=list)
-    notice: str = ""
-
-
-@_kind("task_examples")
-class TaskExamples(Event):
-    failures: list[str]
-
-
-@_kind("broken_tests")
-class BrokenTests(Event):
-    tests: list[str]
-    where: list[str]
-
-
-@_kind("undone")
-class Undone(Event):
-    attempt: int
-    best_attempt: int | None
-    paths: list[str]
-    score: dict[str, Any]
-    best: dict[str, Any] | None
-
-
-@_kind("attempt")
-class AttemptEvent(Event):
-    number: int
-    outcome: str
-    summary: str = ""
-    failure: str = ""  # the failing assertion shown to the model next; `run --continue` starts from it
-    errors: list[str] = field(default_factory=list)
-
-
-@_kind("early_stop")
-class EarlyStop(Event):
-    attempt: int
-    best_attempt: int | None
-    patience: int
-
-
-# --- the end ----------------------------------------------------------------------------------------------------
-@_kind("grade")
-class Grade(Event):
-    """Quality of the green result and the mutation score of its tests (grade.py)."""
-
-    quality: dict[str, Any]
-    seconds: float = 0.0
-
-
-@_kind("commit")
-class Commit(Event):
-    sha: str
-    branch: str
-    message: str
-    diff: str
-    discarded: list[str] = field(default_factory=list)
-
-
-@_kind("interrupted")
-class Interrupted(Event):
-    pass
-
-
-@_kind("run_end")
-class RunEnd(Event):
-    seconds: float
-    summary: dict[str, Any]
-
-
-@_kind("undo")
-class Undo(Event):
-    branch: str
-    commit: str
 
 
 def _declared(cls: type[Event]) -> list[type[Event]]:
     return [c for sub in cls.__subclasses__() for c in (sub, *_declared(sub))]
 
 
-KINDS: dict[str, type[Event]] = {cls.KIND: cls for cls in _declared(Event) if cls.KIND}
+KINDS: dict[str, type[Event]] = {cls.KIND: cls for cls in _declared(events.Event) if cls.KIND}
 
 
 def declared_fields(kind: str) -> set[str]:
