@@ -46,12 +46,12 @@ def _calls(st: State) -> list[Call]:
     return probe_calls(st.examples, entry.original or "" if entry else "")
 
 
-def _opinions(st: State) -> list[tuple[Framing, float | None]]:
+def _opinions(st: State, sampled: float) -> list[tuple[Framing, float | None]]:
     """The other framing greedy first (the green one most likely came from the lean request, or from the
     completion framing after a redraft), then both framings sampled."""
     green_step = st.history[-1].step if st.history else "generate"
     other: Framing = "lean" if green_step == "redraft" else "complete"
-    return [(other, None), ("complete", 0.7), ("lean", 0.7)]
+    return [(other, None), ("complete", sampled), ("lean", sampled)]
 
 
 def agreement(rows: dict[int, Row]) -> dict[int, int]:
@@ -73,7 +73,7 @@ def crosscheck(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, 
     rows: dict[int, Row] = {}
     stopped = ""  # why sampling stopped early (the budget, the model)
     st.ledger.reset(ws)  # the probes import the run's other files as checked
-    for framing, temperature in _opinions(st):
+    for framing, temperature in _opinions(st, settings.retry_temperature):
         try:
             text = model.complete(first_draft_messages(st, framing), "crosscheck", temperature).text
         except (BudgetExceeded, ModelError) as exc:  # decide with the opinions so far
