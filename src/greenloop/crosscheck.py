@@ -84,8 +84,6 @@ def crosscheck(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, 
         mine = out.written.get(target)
         if out.errors or mine is None:
             continue
-        if mine.after == programs[0]:  # the same program again: it agrees on every input
-            return _done(traj, calls, programs, framed, rows, 0, False, None)
         programs.append(mine.after)
         framed.append(framing)
         found = run_probes(programs, target, module_name(target) or "", st.examples, calls, sandbox, python,
@@ -137,7 +135,8 @@ def _rejudge(st: State, sandbox: Sandbox, ws: Workspace, settings: Settings, pyt
 
 def _done(traj: Trajectory, calls: list[Call], programs: list[str], framed: list[str], rows: dict[int, Row],
           chosen: int, swapped: bool, why: str | None, stopped: str = "") -> CrossChecked:
-    traj.event("crosscheck", "crosscheck", framings=framed, eligible=sorted(rows), chosen=chosen, swapped=swapped,
+    traj.event("crosscheck", "crosscheck", framings=framed, programs=programs, eligible=sorted(rows), chosen=chosen,
+               swapped=swapped,
                scores={str(i): s for i, s in agreement(rows).items()}, calls=[c.show() for c in calls],
                outputs={str(i): list(r.outputs) for i, r in rows.items()}, why=why or "",
                stopped=stopped)

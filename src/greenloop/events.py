@@ -208,6 +208,7 @@ class Crosscheck(Event):
     (crosscheck.py): which of them met the examples, what each returned, which one is committed."""
 
     framings: list[str]
+    programs: list[str]  # the target file of each: the green one first
     eligible: list[int]
     chosen: int
     swapped: bool
