@@ -21,7 +21,8 @@ WITH_Y = STUB + '    return sum(c in "aeiouy" for c in text)\n'  # lower case on
 PROJECT_TEST = "from textkit.vowels import count_vowels\n\n\ndef test_hello():\n    assert count_vowels('hello') == 2\n"
 TASK = "Implement count_vowels in textkit/vowels.py as its docstring says"
 # mutation off: no evidence that the tests are strong, so every green of these runs is a weak one
-ENV = {"GREENLOOP_REQUIRE_TESTS": "false", "GREENLOOP_COMMIT_MESSAGE": "template", "GREENLOOP_MUTATION": "off"}
+ENV = {"GREENLOOP_REQUIRE_TESTS": "false", "GREENLOOP_COMMIT_MESSAGE": "template", "GREENLOOP_MUTATION": "off",
+       "GREENLOOP_CROSSCHECK": "true"}
 
 
 @pytest.fixture
@@ -128,8 +129,12 @@ def test_a_green_whose_tests_kill_mutants_is_not_crosschecked(stubbed: Path, tmp
     assert s["quality"]["mutation"]["score"] > 0 and not crosschecks(s)
 
 
-def test_crosscheck_off_sends_no_second_request(stubbed: Path, tmp_path: Path) -> None:
-    s = run(stubbed, tmp_path, [{"step": "generate", "text": block(LOWER_ONLY)}], env={"GREENLOOP_CROSSCHECK": "false"})
+def test_crosscheck_is_off_by_default_and_sends_no_second_request(stubbed: Path, tmp_path: Path) -> None:
+    script = write_script(tmp_path / "s.json", [{"step": "generate", "text": block(LOWER_ONLY)}])
+    proc = cli("run", TASK, "--repo", str(stubbed), "--model", f"scripted:{script}", "--json",
+               "--test-cmd", "python -m pytest -q -p no:cacheprovider tests",
+               env={k: v for k, v in ENV.items() if k != "GREENLOOP_CROSSCHECK"})
+    s = summary(proc)
     assert s["status"] == "success" and steps(s) == ["generate"] and not crosschecks(s), s
 
 
