@@ -182,15 +182,18 @@ def _shown(name: str, args: list[object]) -> Call | None:
     return Call(name, shown) if same else None
 
 
+def _varied(name: str, args: list[object]) -> list[Call]:
+    """The call with one argument at a time replaced by each of its variants."""
+    calls = (_shown(name, [*args[:i], v, *args[i + 1:]]) for i, arg in enumerate(args) for v in variants(arg))
+    return [c for c in calls if c is not None]
+
+
 def probe_calls(examples: Sequence[Example], source: str = "") -> list[Call]:
     """The seeds (the examples' calls, then those written in `source`, the task file as it was), then each
     argument of each seed varied in turn, the seeds taken round-robin; at most MAX_CALLS."""
     seeds = [c for ex in examples if (c := _call_of(ex.call)) is not None] + seed_calls(source)
     calls: dict[Call, None] = dict.fromkeys(c for name, args in seeds if (c := _shown(name, args)))
-    varied = [[c for i, arg in enumerate(args) for v in variants(arg) if (c := _shown(name, [*args[:i], v,
-                                                                                           *args[i + 1:]]))]
-              for name, args in seeds]
-    for round_ in zip_longest(*varied):
+    for round_ in zip_longest(*(_varied(name, args) for name, args in seeds)):
         calls.update(dict.fromkeys(c for c in round_ if c is not None))
     return list(calls)[:MAX_CALLS]
 
@@ -206,5 +209,11 @@ def run_probes(programs: Sequence[str], path: str, module: str, examples: Sequen
     line = next((ln for ln in reversed(result.stdout.splitlines()) if ln.startswith(MARKER)), None)
     if line is None:
         return [None] * len(programs)
-    rows = json.loads(line[len(MARKER):])
-    return [Row(tuple(r["examples"]), tuple(r["outputs"])) if r is not None else None for r in rows]
+    try:  # the programs ran in this process: a line they forged must not crash the run
+        rows = json.loads(line[len(MARKER):])
+        found = [Row(tuple(r["examples"]), tuple(map(str, r["outputs"]))) if r is not None else None for r in rows]
+    except (ValueError, KeyError, TypeError):
+        return [None] * len(programs)
+    if len(found) != len(programs) or any(r is not None and len(r.outputs) != len(calls) for r in found):
+        return [None] * len(programs)
+    return found
