@@ -21,12 +21,12 @@ from greenloop.draft import Framing, first_draft_messages, framings
 from greenloop.edits import AppliedFile
 from greenloop.errors import BudgetExceeded, ModelError
 from greenloop.examples import module_name
-from greenloop.judge import judge
 from greenloop.models.meter import MeteredModel
 from greenloop.probes import Call, Row, probe_calls, run_probes
 from greenloop.protocols import Sandbox
 from greenloop.state import State
 from greenloop.trajectory import Trajectory
+from greenloop.trial import try_files
 from greenloop.workspace import Workspace
 
 
@@ -106,31 +106,15 @@ def crosscheck(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, 
         why = (f"{len(rows)} implementations that meet the task's examples disagree on {len(differ)} input(s), "
                f"e.g. {differ[0]} (the first is the committed one's); no majority against it: check that case")
         return _done(traj, calls, programs, framed, rows, 0, False, why, stopped)
-    if not _rejudge(st, sandbox, ws, settings, python, target, programs[chosen]):
+    entry = st.ledger.entries[target]
+    if not try_files(st, sandbox, ws, settings, python,
+                     {target: AppliedFile(target, entry.original, programs[chosen], False)}).kept:
         why = (f"a majority of {len(rows)} implementations disagrees with the green one on {len(differ)} input(s), "
                f"e.g. {differ[0]}, but theirs failed the tests: the green one is committed; check that case")
         return _done(traj, calls, programs, framed, rows, 0, False, why, stopped)
     why = (f"the green implementation was replaced: {scores[chosen]} agreements against {scores[0]} among "
            f"{len(rows)} implementations that meet the task's examples, e.g. {differ[0]} (the green one's first)")
     return _done(traj, calls, programs, framed, rows, chosen, True, why, stopped)
-
-
-def _rejudge(st: State, sandbox: Sandbox, ws: Workspace, settings: Settings, python: Path, target: str,
-             program: str) -> bool:
-    """The other program in the green one's place, judged by the whole verdict; put back if it fails."""
-    entry = st.ledger.entries[target]
-    before = entry.current
-    st.ledger.record({target: AppliedFile(target, entry.original, program, False)})
-    st.ledger.reset(ws)
-    verdict = judge(sandbox, ws.root, python, settings.test_cmd, settings.test_timeout,
-                    st.baseline_or_absent, st.ledger.tests, st.frozen_ids, st.runner)
-    if verdict.green and not st.ledger.drifted(ws):
-        st.verdict = verdict
-        st.ledger.reset(ws)
-        return True
-    st.ledger.record({target: AppliedFile(target, entry.original, before, False)})
-    st.ledger.reset(ws)
-    return False
 
 
 def _done(traj: Trajectory, calls: list[Call], programs: list[str], framed: list[str], rows: dict[int, Row],

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from greenloop import validate
+from greenloop.outline import parse_module
 from greenloop.probe import Module, instrument
 
 CALL_START = re.compile(r"(?<![\w.])[A-Za-z_][\w.]*\(")
@@ -83,9 +84,8 @@ _INPUT_OUTPUT = re.compile(r"^\s*Input\s*:\s*(.+?)\s*\n(?:\s*\n)*\s*Output\s*:\s
 
 def _input_output(source: str, origin: str) -> list[Example]:
     """`Input: a = [1, 2], k = 3` then `Output: [2]` in the docstring of a function of `source` (Python)."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
+    tree = parse_module(source)
+    if tree is None:
         return []
     found = []
     for f in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)):

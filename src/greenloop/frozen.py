@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from greenloop.examples import Example
 from greenloop.ledger import TEST_CONFIG, Ledger
+from greenloop.outline import parse_module
 
 _DISPUTE = re.compile(r"^\s*DISPUTE:?\s*(assert\b.+)$", re.M)
 _UNITTEST_ASSERT = re.compile(r"^(assert[A-Z]\w*|fail\w*)$")
@@ -26,13 +27,6 @@ _RAISES = {"raises", "warns", "deprecated_call", "assertRaises", "assertRaisesRe
 FROZEN_HINT = ("Tests are frozen once they have run: change the implementation, not the tests (new imports "
                "and new tests may be added). If an assertion contradicts the task, dispute it with a line "
                "`DISPUTE: <the assert statement as written>  # why`.")
-
-
-def _parse(source: str) -> ast.Module | None:
-    try:
-        return ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
 
 
 def test_functions(tree: ast.Module) -> list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
@@ -72,7 +66,7 @@ def _is_check(node: ast.AST) -> bool:
 def assertion_free(source: str) -> list[str]:
     """Test functions that check nothing: no assert that refers to anything, no `pytest.raises`, no
     unittest assertion. An unparseable file: none here (validation reports it)."""
-    tree = _parse(source)
+    tree = parse_module(source)
     if tree is None:
         return []
     return [name for name, fn in test_functions(tree) if not any(_is_check(n) for n in ast.walk(fn))]
@@ -119,7 +113,7 @@ def _kept(ref: ast.stmt, new: ast.stmt | None, loosened: set[str], prefix: str =
 def weakened(reference: str, new: str, loosened: set[str] | None = None) -> list[str]:
     """How `new` fails to keep the frozen `reference`: statements changed or removed, names rebound.
     `loosened`: tests (`name` or `Class::name`) with a disputed assertion, kept by their remaining checks."""
-    ref, now = _parse(reference), _parse(new)
+    ref, now = parse_module(reference), parse_module(new)
     if ref is None or now is None:
         return []  # an unparseable reply is refused by validation; an unparseable reference froze nothing
     by_text = {ast.unparse(n): n for n in now.body}
@@ -146,7 +140,7 @@ def weakened(reference: str, new: str, loosened: set[str] | None = None) -> list
 def _calls_of(examples: Sequence[Example]) -> set[str]:
     out = set()
     for ex in examples:
-        tree = _parse(ex.call)
+        tree = parse_module(ex.call)
         if tree is not None and tree.body:
             out.add(ast.unparse(tree.body[0]))
     return out
@@ -195,7 +189,7 @@ class TestGuard:
         """Unfreeze the top-level tests (or test classes) `names` of `path`: they are broken in their own code
         (blame.py) and may be rewritten. Returns the names released."""
         reference = self.frozen.get(path)
-        tree = _parse(reference) if reference is not None else None
+        tree = parse_module(reference) if reference is not None else None
         if reference is None or tree is None:
             return []
         lines = reference.splitlines(keepends=True)
@@ -217,7 +211,7 @@ class TestGuard:
         protected_calls = _calls_of(examples)
         for match in _DISPUTE.finditer(reply):
             text = match.group(1).strip()
-            tree = _parse(text)
+            tree = parse_module(text)
             if tree is None or len(tree.body) != 1 or not isinstance(tree.body[0], ast.Assert):
                 notes.append(f"dispute refused: `{text[:120]}` is not one assert statement")
                 continue
@@ -242,7 +236,7 @@ class TestGuard:
 def _drop(source: str, assertion: str) -> tuple[str, str] | None:
     """`source` with the first assert statement equal to `assertion` replaced by `pass` (the rest of the
     file byte for byte) and the test it was in; None if there is none."""
-    tree = _parse(source)
+    tree = parse_module(source)
     if tree is None:
         return None
     for name, fn in test_functions(tree):

@@ -30,6 +30,14 @@ class Definition:
     depth: int
 
 
+def parse_module(source: str) -> ast.Module | None:
+    """The module of a Python source, or None when it does not parse (or is too deep or large to)."""
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
 def definitions(source: str) -> list[Definition] | None:
     """Every function and class with its line range, in source order; None if the source does not parse."""
     try:

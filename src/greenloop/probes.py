@@ -19,6 +19,7 @@ from itertools import zip_longest
 from pathlib import Path
 
 from greenloop.examples import CALL_START, Example, call_at, literal_at
+from greenloop.outline import parse_module
 from greenloop.protocols import Sandbox
 
 MAX_CALLS = 48
@@ -121,9 +122,8 @@ def _call_of(call: str, params: dict[str, list[str]] | None = None) -> Seed | No
 
 def seed_calls(source: str) -> list[Seed]:
     """The calls to the file's own functions that its text writes out (docstrings and comments included)."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
+    tree = parse_module(source)
+    if tree is None:
         return []
     functions = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
     params = {f.name: [a.arg for a in f.args.args] for f in functions}

@@ -7,6 +7,8 @@ from __future__ import annotations
 import ast
 import builtins
 
+from greenloop.outline import parse_module
+
 # Modules a test may use by their plain name; a name is repaired only if nothing in the file binds it.
 KNOWN_MODULES = frozenset({
     "pytest", "re", "math", "os", "sys", "json", "random", "string", "itertools", "functools", "collections",
@@ -35,9 +37,8 @@ def _bound_names(tree: ast.Module) -> set[str]:
 
 def missing_imports(source: str) -> list[str]:
     """Known modules the source uses (`name.attr`) without binding them anywhere."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    tree = parse_module(source)
+    if tree is None:
         return []
     bound = _bound_names(tree)
     used = {node.value.id for node in ast.walk(tree)

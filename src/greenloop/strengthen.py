@@ -9,15 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from greenloop.attempt import prepare_reply, write
+from greenloop.attempt import prepare_reply
 from greenloop.config import Settings
-from greenloop.judge import judge
 from greenloop.models.meter import MeteredModel
 from greenloop.mutants import Mutant
 from greenloop.prompts import render
 from greenloop.protocols import Sandbox
 from greenloop.state import State
 from greenloop.trajectory import Trajectory
+from greenloop.trial import try_files
 from greenloop.types import Message
 from greenloop.workspace import Workspace
 
@@ -52,19 +52,12 @@ def strengthen(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, 
     if out.errors or changed is None or set(out.written) != {test_path}:
         return _done(traj, Strengthened(False, "the reply was not one valid test file for " + test_path + ": "
                                         + "; ".join((out.errors or out.refused or ["other files"])[:2])))
-    write(out, ws)
-    st.ledger.record(out.written)
-    st.ledger.reset(ws)
-    verdict = judge(sandbox, ws.root, python, settings.test_cmd, settings.test_timeout, st.baseline_or_absent,
-                    st.ledger.tests, st.frozen_ids, st.runner)
-    drifted = st.ledger.drifted(ws)
-    if verdict.green and not drifted:
-        st.verdict = verdict
+    trial = try_files(st, sandbox, ws, settings, python, out.written)  # else the earlier tests stand
+    verdict = trial.verdict
+    if trial.kept:
         added = len(verdict.new) - sum(1 for o in verdict.new if o.id in st.frozen_ids)
         return _done(traj, Strengthened(True, f"{added} test(s) added for {len(survived)} surviving mutant(s)"))
-    st.ledger.entries[test_path].current = before  # the earlier tests stand
-    st.ledger.reset(ws)
-    why = "the test run changed checked files" if drifted else "the stronger tests failed on the code: " + (
+    why = "the test run changed checked files" if trial.drifted else "the stronger tests failed on the code: " + (
         verdict.failure.splitlines()[0][:200] if verdict.failure else "red")
     return _done(traj, Strengthened(False, why))
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import ast
 
+from greenloop.outline import parse_module
+
 _RAISE = "raise NotImplementedError('greenloop red run: not implemented yet')"
 
 
@@ -29,9 +31,8 @@ class _Hollow(ast.NodeTransformer):
 
 def stub(source: str) -> str | None:
     """The hollow module, or None when the source does not parse (the file is then absent in the red run)."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    tree = parse_module(source)
+    if tree is None:
         return None
     body = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom, ast.FunctionDef,
                                                     ast.AsyncFunctionDef, ast.ClassDef))]

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import ast
 
+from greenloop.outline import parse_module
+
 _EVERYWHERE_ATTRS = {"__code__": "rewrites a function's code", "__globals__": "reaches into a function's globals",
                      "_exit": "exits without reporting (os._exit)"}
 _EVERYWHERE_MODULES = {"atexit": "runs code after the tests reported", "builtins": "patches builtins"}
@@ -68,9 +70,8 @@ def _in_test(node: ast.AST, imported: set[str], top_level: set[int]) -> str | No
 
 def gaming(path: str, source: str, is_test: bool) -> list[str]:
     """Findings, one line each (`path:line: ...`); empty for clean code or code that does not parse."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    tree = parse_module(source)
+    if tree is None:
         return []
     imported = _imported(tree)
     top_level = {id(n) for n in tree.body}
