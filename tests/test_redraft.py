@@ -31,10 +31,11 @@ def block(code: str) -> str:
     return f"textkit/slug.py\n```python\n{code}```\n"
 
 
-def run(repo: Path, tmp_path: Path, replies: list[dict], *extra: str, task: str = TASK) -> dict:
+def run(repo: Path, tmp_path: Path, replies: list[dict], *extra: str, task: str = TASK,
+        env: dict[str, str] | None = None) -> dict:
     script = write_script(tmp_path / "s.json", replies)
     proc = cli("run", task, "--repo", str(repo), "--model", f"scripted:{script}", "--json", *SUITE, *extra,
-               env=ENV)
+               env={**ENV, **(env or {})})
     assert proc.stdout.strip(), proc.stderr
     return summary(proc)
 
@@ -64,10 +65,56 @@ def test_a_first_draft_without_a_body_is_redrafted(stubbed: Path, tmp_path: Path
     assert s["status"] == "success" and [r[0] for r in requests(s)] == ["generate", "redraft"], s
 
 
+def temperatures(s: dict) -> list[float | None]:
+    return [e["temperature"] for e in events(s["trajectory"]) if e["kind"] == "model_request"]
+
+
+def test_past_the_framings_a_missed_example_is_redrafted_from_samples_chosen_by_it(stubbed: Path,
+                                                                                  tmp_path: Path) -> None:
+    wrong = [block(BAD_IMPL + f"\n# try {i}\n") for i in range(4)]
+    s = run(stubbed, tmp_path, [{"step": "generate", "text": wrong[0]}, {"step": "redraft", "text": wrong[1]},
+                                {"step": "redraft", "text": wrong[2]}, {"step": "redraft", "text": wrong[3]},
+                                {"step": "redraft", "text": block(GOOD_IMPL)},
+                                {"step": "redraft", "text": block(BAD_IMPL)}], "--max-iterations", "3")
+    assert s["status"] == "success" and s["attempts"] == 3 and s["usage"]["calls"] == 6, s
+    assert temperatures(s) == [None, None, 0.7, 0.7, 0.7, 0.7]  # greedy framings, then samples
+    users = [r[2] for r in requests(s)]  # the samples take the framings in turn: lean, complete, lean, complete
+    assert [u.startswith("Complete this Python code") for u in users] == [False, True, False, True, False, True]
+    chosen = [e for e in events(s["trajectory"]) if e["kind"] == "candidates"]
+    assert [(c["count"], c["implementation"]) for c in chosen] == [(4, 2)], chosen
+    assert git(stubbed, "show", f"{s['commit']}:textkit/slug.py") == GOOD_IMPL
+    assert (stubbed / "textkit" / "slug.py").read_text() == STUB  # the user's checkout is untouched
+
+
+def test_a_new_file_whose_tests_and_code_miss_the_example_is_redrafted_then_sampled(repo: Path,
+                                                                                      tmp_path: Path) -> None:
+    test = "from textkit.slug import slugify\n\n\ndef test_words():\n    assert slugify('a b') == 'a-b'\n"
+    first = f"tests/test_slug.py\n```python\n{test}```\n\n" + block(BAD_IMPL)
+    replies = [{"step": "generate", "text": first}, {"step": "redraft", "text": block(BAD_IMPL + "# lean\n")},
+               *({"step": "redraft", "text": block(BAD_IMPL + f"# {i}\n")} for i in range(2)),
+               {"step": "redraft", "text": block(GOOD_IMPL)}, {"step": "redraft", "text": block(BAD_IMPL)}]
+    script = write_script(tmp_path / "s.json", replies)
+    proc = cli("run", "Add slugify(text) in textkit/slug.py. Example: slugify('Hello, World!') == 'hello-world'",
+               "--repo", str(repo), "--model", f"scripted:{script}", "--json", env={"GREENLOOP_COMMIT_MESSAGE": "template"})
+    s = summary(proc)
+    assert s["status"] == "success" and s["attempts"] == 3, s
+    assert temperatures(s) == [None, None, 0.7, 0.7, 0.7, 0.7]  # tests and code, the lean draft, then samples
+    assert git(repo, "show", f"{s['commit']}:textkit/slug.py") == GOOD_IMPL
+    assert git(repo, "show", f"{s['commit']}:tests/test_slug.py") == test  # the first reply's tests stand
+
+
+def test_without_resample_a_missed_example_goes_to_a_fix(stubbed: Path, tmp_path: Path) -> None:
+    s = run(stubbed, tmp_path, [{"step": "generate", "text": block(BAD_IMPL)},
+                                {"step": "redraft", "text": block(BAD_IMPL + "\n# again\n")},
+                                {"step": "fix", "text": block(GOOD_IMPL)}], "--max-iterations", "3",
+            env={"GREENLOOP_RESAMPLE": "0"})
+    assert s["status"] == "success" and [r[0] for r in requests(s)] == ["generate", "redraft", "fix"], s
+
+
 def test_after_the_framings_a_fix_names_the_projects_test_read_only(stubbed: Path, tmp_path: Path) -> None:
     s = run(stubbed, tmp_path, [{"step": "generate", "text": block(BAD_IMPL)},
                                 {"step": "redraft", "text": block(BAD_IMPL + "\n# again\n")},
-                                {"step": "fix", "text": block(GOOD_IMPL)}])
+                                {"step": "fix", "text": block(GOOD_IMPL)}], env={"GREENLOOP_RESAMPLE": "0"})
     assert s["status"] == "success" and [r[0] for r in requests(s)] == ["generate", "redraft", "fix"]
     fix = requests(s)[2][2]
     assert "tests/test_slug.py is the project's own test: read-only. Do not send it" in fix

@@ -36,6 +36,8 @@ class Settings(BaseModel):
     max_cost: float | None = Field(None, gt=0)  # dollars, for models with a known price (cost.py)
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     retry_temperature: float = Field(0.7, ge=0.0, le=2.0)  # after a reply that changed nothing or repeated itself
+    resample: int = Field(4, ge=0, le=16)  # replies sampled, chosen by the task's examples, for a redraft after
+    # the greedy framings missed them (instead of asking for a fix: repair rarely mends a small model's logic)
     candidates: int = Field(1, ge=1, le=16)  # first drafts sampled at generate/rewrite, chosen by execution
     request_timeout: float = Field(600.0, gt=0)
     max_retries: int = Field(4, ge=0, le=20)
@@ -83,7 +85,8 @@ TRUST_ONLY_KEYS = ("sandbox", "test_cmd", "base_url", "model", "verify")
 LIMIT_KEYS = (
     "memory_limit_mb", "file_size_limit_mb", "max_processes", "cpu_seconds", "output_limit_bytes",
     "max_file_lines", "max_file_bytes", "max_files", "test_timeout", "tmpfs_limit_mb", "worktree_growth_limit_mb",
-    "max_calls", "max_tokens", "max_cost", "max_iterations", "patience", "candidates", "request_timeout",
+    "max_calls", "max_tokens", "max_cost", "max_iterations", "patience", "candidates", "resample",
+    "request_timeout",
     "reply_max_tokens", "max_retries", "map_tokens", "mutation_budget_s",
 )
 

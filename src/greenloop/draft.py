@@ -140,11 +140,15 @@ def draft(step: Step, st: State, model: MeteredModel, sandbox: Sandbox, ws: Work
         designed = _design_tests(st, model, ws, settings, traj)
         if designed.errors:
             return "", designed
+    # past the greedy framings a redraft is a sample: `resample` replies at retry_temperature, the framings in
+    # turn, chosen by execution (the task's examples first, candidates.py)
+    sampled = step == "redraft" and st.drafts >= len(framings(st))
     messages = messages_for(step, st, ws, attempt, settings)
-    first = model.complete(messages, step, settings.retry_temperature if st.stuck else None).text
+    hot = settings.retry_temperature if st.stuck or sampled else None
+    first = model.complete(messages, step, hot).text
     if step == "redraft" or (step == "generate" and lean(settings)):
         st.drafts += 1
-    count = settings.candidates
+    count = max(st.resample, 1) if sampled else settings.candidates
     already = set(st.ledger.written())
     created = frozenset(p for p, e in st.ledger.entries.items() if e.original is None)
     if count == 1:
@@ -155,6 +159,9 @@ def draft(step: Step, st: State, model: MeteredModel, sandbox: Sandbox, ws: Work
     texts = [first]
     try:
         while len(texts) < count:
+            if sampled:
+                messages = messages_for(step, st, ws, attempt, settings)
+                st.drafts += 1
             texts.append(model.complete(messages, step, settings.retry_temperature).text)
     except BudgetExceeded:
         pass  # the budget ends the sampling; the candidates so far are still judged

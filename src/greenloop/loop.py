@@ -42,9 +42,13 @@ FAILED_DRAFT = ("tests_failed", "invalid", "format_error", "type_error", "unchan
 
 def _next_step(st: State) -> Step:
     last = st.history[-1] if st.history else None
-    if (last is not None and last.step in ("generate", "redraft") and last.outcome in FAILED_DRAFT
-            and st.drafts and st.drafts < len(framings(st)) and not st.settle):
-        return "redraft"  # a wrong first draft: small models redraft better than they repair (first_reply.py)
+    if last is not None and last.outcome in FAILED_DRAFT and not st.settle and (
+            (last.step in ("generate", "redraft") and 0 < st.drafts < len(framings(st)))
+            or (st.resample and st.missed)):
+        # a wrong first draft: small models redraft better than they repair (first_reply.py); a program that
+        # misses the task's own examples is redrafted too, past the greedy framings from samples (draft.py):
+        # a fix of it was never green in the 1.5B HumanEval run (0 of 12)
+        return "redraft"
     sigs = [a.signature for a in st.history]
     if len(sigs) >= 3 and sigs[-1] and sigs[-1] == sigs[-3]:
         return "rewrite"
@@ -128,6 +132,7 @@ def _judge(st: State, sandbox: Sandbox, ws: Workspace, settings: Settings, traj:
         failure = ("The test run changed files that judge the work or that were checked: "
                    f"{', '.join(tampered)}. Tests must not write to the project's files; that run does not count.")
         return _failed(st, traj, attempt, step, "tampered", failure, failure)
+    st.missed = len(missed)
     if missed:
         traj.event("test", "task_examples", failures=missed)
     if verdict.green and not missed:
@@ -263,7 +268,8 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
     status, error, commit, green, interrupted = "failed", None, None, False, False
     quality: dict[str, object] = {}
     usage_error: UsageError | None = None
-    st = State(task=task, context=ProjectContext.empty(), warnings=list(dict.fromkeys(notices)))
+    st = State(task=task, context=ProjectContext.empty(), warnings=list(dict.fromkeys(notices)),
+               resample=settings.resample)
     if sandbox.name != "bwrap":
         st.warnings.append(f"the tests ran in the '{sandbox.name}' sandbox, which does not isolate the file system "
                            f"or the network ({sandbox_reason or 'requested'}); install bubblewrap for a real jail")

@@ -42,6 +42,8 @@ class State:
     drafts: int = 0  # first drafts requested (generate, redraft): the next redraft takes the next framing
     types: TypeChecker | None = None  # tsc --noEmit before each test run (a TypeScript project with typescript)
     settle: bool = False  # the next attempt samples that second implementation instead of asking for a fix
+    missed: int = 0  # the task's own examples the last judged program failed
+    resample: int = 0  # replies sampled for a redraft once the greedy framings missed the examples (settings)
 
     @property
     def baseline_or_absent(self) -> Baseline:
