@@ -73,32 +73,32 @@ def test_past_the_framings_a_missed_example_is_redrafted_from_samples_chosen_by_
                                                                                   tmp_path: Path) -> None:
     wrong = [block(BAD_IMPL + f"\n# try {i}\n") for i in range(4)]
     s = run(stubbed, tmp_path, [{"step": "generate", "text": wrong[0]}, {"step": "redraft", "text": wrong[1]},
-                                {"step": "redraft", "text": wrong[2]}, {"step": "redraft", "text": wrong[3]},
-                                {"step": "redraft", "text": block(GOOD_IMPL)},
-                                {"step": "redraft", "text": block(BAD_IMPL)}], "--max-iterations", "3")
+                                {"step": "resample", "text": wrong[2]}, {"step": "resample", "text": wrong[3]},
+                                {"step": "resample", "text": block(GOOD_IMPL)},
+                                {"step": "resample", "text": block(BAD_IMPL)}], "--max-iterations", "3")
     assert s["status"] == "success" and s["attempts"] == 3 and s["usage"]["calls"] == 6, s
     assert temperatures(s) == [None, None, 0.7, 0.7, 0.7, 0.7]  # greedy framings, then samples
     users = [r[2] for r in requests(s)]  # the samples take the framings in turn: lean, complete, lean, complete
     assert [u.startswith("Complete this Python code") for u in users] == [False, True, False, True, False, True]
+    assert [r[0] for r in requests(s)] == ["generate", "redraft"] + ["resample"] * 4
     chosen = [e for e in events(s["trajectory"]) if e["kind"] == "candidates"]
     assert [(c["count"], c["implementation"]) for c in chosen] == [(4, 2)], chosen
     assert git(stubbed, "show", f"{s['commit']}:textkit/slug.py") == GOOD_IMPL
     assert (stubbed / "textkit" / "slug.py").read_text() == STUB  # the user's checkout is untouched
 
 
-def test_a_new_file_whose_tests_and_code_miss_the_example_is_redrafted_then_sampled(repo: Path,
-                                                                                      tmp_path: Path) -> None:
+def test_tests_and_code_that_miss_the_example_after_a_fix_are_resampled(repo: Path, tmp_path: Path) -> None:
     test = "from textkit.slug import slugify\n\n\ndef test_words():\n    assert slugify('a b') == 'a-b'\n"
     first = f"tests/test_slug.py\n```python\n{test}```\n\n" + block(BAD_IMPL)
-    replies = [{"step": "generate", "text": first}, {"step": "redraft", "text": block(BAD_IMPL + "# lean\n")},
-               *({"step": "redraft", "text": block(BAD_IMPL + f"# {i}\n")} for i in range(2)),
-               {"step": "redraft", "text": block(GOOD_IMPL)}, {"step": "redraft", "text": block(BAD_IMPL)}]
+    replies = [{"step": "generate", "text": first}, {"step": "fix", "text": block(BAD_IMPL + "# fixed?\n")},
+               *({"step": "resample", "text": block(BAD_IMPL + f"# {i}\n")} for i in range(2)),
+               {"step": "resample", "text": block(GOOD_IMPL)}, {"step": "resample", "text": block(BAD_IMPL)}]
     script = write_script(tmp_path / "s.json", replies)
     proc = cli("run", "Add slugify(text) in textkit/slug.py. Example: slugify('Hello, World!') == 'hello-world'",
                "--repo", str(repo), "--model", f"scripted:{script}", "--json", env={"GREENLOOP_COMMIT_MESSAGE": "template"})
     s = summary(proc)
     assert s["status"] == "success" and s["attempts"] == 3, s
-    assert temperatures(s) == [None, None, 0.7, 0.7, 0.7, 0.7]  # tests and code, the lean draft, then samples
+    assert temperatures(s) == [None, None, 0.7, 0.7, 0.7, 0.7]  # tests and code, a fix, then samples
     assert git(repo, "show", f"{s['commit']}:textkit/slug.py") == GOOD_IMPL
     assert git(repo, "show", f"{s['commit']}:tests/test_slug.py") == test  # the first reply's tests stand
 

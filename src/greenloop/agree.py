@@ -14,7 +14,7 @@ import ast
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from greenloop.attempt import ReplyOutcome, prepare_reply, write
+from greenloop.attempt import ReplyOutcome, prepare_reply
 from greenloop.candidates import choose, cross_check
 from greenloop.config import Settings
 from greenloop.draft import implement_messages, loosen
@@ -62,8 +62,8 @@ def _one_line(check: Check) -> str | None:
 
 def settle(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, settings: Settings,
            traj: Trajectory, python: Path, step: str) -> Agreement:
-    """One more lean implementation, cross-checked with the current one (see the module's doc)."""
-    st.agreement_tried = True
+    """One more lean implementation, cross-checked with the current one (see the module's doc). The chosen
+    one is returned, not written (attempts.py)."""
     text = model.complete(implement_messages(st), "generate", settings.retry_temperature).text
     created = frozenset(p for p, e in st.ledger.entries.items() if e.original is None)
     sample = prepare_reply(text, ws, settings, set(st.ledger.written()), traj, step, st.reply_target, st.guard,
@@ -81,7 +81,7 @@ def settle(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, sett
     choice = choose(matrix, checks, example_ids)
     result = Agreement(ReplyOutcome(), text=text)
     if choice.implementation == 1:
-        result.outcome = write(sample, ws)
+        result.outcome = sample
     disputes = [line for c in choice.disputed if (line := _one_line(c))]
     if disputes and st.guard is not None:
         notes, changed = st.guard.dispute("\n".join(f"DISPUTE: {d}" for d in disputes), st.examples)

@@ -1,8 +1,11 @@
-"""One reply -> files on disk: parse, guard, apply, validate, write. Nothing invalid is written."""
+"""One reply -> the files it writes: parse, guard, apply, validate. Nothing invalid is kept, and nothing here
+writes to disk: the run's ledger does (attempts.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 
 from greenloop.config import Settings
 from greenloop.edits import AppliedFile, apply_all
@@ -31,15 +34,20 @@ class ReplyOutcome:
 
 def prepare_reply(text: str, ws: Workspace, settings: Settings, already: set[str], traj: Trajectory,
                   step: str, target: str | None = None, guard: TestGuard | None = None,
-                  task: str = "", created: frozenset[str] = frozenset()) -> ReplyOutcome:
-    """Parse, guard, apply and validate a reply without writing: the valid files are in `written`,
-    ready for `write`. `target`: the one implementation file of the task, if there is one (it
+                  task: str = "", created: frozenset[str] = frozenset(),
+                  pending: Mapping[str, str] = MappingProxyType({})) -> ReplyOutcome:
+    """Parse, guard, apply and validate a reply without writing: the valid files are in `written`, for the
+    ledger to record and put on disk. `target`: the one implementation file of the task, if there is one (it
     receives an unnamed code block). `guard`: the tests the reply may not change. `task`: what the
     user asked for (a package.json script change needs the task to ask for it). `created`: files this
-    run created (validated as new files: their size limit is the whole file's, and they may be rewritten)."""
+    run created (validated as new files: their size limit is the whole file's, and they may be rewritten).
+    `pending`: files the same attempt wrote before this reply, not on disk yet (path -> content)."""
     out = ReplyOutcome()
+
+    def read(path: str) -> str | None:
+        return pending[path] if path in pending else ws.read_text(path)
     try:
-        current = {p: content for p in already if (content := _readable(ws, p))}
+        current = {p: content for p in already if (content := pending[p] if p in pending else _readable(ws, p))}
         parsed = parse_reply(text, current, default_path=target)
     except FormatError as exc:
         out.errors, out.kind = [str(exc)], "format_error"
@@ -53,7 +61,7 @@ def prepare_reply(text: str, ws: Workspace, settings: Settings, already: set[str
             allowed.append(edit)
         except GuardrailViolation as exc:
             out.refused.append(f"refused: {exc}")
-    files, edit_errors = apply_all(allowed, ws.read_text)
+    files, edit_errors = apply_all(allowed, read)
     for path, f in list(files.items()):
         if not f.is_test:
             continue
@@ -91,7 +99,7 @@ def prepare_reply(text: str, ws: Workspace, settings: Settings, already: set[str
     for path, f in files.items():
         as_new = replace(f, before=None) if path in created else f
         findings = validate_files({path: as_new}, ws.root, max_lines=settings.max_file_lines,
-                                  max_bytes=settings.max_file_bytes, siblings=files, task=task)
+                                  max_bytes=settings.max_file_bytes, siblings=[*files, *pending], task=task)
         out.warnings.extend(findings.warnings)
         errors = findings.errors + (gaming(path, f.after, f.is_test) if path.endswith(".py") else [])
         if errors:
@@ -109,16 +117,3 @@ def _readable(ws: Workspace, path: str) -> str | None:
         return ws.read_text(path)
     except GuardrailViolation:
         return None
-
-
-def write(out: ReplyOutcome, ws: Workspace) -> ReplyOutcome:
-    """Put the valid files of a prepared reply on disk; an invalid one never reaches it."""
-    for path, f in out.written.items():
-        ws.write_text(path, f.after)
-    return out
-
-
-def apply_reply(text: str, ws: Workspace, settings: Settings, already: set[str], traj: Trajectory,
-                step: str, target: str | None = None, guard: TestGuard | None = None,
-                task: str = "", created: frozenset[str] = frozenset()) -> ReplyOutcome:
-    return write(prepare_reply(text, ws, settings, already, traj, step, target, guard, task, created), ws)

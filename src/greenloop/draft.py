@@ -1,5 +1,5 @@
-"""One attempt's reply: the request built from the run's state, one reply (or several, chosen by
-execution), its DISPUTE lines, and the files it wrote. Also the commit message."""
+"""An attempt's reply: the request built from the run's state, one reply (or several, chosen by execution),
+its DISPUTE lines, and the files it would write (attempts.py owns the attempt). Also the commit message."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 from greenloop import __version__
-from greenloop.attempt import ReplyOutcome, apply_reply, prepare_reply, write
+from greenloop.attempt import ReplyOutcome, prepare_reply
 from greenloop.candidates import select
 from greenloop.config import Settings
 from greenloop.context import NAMED_FILE_CHARS, file_view
@@ -27,12 +27,13 @@ from greenloop.workspace import Workspace
 
 
 def messages_for(step: Step, st: State, ws: Workspace, attempt: int, settings: Settings, only: str | None = None,
-                 done: Sequence[Mapping[str, str]] = (), last: bool = True) -> list[Message]:
+                 done: Sequence[Mapping[str, str]] = (), last: bool = True, nth: int = 0) -> list[Message]:
     """The request of `step`. `only`, `done`, `last`: a plan written file by file (planwrite.py) asks for the
-    file `only`, shows the files written before it, and asks for the tests with the `last` one."""
+    file `only`, shows the files written before it, and asks for the tests with the `last` one. `nth`: the
+    how-manieth first draft of this attempt (each takes the next framing)."""
     target = st.named_source  # the prompt names the file in any language (st.target: the Python one)
-    if step == "redraft" or (step == "generate" and lean(settings)):
-        return first_draft_messages(st, framings(st)[st.drafts % len(framings(st))])
+    if first_draft(step, settings):
+        return first_draft_messages(st, framings(st)[(st.drafts + nth) % len(framings(st))])
     system = render("system", dependencies=st.context.dependencies, js=js_facts(st))
     if step == "generate":
         user = render("generate", task=st.task, files=st.context.files, named=st.context.named,
@@ -62,6 +63,11 @@ def js_facts(st: State) -> dict[str, object] | None:
     return {"language": "TypeScript" if st.runner.language == "typescript" else "JavaScript",
             "framework": st.runner.name, "module_system": project.module_system if project else "commonjs",
             "dependencies": sorted(project.dependencies) if project else []}
+
+
+def first_draft(step: Step, settings: Settings) -> bool:
+    """A request for a first draft (one of the framings), not a fix of the run's files."""
+    return step in ("redraft", "resample") or (step == "generate" and lean(settings))
 
 
 def lean(settings: Settings) -> bool:
@@ -133,60 +139,52 @@ def commit_message(model: MeteredModel, st: State, diff: str, passed: int, ask_m
 
 
 def draft(step: Step, st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, settings: Settings,
-           traj: Trajectory, python: Path, attempt: int) -> tuple[str, ReplyOutcome]:
-    """One reply applied; or, with `candidates` > 1, the best of several by execution."""
+          traj: Trajectory, python: Path, attempt: int, stuck: bool = False) -> tuple[str, ReplyOutcome, int]:
+    """One reply, prepared, not written; or, with `candidates` > 1, the best of several by execution. Also
+    returns how many first drafts it asked for. `stuck`: the last reply changed nothing, sample this one."""
     designed = None
     if step == "generate" and settings.test_design and settings.require_tests and not st.ledger.tests:
         designed = _design_tests(st, model, ws, settings, traj)
         if designed.errors:
-            return "", designed
-    # past the greedy framings a redraft is a sample: `resample` replies at retry_temperature, the framings in
-    # turn, chosen by execution (the task's examples first, candidates.py)
-    sampled = step == "redraft" and st.drafts >= len(framings(st))
-    messages = messages_for(step, st, ws, attempt, settings)
-    hot = settings.retry_temperature if st.stuck or sampled else None
-    first = model.complete(messages, step, hot).text
-    if step == "redraft" or (step == "generate" and lean(settings)):
-        st.drafts += 1
+            return "", designed, 0
+    # a resample: `resample` first drafts at retry_temperature, the framings in turn, chosen by execution (the
+    # task's examples first, candidates.py)
+    sampled = step == "resample"
     count = max(st.resample, 1) if sampled else settings.candidates
+    messages = messages_for(step, st, ws, attempt, settings)
+    texts = [model.complete(messages, step, settings.retry_temperature if stuck or sampled else None).text]
     already = set(st.ledger.written())
     created = frozenset(p for p, e in st.ledger.entries.items() if e.original is None)
-    if count == 1:
-        notes = _disputes(first, st, traj, step)
-        outcome = apply_reply(first, ws, settings, already, traj, step, st.reply_target, st.guard, st.task, created)
-        outcome.notes.extend(notes)
-        return first, _with_tests(designed, outcome)
-    texts = [first]
     try:
         while len(texts) < count:
             if sampled:
-                messages = messages_for(step, st, ws, attempt, settings)
-                st.drafts += 1
+                messages = messages_for(step, st, ws, attempt, settings, nth=len(texts))
             texts.append(model.complete(messages, step, settings.retry_temperature).text)
     except BudgetExceeded:
         pass  # the budget ends the sampling; the candidates so far are still judged
+    drafts = (len(texts) if sampled else 1) if first_draft(step, settings) else 0
     notes = [n for text in texts for n in _disputes(text, st, traj, step)]
     prepared = [prepare_reply(t, ws, settings, already, traj, step, st.reply_target, st.guard, st.task,
                               created) for t in texts]
     has_tests = not settings.require_tests or bool(st.ledger.tests)
     valid = [o for o in prepared if not o.errors and o.written
              and (has_tests or any(f.is_test for f in o.written.values()))]
-    chosen = write((valid or prepared)[0], ws) if len(valid) < 2 else select(
+    chosen = (valid or prepared)[0] if len(valid) < 2 else select(
         valid, st.examples, ws, sandbox, python, settings.test_timeout, traj, step, st.ledger.tests)
     chosen.notes.extend(notes)
-    return first, _with_tests(designed, chosen)
+    return texts[0], _with_tests(designed, chosen), drafts
 
 
 def _design_tests(st: State, model: MeteredModel, ws: Workspace, settings: Settings,
                   traj: Trajectory) -> ReplyOutcome:
-    """The test-design call: its test files are written; anything else it sends is ignored."""
+    """The test-design call: its test files are kept; anything else it sends is ignored."""
     text = model.complete(test_design_messages(st), "test_design").text
     outcome = prepare_reply(text, ws, settings, set(), traj, "test_design", None, st.guard, st.task)
     outcome.written = {p: f for p, f in outcome.written.items() if f.is_test}
     if not outcome.errors and not outcome.written:
         outcome.errors, outcome.kind = [f"The reply has no test file. Send the tests in "
                                         f"{st.test_path}."], "invalid"
-    return write(outcome, ws) if not outcome.errors else outcome
+    return outcome
 
 
 def _with_tests(designed: ReplyOutcome | None, outcome: ReplyOutcome) -> ReplyOutcome:

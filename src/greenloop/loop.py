@@ -1,4 +1,5 @@
-"""The run: the state machine generate -> validate -> write -> test -> fix/rewrite -> commit."""
+"""The run: the state machine generate -> validate -> record -> test -> redraft/fix/rewrite -> commit. What an
+attempt replies is attempts.py's; this module decides the next step from the results."""
 
 from __future__ import annotations
 
@@ -7,15 +8,16 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from greenloop import PROMPT_VERSION, __version__, gitops, planwrite, runners, typecheck
-from greenloop.agree import applies, settle
+from greenloop import PROMPT_VERSION, __version__, gitops, runners, typecheck
+from greenloop.agree import applies
+from greenloop.attempts import Request, Tools, run_attempt
 from greenloop.best import Score, score
 from greenloop.blame import broken_tests, broken_text
 from greenloop.candidates import example_failures
 from greenloop.config import Settings, redacted
 from greenloop.confirm import confirm
 from greenloop.context import ProjectContext, gather
-from greenloop.draft import commit_message, draft, framings
+from greenloop.draft import commit_message, framings
 from greenloop.errors import BudgetExceeded, GreenloopError, UsageError
 from greenloop.examples import extract
 from greenloop.frozen import TestGuard
@@ -42,13 +44,13 @@ FAILED_DRAFT = ("tests_failed", "invalid", "format_error", "type_error", "unchan
 
 def _next_step(st: State) -> Step:
     last = st.history[-1] if st.history else None
-    if last is not None and last.outcome in FAILED_DRAFT and not st.settle and (
-            (last.step in ("generate", "redraft") and 0 < st.drafts < len(framings(st)))
-            or (st.resample and st.missed)):
-        # a wrong first draft: small models redraft better than they repair (first_reply.py); a program that
-        # misses the task's own examples is redrafted too, past the greedy framings from samples (draft.py):
-        # a fix of it was never green in the 1.5B HumanEval run (0 of 12)
-        return "redraft"
+    if last is not None and last.outcome in FAILED_DRAFT and not st.settle:
+        if last.step in ("generate", "redraft") and 0 < st.drafts < len(framings(st)):
+            return "redraft"  # a wrong first draft: small models redraft better than they repair (first_reply.py)
+        if st.resample and st.missed and (st.drafts or last.step != "generate"):
+            # the greedy drafts (or a first fix) still miss the task's own examples: fresh samples chosen by
+            # them (draft.py); a fix of such a program was never green in the 1.5B HumanEval run (0 of 12)
+            return "resample"
     sigs = [a.signature for a in st.history]
     if len(sigs) >= 3 and sigs[-1] and sigs[-1] == sigs[-3]:
         return "rewrite"
@@ -195,6 +197,7 @@ def _type_check(st: State, sandbox: Sandbox, ws: Workspace, settings: Settings, 
 
 def _iterate(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, settings: Settings,
              traj: Trajectory, python: Path, progress: Progress) -> bool:
+    tools = Tools(model, sandbox, ws, settings, traj, python)
     step: Step = _next_step(st) if st.history else "generate"  # a continued run goes on from its history
     first = st.history[-1].number + 1 if st.history else 1
     for attempt in range(first, first + settings.max_iterations):
@@ -203,20 +206,17 @@ def _iterate(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, se
             st.stopped_early = True
             break
         progress(step=step, attempt=attempt)
-        agreed = settle(st, model, sandbox, ws, settings, traj, python, step) if st.settle else None
+        outcome = run_attempt(Request(attempt, step, st.settle, st.stuck), st, tools)
         st.settle = False  # once per judged verdict, and agreement_tried makes it once per run
-        if agreed is not None and agreed.decided:
-            text, outcome = agreed.text, agreed.outcome
-        elif step == "generate" and planwrite.applies(st, settings):
-            text, outcome = planwrite.write_planned(st, model, ws, settings, traj, attempt)
-        else:
-            text, outcome = draft(step, st, model, sandbox, ws, settings, traj, python, attempt)
+        st.agreement_tried |= outcome.settled
+        st.drafts += outcome.drafts
         progress(tokens=model.usage.input_tokens + model.usage.output_tokens)
-        st.stuck = text == st.last_reply or outcome.kind == "unchanged"
-        st.last_reply = text
+        st.stuck = outcome.text == st.last_reply or outcome.kind == "unchanged"
+        st.last_reply = outcome.text
         st.warnings.extend(w for w in outcome.warnings + outcome.refused if w not in st.warnings)
-        st.ledger.record(outcome.written)
-        errors = outcome.errors or _lacking(st, settings)
+        st.ledger.record(outcome.files)
+        st.ledger.restore(ws)  # the ledger is the one writer of the run's files
+        errors = list(outcome.errors) or _lacking(st, settings)
         if errors:
             st.edit_failures_in_row = st.edit_failures_in_row + 1 if outcome.kind == "edit_error" else 0
             kind = outcome.kind if outcome.kind != "ok" else "invalid"

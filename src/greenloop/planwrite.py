@@ -5,7 +5,7 @@ model writes one file well where it would cut several short or drift between the
 
 from __future__ import annotations
 
-from greenloop.attempt import ReplyOutcome, apply_reply
+from greenloop.attempt import ReplyOutcome, prepare_reply
 from greenloop.config import Settings
 from greenloop.draft import lean, messages_for
 from greenloop.models.meter import MeteredModel
@@ -36,8 +36,8 @@ def write_planned(st: State, model: MeteredModel, ws: Workspace, settings: Setti
                             last=index == len(plan) - 1)
         text = model.complete(base, "generate").text
         texts.append(f"{path}:\n{text}")
-        out = apply_reply(text, ws, settings, set(merged.written), traj, "generate", path, st.guard, st.task,
-                          created)
+        out = prepare_reply(text, ws, settings, set(merged.written), traj, "generate", path, st.guard, st.task,
+                            created, {p: f.after for p, f in merged.written.items()})
         traj.event("generate", "plan_file", path=path, index=index + 1, of=len(plan), written=sorted(out.written),
                    errors=out.errors)
         if out.errors:

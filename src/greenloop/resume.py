@@ -24,7 +24,7 @@ from greenloop.trajectory import read_events
 from greenloop.types import Attempt
 from greenloop.workspace import Workspace
 
-STEPS = ("generate", "redraft", "fix", "rewrite")
+STEPS = ("generate", "redraft", "resample", "fix", "rewrite")
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-Step = Literal["plan", "generate", "test_design", "fix", "rewrite", "redraft", "crosscheck", "commit_message",
-               "preflight"]
+Step = Literal["plan", "generate", "test_design", "fix", "rewrite", "redraft", "resample", "crosscheck",
+               "commit_message", "preflight"]
 EditKind = Literal["whole", "search_replace", "diff"]
 
 
