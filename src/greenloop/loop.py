@@ -9,11 +9,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from greenloop import PROMPT_VERSION, __version__, gitops, runners, typecheck
-from greenloop.agree import applies
 from greenloop.attempts import Request, Tools, run_attempt
-from greenloop.best import Score, score
-from greenloop.blame import broken_tests, broken_text
-from greenloop.candidates import example_failures
+from greenloop.check import check, reset
 from greenloop.config import Settings, redacted
 from greenloop.confirm import confirm
 from greenloop.context import ProjectContext, gather
@@ -21,8 +18,8 @@ from greenloop.draft import commit_message, framings
 from greenloop.errors import BudgetExceeded, GreenloopError, UsageError
 from greenloop.examples import extract
 from greenloop.frozen import TestGuard
-from greenloop.jsexamples import js_example_failures, node_of
-from greenloop.judge import Verdict, judge, red_run, take_baseline
+from greenloop.jsexamples import node_of
+from greenloop.judge import take_baseline
 from greenloop.ledger import is_project_test_file
 from greenloop.models.meter import MeteredModel
 from greenloop.planstep import needs_plan, plan_files
@@ -30,7 +27,7 @@ from greenloop.protocols import Model, Sandbox
 from greenloop.record import RECORD_VERSION
 from greenloop.resume import KeptRun, kept_record, seed
 from greenloop.state import State
-from greenloop.testrun import failure_signature, failure_summary, test_interpreter
+from greenloop.testrun import failure_signature, test_interpreter
 from greenloop.trajectory import Trajectory, runs_dir
 from greenloop.types import Attempt, RunResult, Step
 from greenloop.workspace import Workspace
@@ -57,13 +54,6 @@ def _next_step(st: State) -> Step:
     return "fix"
 
 
-def _example_failures(st: State, sandbox: Sandbox, ws: Workspace, python: Path, timeout_s: float) -> list[str]:
-    impl = st.ledger.sources
-    if st.examples and (node := node_of(st.runner)) is not None:  # a Node project: the examples run in node
-        return js_example_failures(st.examples, impl, ws, sandbox, node, timeout_s)
-    return example_failures(st.examples, impl, ws, sandbox, python, timeout_s) if st.examples else []
-
-
 def _lacking(st: State, settings: Settings) -> list[str]:
     """What the run's files still lack after a valid reply: its tests (when required), or the one new file the
     task names (a small model often sends the tests alone; running them would only say the module is missing)."""
@@ -76,12 +66,6 @@ def _lacking(st: State, settings: Settings) -> list[str]:
     return []
 
 
-def _reset(st: State, ws: Workspace, traj: Trajectory) -> None:
-    """Before every test run: the worktree is its base commit plus the run's recorded files, nothing else
-    (a conftest.py or link that an earlier test run planted is gone)."""
-    traj.event("test", "reset", restored=st.ledger.reset(ws))
-
-
 def _failed(st: State, traj: Trajectory, attempt: int, step: Step, outcome: str, failure: str,
             summary: str, **record: object) -> Step:
     if outcome == "tests_failed":
@@ -92,107 +76,6 @@ def _failed(st: State, traj: Trajectory, attempt: int, step: Step, outcome: str,
     st.history.append(Attempt(attempt, step, outcome, summary[:200], failure_signature(failure)))  # type: ignore[arg-type]
     traj.event(step, "attempt", number=attempt, outcome=outcome, summary=summary, failure=failure, **record)
     return _next_step(st)
-
-
-def _judge(st: State, sandbox: Sandbox, ws: Workspace, settings: Settings, traj: Trajectory, python: Path,
-           attempt: int, step: Step, extra: str) -> Step | None:
-    """Red run for tests not yet frozen, then the verdict. None when green; else the next step."""
-    _reset(st, ws, traj)
-    fresh = [p for p in st.ledger.tests if st.red_checked.get(p) != st.ledger.current(p)]
-    if fresh:
-        red = red_run(sandbox, ws, python, st.ledger, fresh, settings.test_timeout, st.runner)
-        _reset(st, ws, traj)
-        traj.event("test", "red_run", tests=fresh, vacuous=list(red.vacuous),
-                   output=red.report.output if red.report else "")
-        if red.vacuous:
-            failure = ("These tests check nothing: replace them with tests that fail without your implementation "
-                       "and pass with it.\n" + "\n".join(f"- {v}" for v in red.vacuous))
-            return _failed(st, traj, attempt, step, "vacuous_tests", failure, red.vacuous[0])
-        st.red_checked.update({p: st.ledger.current(p) or "" for p in fresh})
-    verdict = judge(sandbox, ws.root, python, settings.test_cmd, settings.test_timeout, st.baseline_or_absent,
-                    st.ledger.tests, st.frozen_ids, st.runner)
-    st.verdict = verdict
-    report = verdict.report
-    if st.guard is not None:  # a test file is frozen once it ran: collected, not a module that failed to import
-        ran = [p for p in st.ledger.tests if p not in st.guard.frozen and any(
-            o.file == p and not o.id.endswith("::<collection>") for o in verdict.new)]
-        st.guard.freeze(ran)
-        st.frozen_ids |= {o.id for o in verdict.new if o.file in ran and not o.id.endswith("::<collection>")}
-    traj.event("test", "test_run", command=list(report.command), exit_code=report.exit_code,
-               passed=report.passed, failed=report.failed, errors=report.errors, timed_out=report.timed_out,
-               seconds=round(report.duration_s, 3), output=report.output, regressions=list(verdict.regressions),
-               new=[[o.id, o.status] for o in verdict.new])
-    st.discarded = [p for p in gitops.dirty_paths(ws.root) if p not in st.ledger.changes()]
-    missed: list[str] = []
-    tampered = st.ledger.drifted(ws)
-    if st.examples and not tampered:
-        _reset(st, ws, traj)
-        missed = _example_failures(st, sandbox, ws, python, settings.test_timeout)
-        tampered = st.ledger.drifted(ws)
-    if tampered:
-        _reset(st, ws, traj)
-        failure = ("The test run changed files that judge the work or that were checked: "
-                   f"{', '.join(tampered)}. Tests must not write to the project's files; that run does not count.")
-        return _failed(st, traj, attempt, step, "tampered", failure, failure)
-    st.missed = len(missed)
-    if missed:
-        traj.event("test", "task_examples", failures=missed)
-    if verdict.green and not missed:
-        st.history.append(Attempt(attempt, step, "passed", f"{report.passed} passed"))
-        traj.event(step, "attempt", number=attempt, outcome="passed")
-        return None
-    failure = "\n\n".join(["\n".join(missed)] * bool(missed) + [verdict.failure] * (not verdict.green)) + extra
-    broken = [i for i in verdict.regressions if i not in st.frozen_ids]  # the project's tests, not the run's
-    broke = len(broken)
-    summary = missed[0] if missed else (f"broke {broke} existing test(s): {', '.join(broken[:3])}" if broken
-                                        else failure_summary(report))
-    failure = _blame(st, verdict, traj) + failure
-    failure = _keep_best(st, traj, attempt, score(verdict, len(st.examples), len(missed), broke), failure)
-    counts = verdict.counts(st.baseline_or_absent)
-    # with candidates, every attempt already cross-checks several implementations (candidates.py)
-    st.settle = settings.agreement and settings.candidates == 1 and applies(st, len(missed), broke,
-                                                                             counts["new_failed"])
-    return _failed(st, traj, attempt, step, "tests_failed", failure, summary)
-
-
-def _blame(st: State, verdict: Verdict, traj: Trajectory) -> str:
-    """Tests that fail in their own code are released from the freeze and named as broken (blame.py)."""
-    broken = broken_tests(verdict.new, st.ledger.tests)
-    if not broken or st.guard is None:
-        return ""
-    for path in {b.file for b in broken}:
-        st.guard.release(path, [b.id.split("::")[1].split("[")[0] for b in broken if b.file == path])
-    st.frozen_ids -= {b.id for b in broken}
-    traj.event("test", "broken_tests", tests=[b.id for b in broken], where=[b.where for b in broken])
-    return broken_text(broken) + "\n\n"
-
-
-def _keep_best(st: State, traj: Trajectory, attempt: int, new: Score, failure: str) -> str:
-    """An attempt worse than the best so far is undone: the next request starts from the best version."""
-    if st.best.consider(attempt, new, st.ledger, failure):
-        st.best.verdict = st.verdict
-        return failure
-    undone = st.best.restore_into(st.ledger)
-    st.verdict = st.best.verdict
-    n = len(st.examples)
-    best = st.best.score
-    traj.event("test", "undone", attempt=attempt, best_attempt=st.best.attempt, paths=undone,
-               score=vars(new), best=vars(best) if best else None)
-    return (f"Attempt {attempt} made things worse ({new.describe(n)}, against {best.describe(n) if best else '?'} "
-            f"for attempt {st.best.attempt}), so its changes to {', '.join(undone) or 'the code'} were undone. The "
-            f"files are attempt {st.best.attempt}'s version again, which failed with:\n{st.best.failure}")
-
-
-def _type_check(st: State, sandbox: Sandbox, ws: Workspace, settings: Settings, traj: Trajectory,
-                step: Step) -> typecheck.Checked | None:
-    """tsc on base + the run's files (typecheck.py); its notice joins the run's warnings once."""
-    if st.types is None:
-        return None
-    _reset(st, ws, traj)
-    checked = st.types.check(sandbox, ws.root, st.ledger.written(), settings.test_timeout, traj, step)
-    if checked.notice and checked.notice not in st.warnings:
-        st.warnings.append(checked.notice)
-    return checked if checked.errors else None
 
 
 def _iterate(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, settings: Settings,
@@ -225,12 +108,16 @@ def _iterate(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, se
         st.edit_failures_in_row = 0
         progress(step="test", attempt=attempt)
         extra = "".join("\n" + line for line in outcome.refused + outcome.notes)
-        if (typed := _type_check(st, sandbox, ws, settings, traj, step)):
-            step = _failed(st, traj, attempt, step, "type_error", typed.failure() + extra,
-                           typed.errors[0].splitlines()[0], errors=list(typed.errors))
-            continue
-        next_step = _judge(st, sandbox, ws, settings, traj, python, attempt, step, extra)
-        _reset(st, ws, traj)  # the next reply is applied to base + record, never to what the tests left
+        checked = check(st, tools, attempt, step, extra)
+        if checked.outcome == "passed":
+            st.history.append(Attempt(attempt, step, "passed", checked.summary))
+            traj.event(step, "attempt", number=attempt, outcome="passed")
+            next_step: Step | None = None
+        else:
+            record = {"errors": list(checked.errors)} if checked.errors else {}
+            next_step = _failed(st, traj, attempt, step, checked.outcome, checked.failure, checked.summary, **record)
+        if checked.outcome != "type_error":  # a test run ran (tsc alone writes nothing)
+            reset(st, ws, traj)  # the next reply is applied to base + record, never to what the tests left
         if st.verdict is not None:
             counts = st.verdict.counts(st.baseline_or_absent)
             progress(passed=counts["passed"], failed=counts["failed"])
@@ -300,7 +187,7 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
                                              settings.test_timeout, traj)  # the base commit's tsc errors
         st.warnings.extend([notice] if notice else [])
         if kept is not None:
-            _reset(st, ws, traj)
+            reset(st, ws, traj)
         traj.event("baseline", "baseline", status=st.baseline.status, detail=st.baseline.detail,
                    passed=sorted(st.baseline.passed), files=list(st.baseline.files),
                    output=st.baseline.report.output if st.baseline.report else "")

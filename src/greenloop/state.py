@@ -1,4 +1,6 @@
-"""What a run knows between its steps. Only loop.py and draft.py change it."""
+"""What a run knows between its steps. loop.py changes it, and check.py when it judges an attempt (the verdict,
+the frozen tests, the best program so far); an attempt only reads it (attempts.py), except for a DISPUTE the
+frozen tests accept."""
 
 from __future__ import annotations
 
