@@ -194,6 +194,15 @@ def test_lowering_is_free_raising_widening_and_loosening_need_trust(repo: Path, 
     assert only_tighter.notices == () and only_tighter.settings.allowed_extensions == (".py",)
 
 
+def test_a_repository_may_lower_resample_but_not_raise_its_model_calls(repo: Path, tmp_path: Path) -> None:
+    environ = {**_user_env(tmp_path), "HOME": str(tmp_path)}
+    (repo / "pyproject.toml").write_text("[tool.greenloop]\nresample = 16\n")
+    raised = resolve_settings(repo, {}, environ)
+    assert raised.settings.resample == 4 and "resample" in raised.notices[0]  # 16 calls an attempt: ignored
+    (repo / "pyproject.toml").write_text("[tool.greenloop]\nresample = 0\n")
+    assert resolve_settings(repo, {}, environ).settings.resample == 0
+
+
 def test_user_config_is_a_layer_below_the_repository_env_and_flags(repo: Path, tmp_path: Path) -> None:
     environ = {**_user_env(tmp_path, "max-iterations = 7\ntest_timeout = 50\ncandidates = 2\n"),
                "GREENLOOP_CANDIDATES": "3", "HOME": str(tmp_path)}
