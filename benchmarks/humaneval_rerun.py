@@ -1,0 +1,86 @@
+"""A change that acts only after a failed first draft, measured by running again only the tasks it can touch.
+
+A task whose first generate attempt was green in a base run ends the same way under any change that acts after
+a failed draft (resample, redraft, fix), so only the other tasks need running again. This prints the table of
+the whole task set: the base run's records for the untouched tasks (minus the calls of `--drop-steps`, e.g. a
+feature that was on in the base run and is off now), the rerun's records for the rest, and one-shot beside it.
+
+Usage:
+  python benchmarks/humaneval_rerun.py --base DIR --rerun DIR --oneshot FILE.jsonl [--drop-steps crosscheck]
+      [--out FILE.json]
+DIR: a `greenloop bench humaneval --report DIR` directory (humaneval-agent.jsonl or .partial.jsonl, and
+trajectories/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+
+
+def records(path: Path) -> dict[str, dict]:
+    name = "humaneval-agent.jsonl" if (path / "humaneval-agent.jsonl").exists() else "humaneval-agent.partial.jsonl"
+    return {r["task_id"]: r for line in (path / name).read_text().splitlines() if (r := json.loads(line))}
+
+
+def events(run: Path, task: str) -> list[dict]:
+    path = run / "trajectories" / f"{task.replace('/', '-')}.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def first_green(run: Path, task: str) -> bool:
+    attempts = [e for e in events(run, task) if e["kind"] == "attempt"]
+    return bool(attempts) and attempts[0]["step"] == "generate" and attempts[0]["outcome"] == "passed"
+
+
+def dropped_calls(run: Path, task: str, steps: set[str]) -> int:
+    return sum(1 for e in events(run, task) if e["kind"] == "model_request" and e["step"] in steps)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--base", type=Path, required=True)
+    parser.add_argument("--rerun", type=Path, required=True)
+    parser.add_argument("--oneshot", type=Path, required=True)
+    parser.add_argument("--drop-steps", default="")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    drop = {s for s in args.drop_steps.split(",") if s}
+    base, rerun = records(args.base), records(args.rerun)
+    oneshot = {r["task_id"]: r for line in args.oneshot.read_text().splitlines() if (r := json.loads(line))}
+    rows: dict[str, dict] = {}
+    for task, r in base.items():
+        if task not in rerun and first_green(args.base, task):
+            rows[task] = {**r, "calls": r["calls"] - dropped_calls(args.base, task, drop), "from": "base"}
+    missing = [t for t in base if t not in rows and t not in rerun]
+    rows.update({t: {**r, "from": "rerun"} for t, r in rerun.items()})
+    tasks = [t for t in rows if t in oneshot]
+    green = [t for t in tasks if rows[t]["green"]]
+    false_green = [t for t in green if not rows[t]["solved"]]
+    table = {
+        "tasks": len(tasks), "from_base": sum(rows[t]["from"] == "base" for t in tasks),
+        "from_rerun": sum(rows[t]["from"] == "rerun" for t in tasks), "not_run": missing,
+        "agent_solved": sum(rows[t]["solved"] for t in tasks),
+        "oneshot_solved": sum(oneshot[t]["solved"] for t in tasks),
+        "green": len(green), "false_green": len(false_green),
+        "false_green_rate": round(len(false_green) / len(green), 3) if green else None,
+        "false_greens": false_green,
+        "red": [t for t in tasks if not rows[t]["green"]],
+        "calls_per_task": round(sum(rows[t]["calls"] for t in tasks) / len(tasks), 2),
+        "median_seconds_rerun": statistics.median(rows[t]["seconds"] for t in tasks if rows[t]["from"] == "rerun"),
+        "won_vs_oneshot": [t for t in tasks if rows[t]["solved"] and not oneshot[t]["solved"]],
+        "lost_vs_oneshot": [t for t in tasks if oneshot[t]["solved"] and not rows[t]["solved"]],
+        "rerun_tasks": {t: {"solved": rows[t]["solved"], "green": rows[t]["green"], "calls": rows[t]["calls"],
+                            "base_solved": base[t]["solved"] if t in base else None} for t in rerun},
+    }
+    table["points_over_oneshot"] = round(100 * (table["agent_solved"] - table["oneshot_solved"]) / len(tasks), 1)
+    text = json.dumps(table, indent=1)
+    if args.out:
+        args.out.write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
