@@ -37,4 +37,4 @@ bench-overhead: setup
 	$(VENV)/bin/python benchmarks/sandbox_overhead.py
 
 clean:
-	rm -rf $(VENV) demo-repo
+	rm -rf $(VENV) demo-repo demo-server.log

@@ -20,6 +20,7 @@ class FakeServer:
         self.fail_first = fail_first
         self.fail_status = fail_status
         self.chunk_delay = chunk_delay
+        self.chunks_sent = 0  # streamed chunks the client took before it hung up (or all of them)
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -42,8 +43,12 @@ class FakeServer:
                 base = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": model}
                 for i in range(0, len(text), 8):
                     delta = {"index": 0, "delta": {"content": text[i:i + 8]}, "finish_reason": None}
-                    self.wfile.write(f"data: {json.dumps({**base, 'choices': [delta]})}\n\n".encode())
-                    self.wfile.flush()
+                    try:
+                        self.wfile.write(f"data: {json.dumps({**base, 'choices': [delta]})}\n\n".encode())
+                        self.wfile.flush()
+                    except OSError:  # the client closed the stream: a real server stops generating here
+                        return
+                    outer.chunks_sent += 1
                     time.sleep(outer.chunk_delay)
                 usage = {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}
                 self.wfile.write(f"data: {json.dumps({**base, 'choices': [], 'usage': usage})}\n\n".encode())

@@ -47,6 +47,22 @@ def test_openai_provider_retries_5xx() -> None:
         assert server.steps()[-1] == "fix"
 
 
+def test_a_looping_reply_from_a_server_is_stopped_and_cut() -> None:
+    """A small model behind llama-server or Ollama loops as it does in-process: the stream is closed once the
+    reply repeats itself (the server stops generating), and the reply is cut where the loop began."""
+    head = "textkit/slug.py\n```python\ndef slugify(text):\n    return text\n```\n\ntests/test_slug.py\n```python\n"
+    loop = "".join(f"assert slugify('a{'b' * i}') == 'a{'b' * i}'\n" for i in range(1, 400))
+    with FakeServer([head + loop], chunk_delay=0.002) as server:
+        model = resolve("openai:m", load_settings(None, {"base_url": server.url}))
+        model.on_text = lambda piece: None  # type: ignore[attr-defined]  # streamed, as in every run
+        out = model.complete([Message("user", "hi")], "generate")
+    total = -(-len(head + loop) // 8)
+    assert server.chunks_sent < total // 4, (server.chunks_sent, total)  # stopped, not run to the end
+    assert out.text.startswith(head) and out.text.endswith("```\n")  # cut at a whole line, its fence closed
+    assert len(out.text) < len(head + loop) // 8
+    assert out.usage.output_tokens < total // 4
+
+
 def test_anthropic_provider_against_local_messages_server(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")  # the provider reads its key from the environment
     with FakeServer(["the reply"]) as server:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from greenloop.errors import ModelError, ModelUnavailable
+from greenloop.models.loops import before_the_loop, looping
 from greenloop.modelstore import CATALOGUE, default_local_model, fetched_path
 from greenloop.types import Completion, Message, Step, Usage
 
@@ -17,10 +18,6 @@ if TYPE_CHECKING:
     from greenloop.config import Settings
 
 CONTEXT_TOKENS = 8192
-LOOP_WINDOW = 400  # a reply whose last 400 characters already occurred in it is looping: stop it there
-LOOP_LINES, LOOP_PREFIX = 12, 48  # or whose last 12 lines share their first 48 characters
-LOOP_KEEP = 3  # of those lines, the first three stay in the reply
-LOOP_BLOCKS, LOOP_SHAPE = 8, 10  # or whose last lines are one block of lines, 8 times, each line the same shape
 
 
 @functools.lru_cache(maxsize=2)
@@ -87,64 +84,3 @@ class LocalModel:
         completion_tokens = len(parts)
         text = before_the_loop("".join(parts)) if stopped else "".join(parts)
         return Completion(text=text, usage=Usage(max(llm.n_tokens - completion_tokens, 0), completion_tokens))
-
-
-def before_the_loop(text: str) -> str:
-    """A reply stopped for looping, cut where the loop began (the repeated lines kept LOOP_KEEP times, whole
-    lines only) and its open code fence closed: the files written before the loop still count."""
-    first = _repeat_start(text)
-    whole = text.splitlines(keepends=True)[:-1]
-    period = _block_period([line.rstrip("\n") for line in whole])
-    if first is not None:  # an exact repeat: keep one copy
-        lines = text[:first + LOOP_WINDOW].splitlines(keepends=True)[:-1]
-    elif period:  # a block repeated with growing variations: keep its first LOOP_KEEP copies
-        start = len(whole) - LOOP_BLOCKS * period
-        while start >= period and all(_shape(whole[start - period + i]) == _shape(whole[start + i])
-                                      for i in range(period)):
-            start -= period
-        lines = whole[:start + LOOP_KEEP * period]
-    else:
-        lines = text.splitlines(keepends=True)[:-1]  # the last line was cut mid-way
-        prefix, start = lines[-1][:LOOP_PREFIX] if lines else "", len(lines)
-        while start > 0 and lines[start - 1][:LOOP_PREFIX] == prefix:
-            start -= 1
-        lines = lines[:start + LOOP_KEEP]
-    cut = "".join(lines)
-    return cut + ("```\n" if cut.count("```") % 2 else "")
-
-
-def _repeat_start(text: str) -> int | None:
-    """Where the reply's last LOOP_WINDOW characters first occurred, if they occurred before (an exact loop)."""
-    if len(text) < 3 * LOOP_WINDOW:
-        return None
-    first = text.find(text[-LOOP_WINDOW:])
-    return first if first < len(text) - LOOP_WINDOW else None
-
-
-def _shape(line: str) -> str:
-    return line.strip()[:LOOP_SHAPE]
-
-
-def _block_period(lines: list[str]) -> int:
-    """The length of a block of 2-8 lines (of at least two shapes) that the last LOOP_BLOCKS blocks repeat line
-    by line in shape (the first LOOP_SHAPE characters), each no shorter than the one before: a model writing one
-    test after another, each a longer variant of the one before, with no end. 0 when there is none."""
-    for period in range(2, 9):
-        last = lines[-LOOP_BLOCKS * period:]
-        tail = [_shape(line) for line in last]
-        sizes = [sum(map(len, last[i:i + period])) for i in range(0, len(last), period)]
-        if len(tail) == LOOP_BLOCKS * period and len(set(tail[:period])) > 1 and all(
-                tail[i] == tail[i + period] for i in range(len(tail) - period)) and sizes == sorted(sizes):
-            return period  # and each block at least as long as the one before: a loop, not a table of tests
-    return 0
-
-
-def looping(text: str) -> bool:
-    """A reply that repeats itself: its last 400 characters occurred earlier, its last LOOP_LINES lines all
-    start with the same LOOP_PREFIX characters (a model writing ever longer variants of one assert), or its last
-    lines repeat one block of lines LOOP_BLOCKS times in shape (ever longer variants of one test)."""
-    if _repeat_start(text) is not None or _block_period(text.splitlines()[:-1]):
-        return True
-    lines = text.splitlines()[-LOOP_LINES - 1:-1]  # complete lines only
-    return len(lines) == LOOP_LINES and len(lines[0]) >= LOOP_PREFIX and len(
-        {line[:LOOP_PREFIX] for line in lines}) == 1

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from greenloop.errors import ModelError, ModelUnavailable
 from greenloop.keys import api_key
+from greenloop.models.loops import before_the_loop, looping
 from greenloop.types import Completion, Message, Step, Usage
 
 if TYPE_CHECKING:
@@ -71,9 +72,11 @@ class OpenAIModel:
 
     def _streamed(self, request: dict[str, object], on_text: Callable[[str], None]) -> Completion:
         """The reply as server-sent chunks, each piece shown as it comes; the usage from the last chunk
-        (`include_usage`), or, from a server that sends none, the pieces counted as output tokens."""
+        (`include_usage`), or, from a server that sends none, the pieces counted as output tokens. A reply that
+        loops is stopped (the connection closed: a local server stops generating) and cut (loops.py)."""
         parts: list[str] = []
         usage = None
+        stopped = False
         stream = self.client.chat.completions.create(**request, stream=True,  # type: ignore[call-overload]
                                                      stream_options={"include_usage": True})
         for chunk in stream:
@@ -82,5 +85,10 @@ class OpenAIModel:
             if piece:
                 parts.append(piece)
                 on_text(piece)
-        return Completion(text="".join(parts), usage=Usage(usage.prompt_tokens if usage else 0,
-                                                           usage.completion_tokens if usage else len(parts)))
+                if len(parts) % 32 == 0 and looping("".join(parts)):
+                    stopped = True
+                    stream.close()
+                    break
+        text = before_the_loop("".join(parts)) if stopped else "".join(parts)
+        return Completion(text=text, usage=Usage(usage.prompt_tokens if usage else 0,
+                                                 usage.completion_tokens if usage and not stopped else len(parts)))
