@@ -82,6 +82,25 @@ def test_an_anchor_and_two_agreeing_implementations_beat_a_contradicting_model_t
     assert [r["step"] for r in _requests(s)] == ["generate", "generate", "commit_message"]  # no fix call
 
 
+def test_a_repository_inside_another_projects_checkout_keeps_its_test_ids(repo: Path, tmp_path: Path) -> None:
+    """A pytest configuration above the repository (a demo repository inside a checkout) made pytest's ids
+    relative to that directory: the run's tests were never frozen, so agreement could not drop a wrong assert."""
+    assert repo.parent == tmp_path
+    (tmp_path / "pyproject.toml").write_text('[tool.pytest.ini_options]\naddopts = "-q"\n')
+    script = write_script(tmp_path / "s.json", [
+        {"step": "generate", "text": whole(test=WRONG_TEST)},
+        {"step": "generate", "text": f"textkit/slug.py\n```python\n{SECOND_IMPL}```"},
+        {"step": "commit_message", "text": "feat: add slugify"},
+    ])
+    # the process sandbox shows the directory above the repository to pytest, as a jail that binds it would
+    s = summary(cli("run", EXAMPLE_TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json",
+                    "--sandbox", "process"))
+    assert s["status"] == "success", s
+    runs = [e for e in events(s["trajectory"]) if e["kind"] == "test_run"]
+    assert runs and all(test_id.startswith("tests/test_slug.py::") for r in runs for test_id, _ in r["new"])
+    assert "Ünïcode" not in git(repo, "show", f"{s['commit']}:tests/test_slug.py")
+
+
 def test_an_anchor_is_never_dropped_by_agreement(repo: Path, tmp_path: Path) -> None:
     anchored = 'from textkit.slug import slugify\n\n\ndef test_example():\n    assert slugify("Hello World") == "Hello-World"\n'
     lower = 'def slugify(text):\n    return text.lower().replace(" ", "-")\n'

@@ -40,7 +40,8 @@ def pytest_argv(python: Path, test_paths: Sequence[str], report: str | None = No
     """pytest on `test_paths` (none: the project's own discovery), a collection error in one file does not
     stop the others; with `report`, per-test outcomes go to that junit XML file (relative to the worktree)."""
     argv = [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=", "--color=no",
-            "--continue-on-collection-errors"]
+            "--continue-on-collection-errors", "--rootdir=."]  # ids relative to the worktree, whatever pytest
+    # configuration a directory above it holds (a repository inside another project's checkout)
     if report:
         argv += ["-o", "junit_family=xunit1", "-o", "junit_logging=no", f"--junitxml={report}"]
     return [*argv, *test_paths]
