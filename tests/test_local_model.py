@@ -55,7 +55,7 @@ def test_real_model_runs_the_loop_end_to_end(repo: Path) -> None:
 
 
 def test_a_reply_of_ever_longer_variants_of_one_line_is_stopped_but_a_real_test_file_is_not() -> None:
-    from greenloop.models.local import looping
+    from greenloop.models.loops import looping
 
     # what Qwen2.5-Coder-1.5B sent for the demo task: 3,360 tokens of one assert growing by a digit a line
     variants = "".join(f"    assert slugify('Hello, World! 123! 456! 789! {' '.join(str(d % 10) + '!' for d in range(i))}')"
@@ -72,7 +72,7 @@ def test_a_reply_of_ever_longer_variants_of_one_line_is_stopped_but_a_real_test_
 
 
 def test_a_reply_stopped_for_looping_keeps_the_files_before_the_loop_with_its_fence_closed() -> None:
-    from greenloop.models.local import before_the_loop
+    from greenloop.models.loops import before_the_loop
 
     head = "tests/test_slug.py\n```python\nfrom textkit.slug import slugify\n\n\ndef test_slugify():\n"
     lines = [f"    assert slugify('Hello, World! 123! 456! 789! {' '.join(str(d) + '!' for d in range(i))}') == 'x'\n"
@@ -85,7 +85,7 @@ def test_a_reply_stopped_for_looping_keeps_the_files_before_the_loop_with_its_fe
 
 
 def test_a_reply_of_ever_longer_variants_of_one_test_block_is_cut_after_three_copies() -> None:
-    from greenloop.models.local import before_the_loop, looping
+    from greenloop.models.loops import before_the_loop, looping
 
     # what Qwen2.5-Coder-1.5B sent for a JS task: 677 s of `it(...)` blocks, each a longer variant of the last
     head = "test/query.test.js\n```js\nconst assert = require('assert');\n\ndescribe('parseQuery', () => {\n"

@@ -3,7 +3,7 @@ writes to disk: the run's ledger does (attempts.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
@@ -47,7 +47,7 @@ def prepare_reply(text: str, ws: Workspace, settings: Settings, already: set[str
     def read(path: str) -> str | None:
         return pending[path] if path in pending else ws.read_text(path)
     try:
-        current = {p: content for p in already if (content := pending[p] if p in pending else _readable(ws, p))}
+        current = {p: content for p in already if (content := _readable(read, p))}
         parsed = parse_reply(text, current, default_path=target)
     except FormatError as exc:
         out.errors, out.kind = [str(exc)], "format_error"
@@ -112,8 +112,8 @@ def prepare_reply(text: str, ws: Workspace, settings: Settings, already: set[str
     return out
 
 
-def _readable(ws: Workspace, path: str) -> str | None:
+def _readable(read: Callable[[str], str | None], path: str) -> str | None:
     try:
-        return ws.read_text(path)
+        return read(path)
     except GuardrailViolation:
         return None

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from greenloop.errors import ModelError, ModelUnavailable
-from greenloop.models.loops import before_the_loop, looping
+from greenloop.models.loops import read_stream
 from greenloop.modelstore import CATALOGUE, default_local_model, fetched_path
 from greenloop.types import Completion, Message, Step, Usage
 
@@ -61,7 +61,6 @@ class LocalModel:
     def complete(self, messages: Sequence[Message], step: Step, temperature: float | None = None) -> Completion:
         llm = _load(str(self.path), CONTEXT_TOKENS)
         self.calls += 1
-        parts: list[str] = []
         try:
             stream = llm.create_chat_completion(
                 messages=[{"role": m.role, "content": m.content} for m in messages],
@@ -70,17 +69,7 @@ class LocalModel:
                 seed=self.calls,
                 stream=True,
             )
-            stopped = False
-            for n, chunk in enumerate(stream, 1):
-                piece = chunk["choices"][0]["delta"].get("content") or ""
-                parts.append(piece)
-                if self.on_text is not None and piece:
-                    self.on_text(piece)
-                if n % 32 == 0 and looping("".join(parts)):
-                    stopped = True  # a small model repeating itself would otherwise run to reply_max_tokens
-                    break
+            got = read_stream((chunk["choices"][0]["delta"].get("content") or "" for chunk in stream), self.on_text)
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"{self.name} failed at step {step}: {exc}") from exc
-        completion_tokens = len(parts)
-        text = before_the_loop("".join(parts)) if stopped else "".join(parts)
-        return Completion(text=text, usage=Usage(max(llm.n_tokens - completion_tokens, 0), completion_tokens))
+        return Completion(text=got.text, usage=Usage(max(llm.n_tokens - got.pieces, 0), got.pieces))

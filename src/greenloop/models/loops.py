@@ -3,10 +3,34 @@ whether the model runs in-process (local.py) or behind an OpenAI-compatible serv
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
 LOOP_WINDOW = 400  # a reply whose last 400 characters already occurred in it is looping: stop it there
 LOOP_LINES, LOOP_PREFIX = 12, 48  # or whose last 12 lines share their first 48 characters
 LOOP_KEEP = 3  # of those lines, the first three stay in the reply
 LOOP_BLOCKS, LOOP_SHAPE = 8, 10  # or whose last lines are one block of lines, 8 times, each line the same shape
+CHECK_EVERY = 32  # pieces between two looks for a loop
+
+
+@dataclass(frozen=True)
+class Streamed:
+    text: str  # the reply; when stopped, cut where the loop began
+    pieces: int  # pieces read (a local model's output tokens)
+    stopped: bool  # the reply looped and was stopped: the caller closes its stream
+
+
+def read_stream(pieces: Iterable[str], on_text: Callable[[str], None] | None) -> Streamed:
+    """A streamed reply, each non-empty piece shown as it comes, stopped once it loops (a small model repeating
+    itself would otherwise run to reply_max_tokens) and cut there."""
+    parts: list[str] = []
+    for piece in pieces:
+        parts.append(piece)
+        if on_text is not None and piece:
+            on_text(piece)
+        if len(parts) % CHECK_EVERY == 0 and looping("".join(parts)):
+            return Streamed(before_the_loop("".join(parts)), len(parts), True)
+    return Streamed("".join(parts), len(parts), False)
 
 
 def before_the_loop(text: str) -> str:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from greenloop.errors import ModelError, ModelUnavailable
 from greenloop.keys import api_key
-from greenloop.models.loops import before_the_loop, looping
+from greenloop.models.loops import read_stream
 from greenloop.types import Completion, Message, Step, Usage
 
 if TYPE_CHECKING:
@@ -74,21 +74,19 @@ class OpenAIModel:
         """The reply as server-sent chunks, each piece shown as it comes; the usage from the last chunk
         (`include_usage`), or, from a server that sends none, the pieces counted as output tokens. A reply that
         loops is stopped (the connection closed: a local server stops generating) and cut (loops.py)."""
-        parts: list[str] = []
         usage = None
-        stopped = False
         stream = self.client.chat.completions.create(**request, stream=True,  # type: ignore[call-overload]
                                                      stream_options={"include_usage": True})
-        for chunk in stream:
-            usage = chunk.usage or usage
-            piece = chunk.choices[0].delta.content or "" if chunk.choices else ""
-            if piece:
-                parts.append(piece)
-                on_text(piece)
-                if len(parts) % 32 == 0 and looping("".join(parts)):
-                    stopped = True
-                    stream.close()
-                    break
-        text = before_the_loop("".join(parts)) if stopped else "".join(parts)
-        return Completion(text=text, usage=Usage(usage.prompt_tokens if usage else 0,
-                                                 usage.completion_tokens if usage and not stopped else len(parts)))
+
+        def pieces() -> Iterator[str]:
+            nonlocal usage
+            for chunk in stream:
+                usage = chunk.usage or usage
+                if piece := chunk.choices[0].delta.content or "" if chunk.choices else "":
+                    yield piece
+        got = read_stream(pieces(), on_text)
+        if got.stopped:
+            stream.close()
+        return Completion(text=got.text, usage=Usage(usage.prompt_tokens if usage else 0,
+                                                     usage.completion_tokens if usage and not got.stopped
+                                                     else got.pieces))
