@@ -83,12 +83,15 @@ def settle(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, sett
     if choice.implementation == 1:
         result.outcome = sample
     disputes = [line for c in choice.disputed if (line := _one_line(c))]
+    refused: list[str] = []
     if disputes and st.guard is not None:
         notes, changed = st.guard.dispute("\n".join(f"DISPUTE: {d}" for d in disputes), st.examples)
         loosen(st, changed)
         result.dropped = [n.removeprefix("dispute accepted: ").split(" was dropped")[0]
                           for n in notes if n.startswith("dispute accepted")]
+        refused = [n.removeprefix("dispute refused: ") for n in notes if n.startswith("dispute refused")]
     traj.event(step, "agreement", decided=result.decided, implementation=choice.implementation,
                eligible=choice.eligible, scores=choice.scores, dropped=result.dropped,
+               refused=refused,
                matrix={i: {cid: [o.ok, o.got] for cid, o in row.items()} for i, row in matrix.items()})
     return result

@@ -228,6 +228,7 @@ class Agreement(Event):
     eligible: list[int] = field(default_factory=list)
     scores: Any = None
     dropped: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # disputes the guard refused, with why
     matrix: dict[Any, Any] = field(default_factory=dict)
 
 
