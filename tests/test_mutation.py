@@ -15,9 +15,11 @@ STRONG = HEAD + ("def test_inside():\n    assert clamp(5, 0, 10) == 5\n\n\ndef t
 WEAK = HEAD + "def test_inside():\n    assert clamp(5, 0, 10) == 5\n"
 
 
-def _run(repo: Path, tmp_path: Path, test: str, *replies: dict, mode: str = "score") -> dict:
-    script = write_script(tmp_path / f"s{len(test)}{mode}.json", [{"text": whole(test=test, impl=IMPL)}, *replies])
-    s = summary(cli("run", "Add clamp(x, lo, hi) in textkit/slug.py", "--repo", str(repo), "--model",
+def _run(repo: Path, tmp_path: Path, test: str, *replies: dict, mode: str = "score",
+         task: str = "Add clamp(x, lo, hi) in textkit/slug.py") -> dict:
+    script = write_script(tmp_path / f"s{len(test)}{mode}{len(task)}.json",
+                          [{"text": whole(test=test, impl=IMPL)}, *replies])
+    s = summary(cli("run", task, "--repo", str(repo), "--model",
                     f"scripted:{script}", "--json",
                     env={"GREENLOOP_MUTATION_BUDGET_S": "120", "GREENLOOP_MUTATION": mode}))
     assert s["status"] == "success", s
@@ -38,6 +40,19 @@ def test_strong_tests_kill_more_mutants_than_weak_ones_and_the_weak_ones_get_a_w
     low = [w for w in weak_run["warnings"] if "mutants of the code" in w]
     assert len(low) == 1 and f"killed {weak['killed']} of 5" in low[0] and "they do not notice: textkit/slug.py:" in low[0]
     assert not [w for w in strong_run["warnings"] if "mutants of the code" in w]
+
+
+def test_the_task_examples_judged_the_green_so_they_face_the_mutants_too(repo: Path, tmp_path: Path) -> None:
+    """Weak tests, and a task whose examples state the edges: the mutants that the tests miss and an example
+    catches are killed (before, the score counted the tests alone and warned about code the examples pin)."""
+    task = ("Add clamp(x, lo, hi) in textkit/slug.py. Examples: clamp(-1, 0, 10) == 0, clamp(11, 0, 10) == 10, "
+            "clamp(0, 0, 10) == 0 and clamp(10, 0, 10) == 10.")
+    weak = _mutation(repo, tmp_path, WEAK)
+    examples_run = _run(repo, tmp_path, WEAK, task=task)
+    anchored = examples_run["quality"]["mutation"]
+    assert anchored["total"] == weak["total"] == 5 and anchored["not_run"] == 0
+    assert weak["score"] <= 0.6 and anchored["score"] == 1.0, (weak, anchored)
+    assert not [w for w in examples_run["warnings"] if "mutants of the code" in w]
 
 
 def test_improve_sends_surviving_mutants_to_the_test_designer_and_keeps_tests_that_pass(

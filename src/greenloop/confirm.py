@@ -10,6 +10,7 @@ from greenloop.config import Settings
 from greenloop.crosscheck import applies, crosscheck
 from greenloop.errors import BudgetExceeded
 from greenloop.grade import Graded, grade
+from greenloop.jsexamples import node_of
 from greenloop.models.meter import MeteredModel
 from greenloop.protocols import Sandbox
 from greenloop.state import State
@@ -23,7 +24,8 @@ def confirm(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, set
     """The run summary's `quality` of the program that will be committed."""
     def measure() -> Graded:
         return grade(st.ledger, traj, ws, sandbox, python, settings.test_timeout, settings.mutation_budget_s,
-                     settings.test_cmd, settings.mutation != "off")
+                     settings.test_cmd, settings.mutation != "off", examples)
+    examples = st.examples if node_of(st.runner) is None else ()  # a Node project's examples run in node
     graded = measure()
     if applies(st, settings, graded.mutation.score if graded.mutation else None):
         checked = crosscheck(st, model, sandbox, ws, settings, traj, python)

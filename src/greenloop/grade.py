@@ -4,10 +4,12 @@ Python file (quality.py), recorded as a `grade` event and returned for the run s
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from greenloop import record
+from greenloop.examples import Example
 from greenloop.ledger import Ledger
 from greenloop.mutation import MutationScore, score
 from greenloop.protocols import Sandbox
@@ -24,6 +26,7 @@ MUTATION_WARN_BELOW = 0.8  # a score under this (more than one mutant in five su
 class Graded:
     quality: dict[str, object]  # the run summary's `quality`
     mutation: MutationScore | None  # None: not measured (no tests, no Python code, or `mutation = "off"`)
+    judges: str = "the tests"  # what faced the mutants, for the warning
 
     def warning(self) -> str | None:
         """One line naming the surviving mutants when the score is low."""
@@ -31,15 +34,16 @@ class Graded:
         if m is None or m.score is None or m.score >= MUTATION_WARN_BELOW:
             return None
         names = "; ".join(f"{s.path}:{s.line} {s.description}" for s in m.survived[:3])
-        return (f"the tests killed {m.killed} of {m.total} mutants of the code (mutation score {m.score}); "
+        return (f"{self.judges} killed {m.killed} of {m.total} mutants of the code (mutation score {m.score}); "
                 f"they do not notice: {names}{' ...' if len(m.survived) > 3 else ''}")
 
 
 def grade(ledger: Ledger, traj: Trajectory, ws: Workspace, sandbox: Sandbox, python: Path,
           timeout_s: float, budget_s: float | None = None, test_cmd: str | None = None,
-          mutate: bool = True) -> Graded:
+          mutate: bool = True, examples: Sequence[Example] = ()) -> Graded:
     """`{"files": {path: metrics}, "mutation": {...}}` for the implementation files the run wrote. The
-    mutants face the tests that judged the run: its own, else the configured test command."""
+    mutants face what judged the run: its own tests, else the configured test command; then the task's
+    `examples` (Python)."""
     started = time.monotonic()
     written = {p: e.current for p, e in ledger.entries.items() if not e.is_test and not e.protected}
     quality: dict[str, object] = {"files": measure(written, {p: ledger.entries[p].original for p in written})}
@@ -47,8 +51,8 @@ def grade(ledger: Ledger, traj: Trajectory, ws: Workspace, sandbox: Sandbox, pyt
     if mutate and (ledger.tests or test_cmd) and any(p.endswith(".py") for p in written):
         tested = sum(e.seconds for e in record.read(traj.path).of(record.TestRun))  # the loop's test runs
         budget = budget_s if budget_s is not None else min(MUTATION_BUDGET_S, tested)
-        mutation = score(ledger, ws, sandbox, python, timeout_s, budget, MUTATION_MAX_MUTANTS, test_cmd)
+        mutation = score(ledger, ws, sandbox, python, timeout_s, budget, MUTATION_MAX_MUTANTS, test_cmd, examples)
         quality["mutation"] = mutation.to_json()
     traj.write(record.Grade(ts=0, run_id="", step="grade", quality=quality,
                             seconds=round(time.monotonic() - started, 3)))
-    return Graded(quality, mutation)
+    return Graded(quality, mutation, "the tests and the task's examples" if examples else "the tests")
