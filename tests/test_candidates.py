@@ -34,6 +34,13 @@ SLUG_TASK = ("Add a slugify(text) helper in textkit/slug.py: lowercase; every ru
     ("any_int(5, 2, 7) ➞ True\nis_power(1, 4) => true\nf(0) ==> null", [
         Example("any_int(5, 2, 7)", "True"), Example("is_power(1, 4)", "True"), Example("f(0)", "None")]),
     ('bf("Earth", "Mercury") ==> ("Venus")', []),  # a string to Python, a tuple to its writer: no anchor
+    # what is written goes on past the literal: a typo (HumanEval/158), arithmetic (HumanEval/67, /151)
+    ('find_max(["aaaaaaa", "bb"]) == ""aaaaaaa"', []),
+    ('fruit_distribution("5 apples", 19) ->19 - 5 = 14\nf([1, 3]) == 1 + 9 = 10', []),
+    # a comment after the value is no part of it (HumanEval/122, /72)
+    ("add(arr = [1, 2], k = 1) == 1 # the first\nfly([3], 5) ➞ True\n    # 3 is light", [
+        Example("add(arr = [1, 2], k = 1)", "1"), Example("fly([3], 5)", "True")]),
+    ("f(1) == 2 for every call; g(2) == 'x'.", [Example("f(1)", "2"), Example("g(2)", "'x'")]),
 ])
 def test_examples_are_read_from_the_task(task: str, expected: list[Example]) -> None:
     assert extract(task) == expected
@@ -226,6 +233,16 @@ def test_input_and_output_lines_in_a_functions_docstring_are_examples() -> None:
     assert extract(source, "lib/top.py") == [Example("maximum(arr = [-3, -4, 5], k = 3)", "[-4, -3, 5]", "lib/top.py"),
                                              Example("maximum([4, -4, 4], 2)", "[4, 4]", "lib/top.py")]
     assert extract(source) == []  # a task's text is no Python file: its Input lines name no function
+
+
+def test_an_example_in_a_python_file_calls_what_that_file_defines_or_imports() -> None:
+    """HumanEval/81: the docstring of numerical_letter_grade shows grade_equation(...); no program of that
+    file can meet it, so it is no anchor. A name the file imports is one it can call."""
+    source = ('from .slug import slugify\n\n\ndef numerical_letter_grade(grades):\n    """grade_equation([4.0]) ==> '
+              '[\'A+\']\n    numerical_letter_grade([4.0]) ==> [\'A+\']\n    slugify(\'A b\') == \'a-b\'\n    """\n')
+    assert extract(source, "pkg/grades.py") == [Example("numerical_letter_grade([4.0])", "['A+']", "pkg/grades.py"),
+                                                Example("slugify('A b')", "'a-b'", "pkg/grades.py")]
+    assert len(extract(source)) == 3  # a task's text: the function may be the one to write
 
 
 def test_docstring_examples_of_a_named_file_import_from_that_file() -> None:

@@ -64,14 +64,29 @@ def call_at(text: str, start: int) -> int | None:
     return None
 
 
+_GLUED = re.compile(r"[\w'\"(\[{]")  # right after a literal, it is part of a longer token: `""aaa"` is no `""`
+_GOES_ON = re.compile(r"[ \t]*[-+*/%<>=&|^@]")  # the expression goes on: `19 - 5 - 6 = 8`
+
+
 def literal_at(text: str, start: int) -> str | None:
-    """The longest Python literal at `start`, without a sentence's closing punctuation."""
+    """The longest Python literal at `start`, without a sentence's closing punctuation; None when what is
+    written there goes on past the literal (a typo, an arithmetic expression): no anchor. A comment after
+    it is no part of it."""
     window = text[start:start + MAX_EXPR]
     for end in range(len(window), 0, -1):
         candidate = window[:end].strip()
-        if candidate and not candidate.endswith((".", ",", ";", ":")) and _parses(candidate, literal=True):
-            return candidate
+        if (candidate and not candidate.endswith((".", ",", ";", ":")) and _parses(candidate, literal=True)
+                and not _commented(candidate)):
+            after = start + len(window[:end].rstrip())
+            return None if _GLUED.match(text, after) or _GOES_ON.match(text, after) else candidate
     return None
+
+
+def _commented(candidate: str) -> bool:
+    """`24 # sum of 21 + 3` parses as the literal 24: the comment is not part of it."""
+    node = ast.parse(candidate, mode="eval").body
+    lines = candidate.splitlines()
+    return (node.end_lineno, node.end_col_offset) != (len(lines), len(lines[-1].encode()))
 
 
 def _ambiguous(expected: str) -> bool:
@@ -97,7 +112,37 @@ def _input_output(source: str, origin: str) -> list[Example]:
 
 
 def extract(task: str, origin: str = "") -> list[Example]:
-    """The examples written in `task` (a task's text, or the content of a file it names: `origin`)."""
+    """The examples written in `task` (a task's text, or the content of a file it names: `origin`). In a
+    Python file, an example must call a name the file defines or imports (HumanEval/81's docstring calls
+    `grade_equation` in a file that defines `numerical_letter_grade`: no program of that file can meet it)."""
+    found = _extract(task, origin)
+    names = _top_level_names(task) if origin.endswith(".py") else None
+    return found if names is None else [ex for ex in found if _called(ex.call) in names]
+
+
+def _called(call: str) -> str:
+    func = ast.parse(call, mode="eval").body
+    return func.func.id if isinstance(func, ast.Call) and isinstance(func.func, ast.Name) else ""
+
+
+def _top_level_names(source: str) -> set[str] | None:
+    """The names a module binds at its top level (None: it does not parse, nothing to hold examples to)."""
+    tree = parse_module(source)
+    if tree is None:
+        return None
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
+    return names
+
+
+def _extract(task: str, origin: str) -> list[Example]:
     found: list[Example] = _input_output(task, origin) if origin.endswith(".py") else []
     for m in _DOCTEST.finditer(task):
         call, expected = m.group(1).strip(), m.group(2).strip()
