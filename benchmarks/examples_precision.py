@@ -45,7 +45,7 @@ def contradicted(problem: dict, examples: list[Example], sandbox) -> list[Exampl
     if result.exit_code != 0 or result.timed_out:
         return list(examples)  # the check itself did not run: each example counts as unmet
     ok = json.loads(result.stdout.strip().splitlines()[-1])
-    return [e for e, met in zip(examples, ok) if not met]
+    return [e for e, met in zip(examples, ok, strict=True) if not met]
 
 
 def main() -> int:
