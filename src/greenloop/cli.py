@@ -19,7 +19,15 @@ from rich.table import Table
 from greenloop import __version__
 from greenloop.bench.cli import bench_app
 from greenloop.cost import priced
-from greenloop.daily_cli import continued, discard_run, kept_line, register, register_config, warn_unknown_env
+from greenloop.daily_cli import (
+    continued,
+    discard_run,
+    kept_line,
+    opened,
+    register,
+    register_config,
+    warn_unknown_env,
+)
 from greenloop.errors import GreenloopError, UsageError
 from greenloop.keys_cli import register_keys
 from greenloop.runs_cli import register_runs
@@ -226,15 +234,6 @@ def run(
 register_runs(app)  # here: `greenloop --help` lists run, runs, show, undo in that order
 
 
-def _repo(path: Path) -> Any:
-    from greenloop.gitops import open_repo
-
-    try:
-        return open_repo(path)
-    except UsageError as exc:
-        _fail(str(exc))
-
-
 @app.command()
 def undo(run_id: Optional[str] = typer.Argument(None), repo: Path = typer.Option(Path("."), "--repo")) -> None:
     """Remove the branch of the last (or named) run, if nobody has moved or merged it; a named failed run kept
@@ -244,7 +243,7 @@ def undo(run_id: Optional[str] = typer.Argument(None), repo: Path = typer.Option
     from greenloop.runlog import find
     from greenloop.trajectory import Trajectory
 
-    r = _repo(repo)
+    r = opened(repo)
     try:
         rec = find(r.common_dir, run_id)
         if rec.status != "success" and run_id is not None and is_kept(r, rec.run_id):
@@ -313,7 +312,7 @@ def trust(
     from greenloop.config import repo_trust, user_settings
     from greenloop.trust import TrustStore
 
-    root = _repo(repo).root
+    root = opened(repo).root
     store = TrustStore.of(os.environ)
     try:
         if revoke:

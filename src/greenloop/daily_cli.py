@@ -25,6 +25,16 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+def opened(path: Path) -> Repo:
+    """The repository at `path` for a command; not one is a clean one-line usage error."""
+    from greenloop.gitops import open_repo
+
+    try:
+        return open_repo(path)
+    except UsageError as exc:
+        fail(str(exc))
+
+
 def continued(repo: Repo, run_id: str) -> KeptRun:
     """The kept run to go on with (`run --continue`); UsageError when there is none."""
     from greenloop.resume import load_kept
@@ -69,11 +79,10 @@ def register(app: typer.Typer) -> None:
     def discard_command(run_id: str = typer.Argument(..., help="The run (a unique prefix or suffix of its id)."),
                         repo: Path = typer.Option(Path("."), "--repo")) -> None:
         """Remove a failed run kept by --keep-failed: its worktree, and its branch unless it has commits."""
-        from greenloop.gitops import open_repo
         from greenloop.runlog import find
 
+        r = opened(repo)
         try:
-            r = open_repo(repo)
             discard_run(r, find(r.common_dir, run_id))
         except UsageError as exc:
             fail(str(exc))

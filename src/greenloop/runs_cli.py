@@ -13,25 +13,15 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from greenloop.daily_cli import fail
+from greenloop.daily_cli import fail, opened
 from greenloop.errors import UsageError
 from greenloop.sanitize import for_terminal
 
 if TYPE_CHECKING:
-    from greenloop.gitops import Repo
     from greenloop.runlog import RunRecord
 
 err = Console(stderr=True, highlight=False)
 FILE_HELP = "With --html: where to write the page."
-
-
-def _open(repo: Path) -> Repo:
-    from greenloop.gitops import open_repo
-
-    try:
-        return open_repo(repo)
-    except UsageError as exc:
-        fail(str(exc))
 
 
 def _written(write: Callable[[], Path]) -> Path:
@@ -94,7 +84,7 @@ def register_runs(app: typer.Typer) -> None:
             fail(f"{file}: a file is written only with --html")
         if html and (stats or as_json):
             fail("--html writes a page; --stats and --json print: give one of them")
-        r = _open(repo)
+        r = opened(repo)
         found = all_runs(r.common_dir)
         if html:
             print(_written(lambda: write_index(found, figures(found), r.root,
@@ -118,7 +108,7 @@ def register_runs(app: typer.Typer) -> None:
 
         if file is not None and not html:
             fail(f"{file}: a file is written only with --html")
-        r = _open(repo)
+        r = opened(repo)
         try:
             rec = find(r.common_dir, run_id)
         except UsageError as exc:
