@@ -6,8 +6,8 @@ the whole task set: the base run's records for the untouched tasks (minus the ca
 feature that was on in the base run and is off now), the rerun's records for the rest, and one-shot beside it.
 
 Usage:
-  python benchmarks/humaneval_rerun.py --base DIR --rerun DIR --oneshot FILE.jsonl [--drop-steps crosscheck]
-      [--out FILE.json]
+  python benchmarks/humaneval_rerun.py --base DIR --rerun DIR [--rerun DIR ...] --oneshot FILE.jsonl
+      [--drop-steps crosscheck] [--out FILE.json]
 DIR: a `greenloop bench humaneval --report DIR` directory (humaneval-agent.jsonl or .partial.jsonl, and
 trajectories/).
 """
@@ -42,13 +42,14 @@ def dropped_calls(run: Path, task: str, steps: set[str]) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--base", type=Path, required=True)
-    parser.add_argument("--rerun", type=Path, required=True)
+    parser.add_argument("--rerun", type=Path, required=True, action="append",
+                        help="repeatable: a task in a later rerun replaces its record from an earlier one")
     parser.add_argument("--oneshot", type=Path, required=True)
     parser.add_argument("--drop-steps", default="")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     drop = {s for s in args.drop_steps.split(",") if s}
-    base, rerun = records(args.base), records(args.rerun)
+    base, rerun = records(args.base), {t: r for run in args.rerun for t, r in records(run).items()}
     oneshot = {r["task_id"]: r for line in args.oneshot.read_text().splitlines() if (r := json.loads(line))}
     rows: dict[str, dict] = {}
     for task, r in base.items():
