@@ -22,10 +22,11 @@ from greenloop.workspace import Workspace
 def confirm(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, settings: Settings, traj: Trajectory,
             python: Path) -> dict[str, object]:
     """The run summary's `quality` of the program that will be committed."""
+    examples = st.examples if node_of(st.runner) is None else ()  # a Node project's examples run in node
+
     def measure() -> Graded:
         return grade(st.ledger, traj, ws, sandbox, python, settings.test_timeout, settings.mutation_budget_s,
                      settings.test_cmd, settings.mutation != "off", examples)
-    examples = st.examples if node_of(st.runner) is None else ()  # a Node project's examples run in node
     graded = measure()
     if applies(st, settings, graded.mutation.score if graded.mutation else None):
         checked = crosscheck(st, model, sandbox, ws, settings, traj, python)
