@@ -71,8 +71,12 @@ class FakeServer:
                                              "usage": {"output_tokens": 7}}),
                           ("message_stop", {})]
                 for name, data in events:
-                    self.wfile.write(f"event: {name}\ndata: {json.dumps({'type': name, **data})}\n\n".encode())
-                    self.wfile.flush()
+                    try:
+                        self.wfile.write(f"event: {name}\ndata: {json.dumps({'type': name, **data})}\n\n".encode())
+                        self.wfile.flush()
+                    except OSError:  # the client closed the stream
+                        return
+                    outer.chunks_sent += name == "content_block_delta"
 
             def do_GET(self) -> None:  # noqa: N802
                 outer.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": None})

@@ -76,6 +76,29 @@ def test_anthropic_provider_against_local_messages_server(monkeypatch: pytest.Mo
     assert post["headers"]["x-greenloop-step"] == "generate"
 
 
+ENDLESS = "".join(f"line {i}: {i * 7919 % 104729:x} and more of a reply that never repeats\n" for i in range(40000))
+
+
+@pytest.mark.parametrize(("provider", "streamed"), [("openai", True), ("openai", False), ("anthropic", True),
+                                                    ("anthropic", False)])
+def test_a_provider_that_ignores_max_tokens_cannot_send_an_endless_reply(
+        monkeypatch: pytest.MonkeyPatch, provider: str, streamed: bool) -> None:
+    """Red team: a compromised provider ignores max_tokens and streams a reply without end (here 2.6 MB that
+    never repeats, so no loop check stops it). The client stops reading once the reply is longer than the token
+    cap allows, hangs up (the server sends no more), and keeps whole lines within the cap; with or without the
+    live view (a whole non-streamed body would have been read into memory, however large)."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+    with FakeServer([ENDLESS]) as server:
+        model = resolve(f"{provider}:m", load_settings(None, {"base_url": server.url, "reply_max_tokens": 256}))
+        if streamed:
+            model.on_text = lambda piece: None  # type: ignore[attr-defined]
+        out = model.complete([Message("user", "hi")], "generate")
+    total = -(-len(ENDLESS) // 8)
+    assert server.chunks_sent < total // 20, (server.chunks_sent, total)  # the server was cut off early
+    assert 0 < len(out.text) <= 256 * 16 and out.text.endswith("\n") and ENDLESS.startswith(out.text)
+    assert out.usage.output_tokens < total // 20
+
+
 def test_unreachable_server_is_a_usage_error() -> None:
     settings = load_settings(None, {"base_url": "http://127.0.0.1:9/v1"})
     with pytest.raises(ModelUnavailable, match="cannot reach the model server"):

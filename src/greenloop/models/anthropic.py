@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from greenloop.errors import ModelError, ModelUnavailable
 from greenloop.keys import api_key
+from greenloop.models.loops import cap_chars, read_stream
 from greenloop.models.openai import PREFLIGHT_TIMEOUT_S, STEP_HEADER
 from greenloop.types import Completion, Message, Step, Usage
 
@@ -55,14 +56,13 @@ class AnthropicModel:
         chat = [{"role": m.role, "content": m.content} for m in messages if m.role != "system"]
         request = dict(model=self.model, system=system, messages=chat, max_tokens=self.settings.reply_max_tokens,
                        extra_headers={STEP_HEADER: step})
-        try:
-            if self.on_text is not None:
-                with self.client.messages.stream(**request) as stream:  # type: ignore[arg-type]
-                    for piece in stream.text_stream:
-                        self.on_text(piece)
-                    resp = stream.get_final_message()
-            else:
-                resp = self.client.messages.create(**request)  # type: ignore[call-overload]
+        try:  # always streamed, each piece shown when on_text is set; one past the token cap is stopped and cut
+            with self.client.messages.stream(**request) as stream:  # type: ignore[arg-type]
+                got = read_stream(stream.text_stream, self.on_text, cap_chars(self.settings.reply_max_tokens))
+                if got.stopped:
+                    input_tokens = stream.current_message_snapshot.usage.input_tokens
+                    return Completion(text=got.text, usage=Usage(input_tokens, got.pieces))
+                resp = stream.get_final_message()
         except self._anthropic.APIError as exc:
             raise ModelError(f"{self.name} failed at step {step}: {exc}") from exc
         text = "".join(getattr(block, "text", "") for block in resp.content)

@@ -1,5 +1,7 @@
 """Small models loop: a reply that repeats itself is stopped while it streams and cut where the loop began,
-whether the model runs in-process (local.py) or behind an OpenAI-compatible server (openai.py)."""
+whether the model runs in-process (local.py) or behind an OpenAI-compatible server (openai.py). And a provider
+is not trusted to honour max_tokens (a compromised one may stream without end): a reply longer than its token
+cap could be is stopped there too (`cap_chars`)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,12 @@ LOOP_LINES, LOOP_PREFIX = 12, 48  # or whose last 12 lines share their first 48 
 LOOP_KEEP = 3  # of those lines, the first three stay in the reply
 LOOP_BLOCKS, LOOP_SHAPE = 8, 10  # or whose last lines are one block of lines, 8 times, each line the same shape
 CHECK_EVERY = 32  # pieces between two looks for a loop
+MAX_CHARS_PER_TOKEN = 16  # a token of the tokenizers in use is far shorter: this bounds what max_tokens allows
+
+
+def cap_chars(max_tokens: int) -> int:
+    """The most characters a reply of `max_tokens` tokens can have; more and the provider ignored the cap."""
+    return max_tokens * MAX_CHARS_PER_TOKEN
 
 
 @dataclass(frozen=True)
@@ -20,17 +28,34 @@ class Streamed:
     stopped: bool  # the reply looped and was stopped: the caller closes its stream
 
 
-def read_stream(pieces: Iterable[str], on_text: Callable[[str], None] | None) -> Streamed:
+def read_stream(pieces: Iterable[str], on_text: Callable[[str], None] | None,
+                max_chars: int | None = None) -> Streamed:
     """A streamed reply, each non-empty piece shown as it comes, stopped once it loops (a small model repeating
-    itself would otherwise run to reply_max_tokens) and cut there."""
+    itself would otherwise run to reply_max_tokens) and cut there; or once it is longer than `max_chars`, and
+    cut to whole lines within it."""
     parts: list[str] = []
+    size = 0
     for piece in pieces:
         parts.append(piece)
+        size += len(piece)
         if on_text is not None and piece:
             on_text(piece)
+        if max_chars is not None and size > max_chars:
+            return Streamed(_within("".join(parts), max_chars), len(parts), True)
         if len(parts) % CHECK_EVERY == 0 and looping("".join(parts)):
             return Streamed(before_the_loop("".join(parts)), len(parts), True)
     return Streamed("".join(parts), len(parts), False)
+
+
+def _within(text: str, max_chars: int) -> str:
+    """The whole lines of `text` within its first `max_chars` characters, an open code fence closed."""
+    head = text[:max_chars]
+    cut = head[:head.rfind("\n") + 1] or head
+    return _closed(cut)
+
+
+def _closed(text: str) -> str:
+    return text + ("```\n" if text.count("```") % 2 else "")
 
 
 def before_the_loop(text: str) -> str:
@@ -53,8 +78,7 @@ def before_the_loop(text: str) -> str:
         while start > 0 and lines[start - 1][:LOOP_PREFIX] == prefix:
             start -= 1
         lines = lines[:start + LOOP_KEEP]
-    cut = "".join(lines)
-    return cut + ("```\n" if cut.count("```") % 2 else "")
+    return _closed("".join(lines))
 
 
 def _repeat_start(text: str) -> int | None:

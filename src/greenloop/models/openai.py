@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from greenloop.errors import ModelError, ModelUnavailable
 from greenloop.keys import api_key
-from greenloop.models.loops import read_stream
+from greenloop.models.loops import cap_chars, read_stream
 from greenloop.types import Completion, Message, Step, Usage
 
 if TYPE_CHECKING:
@@ -60,20 +60,16 @@ class OpenAIModel:
                        temperature=self.settings.temperature if temperature is None else temperature,
                        max_tokens=self.settings.reply_max_tokens, extra_headers={STEP_HEADER: step})
         try:
-            if self.on_text is not None:
-                return self._streamed(request, self.on_text)
-            resp = self.client.chat.completions.create(**request)  # type: ignore[call-overload]
+            return self._streamed(request, self.on_text)
         except self._openai.APIError as exc:
             raise ModelError(f"{self.name} failed at step {step}: {exc}") from exc
-        text = resp.choices[0].message.content or "" if resp.choices else ""
-        usage = resp.usage
-        return Completion(text=text, usage=Usage(usage.prompt_tokens if usage else 0,
-                                                 usage.completion_tokens if usage else 0))
 
-    def _streamed(self, request: dict[str, object], on_text: Callable[[str], None]) -> Completion:
-        """The reply as server-sent chunks, each piece shown as it comes; the usage from the last chunk
+    def _streamed(self, request: dict[str, object], on_text: Callable[[str], None] | None) -> Completion:
+        """The reply as server-sent chunks, always (a whole body would be read into memory however large the
+        server makes it), each piece shown as it comes when `on_text` is set; the usage from the last chunk
         (`include_usage`), or, from a server that sends none, the pieces counted as output tokens. A reply that
-        loops is stopped (the connection closed: a local server stops generating) and cut (loops.py)."""
+        loops, or runs past what reply_max_tokens allows, is stopped (the connection closed: a local server stops
+        generating) and cut (loops.py)."""
         usage = None
         stream = self.client.chat.completions.create(**request, stream=True,  # type: ignore[call-overload]
                                                      stream_options={"include_usage": True})
@@ -84,7 +80,7 @@ class OpenAIModel:
                 usage = chunk.usage or usage
                 if piece := chunk.choices[0].delta.content or "" if chunk.choices else "":
                     yield piece
-        got = read_stream(pieces(), on_text)
+        got = read_stream(pieces(), on_text, cap_chars(self.settings.reply_max_tokens))
         if got.stopped:
             stream.close()
         return Completion(text=got.text, usage=Usage(usage.prompt_tokens if usage else 0,
