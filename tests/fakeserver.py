@@ -14,12 +14,13 @@ from typing import Any
 
 class FakeServer:
     def __init__(self, replies: list[str], fail_first: int = 0, fail_status: int = 429,
-                 chunk_delay: float = 0.0) -> None:
+                 chunk_delay: float = 0.0, chunk_size: int = 8) -> None:
         self.replies = list(replies)
         self.requests: list[dict[str, Any]] = []
         self.fail_first = fail_first
         self.fail_status = fail_status
         self.chunk_delay = chunk_delay
+        self.chunk_size = chunk_size  # characters in one streamed chunk (the whole reply: one event)
         self.chunks_sent = 0  # streamed chunks the client took before it hung up (or all of them)
         outer = self
 
@@ -36,13 +37,14 @@ class FakeServer:
                 self.wfile.write(data)
 
             def _stream(self, model: str, text: str) -> None:
-                """Server-sent chunks of about 8 characters, then the usage chunk, then [DONE]."""
+                """Server-sent chunks of `chunk_size` characters, then the usage chunk, then [DONE]."""
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.end_headers()
                 base = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": model}
-                for i in range(0, len(text), 8):
-                    delta = {"index": 0, "delta": {"content": text[i:i + 8]}, "finish_reason": None}
+                size = outer.chunk_size
+                for i in range(0, len(text), size):
+                    delta = {"index": 0, "delta": {"content": text[i:i + size]}, "finish_reason": None}
                     try:
                         self.wfile.write(f"data: {json.dumps({**base, 'choices': [delta]})}\n\n".encode())
                         self.wfile.flush()
@@ -64,8 +66,9 @@ class FakeServer:
                          "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 11, "output_tokens": 0}}
                 events = [("message_start", {"message": start}),
                           ("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}}),
-                          *[("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": text[i:i + 8]}})
-                            for i in range(0, len(text), 8)],
+                          *[("content_block_delta", {"index": 0, "delta": {"type": "text_delta",
+                                                                             "text": text[i:i + outer.chunk_size]}})
+                            for i in range(0, len(text), outer.chunk_size)],
                           ("content_block_stop", {"index": 0}),
                           ("message_delta", {"delta": {"stop_reason": "end_turn", "stop_sequence": None},
                                              "usage": {"output_tokens": 7}}),

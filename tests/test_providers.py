@@ -11,7 +11,7 @@ from conftest import BAD_IMPL, TASK, cli, summary, whole
 from fakeserver import FakeServer
 
 from greenloop.config import load_settings
-from greenloop.errors import ModelUnavailable
+from greenloop.errors import ModelError, ModelUnavailable
 from greenloop.models import resolve
 from greenloop.types import Message
 
@@ -97,6 +97,19 @@ def test_a_provider_that_ignores_max_tokens_cannot_send_an_endless_reply(
     assert server.chunks_sent < total // 20, (server.chunks_sent, total)  # the server was cut off early
     assert 0 < len(out.text) <= 256 * 16 and out.text.endswith("\n") and ENDLESS.startswith(out.text)
     assert out.usage.output_tokens < total // 20
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+def test_a_provider_cannot_send_one_endless_event_either(monkeypatch: pytest.MonkeyPatch, provider: str) -> None:
+    """Red team: the whole endless reply in one server-sent event. The SDK reads an event whole before greenloop
+    sees a piece of it, so the transport stops reading past what any reply of the token cap needs: the call fails
+    with a clear error instead of buffering whatever the provider sends."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+    with FakeServer([ENDLESS], chunk_size=len(ENDLESS)) as server:
+        model = resolve(f"{provider}:m", load_settings(None, {"base_url": server.url, "reply_max_tokens": 256,
+                                                             "max_retries": 0}))
+        with pytest.raises(ModelError, match="the provider sent more than 1310720 bytes for one reply"):
+            model.complete([Message("user", "hi")], "generate")
 
 
 def test_unreachable_server_is_a_usage_error() -> None:

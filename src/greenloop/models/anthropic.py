@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from greenloop.errors import ModelError, ModelUnavailable
 from greenloop.keys import api_key
+from greenloop.models.capped import CappedTransport, ReplyTooLarge, byte_cap, too_large
 from greenloop.models.loops import cap_chars, read_stream
 from greenloop.models.openai import PREFLIGHT_TIMEOUT_S, STEP_HEADER
 from greenloop.types import Completion, Message, Step, Usage
@@ -35,7 +36,9 @@ class AnthropicModel:
         self.settings = settings
         self.base_url = settings.base_url or os.environ.get("ANTHROPIC_BASE_URL") or None
         self.client = anthropic.Anthropic(api_key=key.value, base_url=self.base_url,
-                                          max_retries=settings.max_retries, timeout=settings.request_timeout)
+                                          max_retries=settings.max_retries, timeout=settings.request_timeout,
+                                          http_client=anthropic.DefaultHttpxClient(
+                                              transport=CappedTransport(byte_cap(settings.reply_max_tokens))))
 
     def preflight(self) -> None:
         client = self.client.with_options(max_retries=1, timeout=PREFLIGHT_TIMEOUT_S)
@@ -63,7 +66,7 @@ class AnthropicModel:
                     input_tokens = stream.current_message_snapshot.usage.input_tokens
                     return Completion(text=got.text, usage=Usage(input_tokens, got.pieces))
                 resp = stream.get_final_message()
-        except self._anthropic.APIError as exc:
-            raise ModelError(f"{self.name} failed at step {step}: {exc}") from exc
+        except (self._anthropic.APIError, ReplyTooLarge) as exc:
+            raise ModelError(f"{self.name} failed at step {step}: {too_large(exc) or exc}") from exc
         text = "".join(getattr(block, "text", "") for block in resp.content)
         return Completion(text=text, usage=Usage(resp.usage.input_tokens, resp.usage.output_tokens))

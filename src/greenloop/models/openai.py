@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from greenloop.errors import ModelError, ModelUnavailable
 from greenloop.keys import api_key
+from greenloop.models.capped import CappedTransport, ReplyTooLarge, byte_cap, too_large
 from greenloop.models.loops import cap_chars, read_stream
 from greenloop.types import Completion, Message, Step, Usage
 
@@ -35,7 +36,9 @@ class OpenAIModel:
         self.on_text: Callable[[str], None] | None = None  # StreamingModel: set, the reply is streamed
         self.name = f"openai:{name}"
         self.client = openai.OpenAI(api_key=key.value if key else "not-needed", base_url=self.base_url,
-                                    max_retries=settings.max_retries, timeout=settings.request_timeout)
+                                    max_retries=settings.max_retries, timeout=settings.request_timeout,
+                                    http_client=openai.DefaultHttpxClient(
+                                        transport=CappedTransport(byte_cap(settings.reply_max_tokens))))
 
     def preflight(self) -> None:
         where = self.base_url or "api.openai.com"
@@ -61,8 +64,8 @@ class OpenAIModel:
                        max_tokens=self.settings.reply_max_tokens, extra_headers={STEP_HEADER: step})
         try:
             return self._streamed(request, self.on_text)
-        except self._openai.APIError as exc:
-            raise ModelError(f"{self.name} failed at step {step}: {exc}") from exc
+        except (self._openai.APIError, ReplyTooLarge) as exc:
+            raise ModelError(f"{self.name} failed at step {step}: {too_large(exc) or exc}") from exc
 
     def _streamed(self, request: dict[str, object], on_text: Callable[[str], None] | None) -> Completion:
         """The reply as server-sent chunks, always (a whole body would be read into memory however large the
