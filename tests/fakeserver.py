@@ -79,7 +79,9 @@ class FakeServer:
                         self.wfile.flush()
                     except OSError:  # the client closed the stream
                         return
-                    outer.chunks_sent += name == "content_block_delta"
+                    if name == "content_block_delta":
+                        outer.chunks_sent += 1
+                        time.sleep(outer.chunk_delay)
 
             def do_GET(self) -> None:  # noqa: N802
                 outer.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": None})

@@ -112,6 +112,20 @@ def test_a_provider_cannot_send_one_endless_event_either(monkeypatch: pytest.Mon
             model.complete([Message("user", "hi")], "generate")
 
 
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+def test_a_provider_that_trickles_a_reply_is_stopped_at_the_deadline(monkeypatch: pytest.MonkeyPatch,
+                                                                     provider: str) -> None:
+    """Red team: a reply that keeps coming, slowly, within every per-read timeout. After three request timeouts
+    the client hangs up and keeps the whole lines it has."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+    with FakeServer([ENDLESS[:40000]], chunk_delay=0.01) as server:
+        model = resolve(f"{provider}:m", load_settings(None, {"base_url": server.url, "request_timeout": 0.5}))
+        out = model.complete([Message("user", "hi")], "generate")
+    total = -(-40000 // 8)
+    assert server.chunks_sent < total // 4, (server.chunks_sent, total)  # 1.5 s of 50 s of trickle
+    assert out.text and ENDLESS.startswith(out.text) and out.text.endswith("\n")
+
+
 def test_unreachable_server_is_a_usage_error() -> None:
     settings = load_settings(None, {"base_url": "http://127.0.0.1:9/v1"})
     with pytest.raises(ModelUnavailable, match="cannot reach the model server"):

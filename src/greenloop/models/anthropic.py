@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from greenloop.errors import ModelError, ModelUnavailable
 from greenloop.keys import api_key
 from greenloop.models.capped import CappedTransport, ReplyTooLarge, byte_cap, too_large
-from greenloop.models.loops import cap_chars, read_stream
+from greenloop.models.loops import cap_chars, deadline, read_stream
 from greenloop.models.openai import PREFLIGHT_TIMEOUT_S, STEP_HEADER
 from greenloop.types import Completion, Message, Step, Usage
 
@@ -61,7 +61,8 @@ class AnthropicModel:
                        extra_headers={STEP_HEADER: step})
         try:  # always streamed, each piece shown when on_text is set; one past the token cap is stopped and cut
             with self.client.messages.stream(**request) as stream:  # type: ignore[arg-type]
-                got = read_stream(stream.text_stream, self.on_text, cap_chars(self.settings.reply_max_tokens))
+                got = read_stream(stream.text_stream, self.on_text, cap_chars(self.settings.reply_max_tokens),
+                                  deadline(self.settings.request_timeout))
                 if got.stopped:
                     input_tokens = stream.current_message_snapshot.usage.input_tokens
                     return Completion(text=got.text, usage=Usage(input_tokens, got.pieces))

@@ -5,6 +5,7 @@ cap could be is stopped there too (`cap_chars`)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -14,6 +15,14 @@ LOOP_KEEP = 3  # of those lines, the first three stay in the reply
 LOOP_BLOCKS, LOOP_SHAPE = 8, 10  # or whose last lines are one block of lines, 8 times, each line the same shape
 CHECK_EVERY = 32  # pieces between two looks for a loop
 MAX_CHARS_PER_TOKEN = 16  # a token of the tokenizers in use is far shorter: this bounds what max_tokens allows
+
+
+DEADLINE_TIMEOUTS = 3  # a reply still coming after three request timeouts is stopped (a slow local server's
+# longest honest reply here took 16 minutes beside a benchmark; the default timeout is 10)
+
+
+def deadline(request_timeout: float) -> float:
+    return DEADLINE_TIMEOUTS * request_timeout
 
 
 def cap_chars(max_tokens: int) -> int:
@@ -29,12 +38,13 @@ class Streamed:
 
 
 def read_stream(pieces: Iterable[str], on_text: Callable[[str], None] | None,
-                max_chars: int | None = None) -> Streamed:
+                max_chars: int | None = None, deadline_s: float | None = None) -> Streamed:
     """A streamed reply, each non-empty piece shown as it comes, stopped once it loops (a small model repeating
-    itself would otherwise run to reply_max_tokens) and cut there; or once it is longer than `max_chars`, and
-    cut to whole lines within it."""
+    itself would otherwise run to reply_max_tokens) and cut there; or once it is longer than `max_chars`, or
+    still coming after `deadline_s` seconds (a provider trickling a reply), and cut to whole lines."""
     parts: list[str] = []
     size = 0
+    started = time.monotonic()
     for piece in pieces:
         parts.append(piece)
         size += len(piece)
@@ -42,6 +52,8 @@ def read_stream(pieces: Iterable[str], on_text: Callable[[str], None] | None,
             on_text(piece)
         if max_chars is not None and size > max_chars:
             return Streamed(_within("".join(parts), max_chars), len(parts), True)
+        if deadline_s is not None and time.monotonic() - started > deadline_s:
+            return Streamed(_within("".join(parts), size), len(parts), True)
         if len(parts) % CHECK_EVERY == 0 and looping("".join(parts)):
             return Streamed(before_the_loop("".join(parts)), len(parts), True)
     return Streamed("".join(parts), len(parts), False)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from greenloop.errors import ModelError, ModelUnavailable
 from greenloop.keys import api_key
 from greenloop.models.capped import CappedTransport, ReplyTooLarge, byte_cap, too_large
-from greenloop.models.loops import cap_chars, read_stream
+from greenloop.models.loops import cap_chars, deadline, read_stream
 from greenloop.types import Completion, Message, Step, Usage
 
 if TYPE_CHECKING:
@@ -83,7 +83,8 @@ class OpenAIModel:
                 usage = chunk.usage or usage
                 if piece := chunk.choices[0].delta.content or "" if chunk.choices else "":
                     yield piece
-        got = read_stream(pieces(), on_text, cap_chars(self.settings.reply_max_tokens))
+        got = read_stream(pieces(), on_text, cap_chars(self.settings.reply_max_tokens),
+                              deadline(self.settings.request_timeout))
         if got.stopped:
             stream.close()
         return Completion(text=got.text, usage=Usage(usage.prompt_tokens if usage else 0,
