@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 from greenloop.errors import ModelError, ModelUnavailable
 from greenloop.keys import api_key
-from greenloop.models.capped import CappedTransport, ReplyTooLarge, byte_cap, too_large
-from greenloop.models.loops import cap_chars, deadline, read_stream
+from greenloop.models.capped import ReplyTooLarge, capped_client, too_large
+from greenloop.models.loops import read_reply
 from greenloop.models.openai import PREFLIGHT_TIMEOUT_S, STEP_HEADER
 from greenloop.types import Completion, Message, Step, Usage
 
@@ -37,8 +37,8 @@ class AnthropicModel:
         self.base_url = settings.base_url or os.environ.get("ANTHROPIC_BASE_URL") or None
         self.client = anthropic.Anthropic(api_key=key.value, base_url=self.base_url,
                                           max_retries=settings.max_retries, timeout=settings.request_timeout,
-                                          http_client=anthropic.DefaultHttpxClient(
-                                              transport=CappedTransport(byte_cap(settings.reply_max_tokens))))
+                                          http_client=capped_client(anthropic.DefaultHttpxClient,
+                                                                    settings.reply_max_tokens))
 
     def preflight(self) -> None:
         client = self.client.with_options(max_retries=1, timeout=PREFLIGHT_TIMEOUT_S)
@@ -61,8 +61,7 @@ class AnthropicModel:
                        extra_headers={STEP_HEADER: step})
         try:  # always streamed, each piece shown when on_text is set; one past the token cap is stopped and cut
             with self.client.messages.stream(**request) as stream:  # type: ignore[arg-type]
-                got = read_stream(stream.text_stream, self.on_text, cap_chars(self.settings.reply_max_tokens),
-                                  deadline(self.settings.request_timeout))
+                got = read_reply(stream.text_stream, self.on_text, self.settings)
                 if got.stopped:
                     input_tokens = stream.current_message_snapshot.usage.input_tokens
                     return Completion(text=got.text, usage=Usage(input_tokens, got.pieces))

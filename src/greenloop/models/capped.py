@@ -4,7 +4,8 @@ a reply the SDK reads whole before greenloop sees a piece of it (one server-sent
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx2 as httpx
 
@@ -14,6 +15,11 @@ SLACK_BYTES = 1 << 20  # headers, the usage chunk, a model list
 
 def byte_cap(max_tokens: int) -> int:
     return max_tokens * BYTES_PER_TOKEN + SLACK_BYTES
+
+
+def capped_client(client: Callable[..., Any], max_tokens: int) -> Any:
+    """An SDK's own HTTP client (`DefaultHttpxClient`: its timeouts and limits) on the capped transport."""
+    return client(transport=CappedTransport(byte_cap(max_tokens)))
 
 
 class ReplyTooLarge(httpx.ReadError):

@@ -8,6 +8,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from greenloop.config import Settings
 
 LOOP_WINDOW = 400  # a reply whose last 400 characters already occurred in it is looping: stop it there
 LOOP_LINES, LOOP_PREFIX = 12, 48  # or whose last 12 lines share their first 48 characters
@@ -57,6 +61,11 @@ def read_stream(pieces: Iterable[str], on_text: Callable[[str], None] | None,
         if len(parts) % CHECK_EVERY == 0 and looping("".join(parts)):
             return Streamed(before_the_loop("".join(parts)), len(parts), True)
     return Streamed("".join(parts), len(parts), False)
+
+
+def read_reply(pieces: Iterable[str], on_text: Callable[[str], None] | None, settings: Settings) -> Streamed:
+    """An HTTP provider's streamed reply, within what its token cap and request timeout allow."""
+    return read_stream(pieces, on_text, cap_chars(settings.reply_max_tokens), deadline(settings.request_timeout))
 
 
 def _within(text: str, max_chars: int) -> str:

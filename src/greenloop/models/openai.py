@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 from greenloop.errors import ModelError, ModelUnavailable
 from greenloop.keys import api_key
-from greenloop.models.capped import CappedTransport, ReplyTooLarge, byte_cap, too_large
-from greenloop.models.loops import cap_chars, deadline, read_stream
+from greenloop.models.capped import ReplyTooLarge, capped_client, too_large
+from greenloop.models.loops import read_reply
 from greenloop.types import Completion, Message, Step, Usage
 
 if TYPE_CHECKING:
@@ -37,8 +37,7 @@ class OpenAIModel:
         self.name = f"openai:{name}"
         self.client = openai.OpenAI(api_key=key.value if key else "not-needed", base_url=self.base_url,
                                     max_retries=settings.max_retries, timeout=settings.request_timeout,
-                                    http_client=openai.DefaultHttpxClient(
-                                        transport=CappedTransport(byte_cap(settings.reply_max_tokens))))
+                                    http_client=capped_client(openai.DefaultHttpxClient, settings.reply_max_tokens))
 
     def preflight(self) -> None:
         where = self.base_url or "api.openai.com"
@@ -83,8 +82,7 @@ class OpenAIModel:
                 usage = chunk.usage or usage
                 if piece := chunk.choices[0].delta.content or "" if chunk.choices else "":
                     yield piece
-        got = read_stream(pieces(), on_text, cap_chars(self.settings.reply_max_tokens),
-                              deadline(self.settings.request_timeout))
+        got = read_reply(pieces(), on_text, self.settings)
         if got.stopped:
             stream.close()
         return Completion(text=got.text, usage=Usage(usage.prompt_tokens if usage else 0,
