@@ -13,39 +13,31 @@ import argparse
 import json
 import platform
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from greenloop.bench.humaneval import load_problems
 from greenloop.config import load_settings
-from greenloop.examples import Example, extract
+from greenloop.examples import Example, examples_module, extract
+from greenloop.probe import run_checks
+from greenloop.protocols import Sandbox
 from greenloop.sandboxes.select import choose, limits_of
 
-CHECK = '''import json
-import solution
-from solution import *
 
-results = []
-for call, expected in {pairs!r}:
-    try:
-        results.append(bool(eval(call) == eval(expected)))
-    except Exception:
-        results.append(False)
-print(json.dumps(results))
-'''
-
-
-def contradicted(problem: dict, examples: list[Example], sandbox) -> list[Example]:
-    """The examples that the task's reference solution does not meet (run in the sandbox)."""
+def contradicted(problem: dict, examples: list[Example], sandbox: Sandbox) -> list[Example]:
+    """The examples that the task's reference solution does not meet, checked as the agent checks them
+    (examples.examples_module, probe.run_checks: one instrumented assert per example, in the sandbox)."""
+    module = examples_module(examples, ["solution.py"])
+    if module is None:
+        return []
     with tempfile.TemporaryDirectory(prefix="greenloop-precision-") as tmp:
         (Path(tmp) / "solution.py").write_text(problem["prompt"] + problem["canonical_solution"])
-        (Path(tmp) / "check.py").write_text(CHECK.format(pairs=[(e.call, e.expected) for e in examples]))
-        result = sandbox.run(["python", "check.py"], Path(tmp), timeout_s=30.0)
-    if result.exit_code != 0 or result.timed_out:
-        return list(examples)  # the check itself did not run: each example counts as unmet
-    ok = json.loads(result.stdout.strip().splitlines()[-1])
-    return [e for e, met in zip(examples, ok, strict=True) if not met]
+        outcomes = run_checks(sandbox, Path(sys.executable), Path(tmp), [module], 30.0)
+    # one check per example, in order; a check that did not run counts as unmet
+    return [e for e, check in zip(examples, module.checks, strict=True)
+            if not (outcome := outcomes.get(check.id)) or not outcome.ok]
 
 
 def main() -> int:
@@ -59,7 +51,7 @@ def main() -> int:
         examples = extract(problem["prompt"], "solution.py")
         tasks_with += bool(examples)
         total += len(examples)
-        for e in contradicted(problem, examples, sandbox) if examples else []:
+        for e in contradicted(problem, examples, sandbox):
             wrong.append({"task_id": problem["task_id"], "example": f"{e.call} == {e.expected}"})
             print(f"{problem['task_id']}: {e.call} == {e.expected}")
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,

@@ -19,8 +19,6 @@ LOOP_KEEP = 3  # of those lines, the first three stay in the reply
 LOOP_BLOCKS, LOOP_SHAPE = 8, 10  # or whose last lines are one block of lines, 8 times, each line the same shape
 CHECK_EVERY = 32  # pieces between two looks for a loop
 MAX_CHARS_PER_TOKEN = 16  # a token of the tokenizers in use is far shorter: this bounds what max_tokens allows
-
-
 DEADLINE_TIMEOUTS = 3  # a reply still coming after three request timeouts is stopped (a slow local server's
 # longest honest reply here took 16 minutes beside a benchmark; the default timeout is 10)
 
@@ -36,9 +34,9 @@ def cap_chars(max_tokens: int) -> int:
 
 @dataclass(frozen=True)
 class Streamed:
-    text: str  # the reply; when stopped, cut where the loop began
+    text: str  # the reply; when stopped, cut where the loop began (or to whole lines within the cap)
     pieces: int  # pieces read (a local model's output tokens)
-    stopped: bool  # the reply looped and was stopped: the caller closes its stream
+    stopped: bool  # the reply looped, ran past its cap or its deadline, and was stopped: the caller closes its stream
 
 
 def read_stream(pieces: Iterable[str], on_text: Callable[[str], None] | None,
