@@ -211,21 +211,37 @@ def test_a_test_missing_an_obvious_import_is_repaired_without_a_model_call(repo:
     s = run(repo, tmp_path, [{"text": whole(test=no_import)}, {"text": "feat: slugify"}])
     assert s["status"] == "success" and s["attempts"] == 1 and s["usage"]["calls"] == 2
     assert git(repo, "show", f"{s['commit']}:tests/test_slug.py") == "import pytest\n" + no_import
-    assert [e["added_imports"] for e in events(s["trajectory"]) if e["kind"] == "repair"] == [["pytest"]]
+    assert [e["added_imports"] for e in events(s["trajectory"]) if e["kind"] == "repair"] == [["import pytest"]]
 
 
 @pytest.mark.parametrize("source, added", [
-    ("def test():\n    assert math.floor(1.5) == 1\n", ["math"]),
-    ("import pytest as pt\n\ndef test():\n    pytest.fail()\n", ["pytest"]),
+    ("def test():\n    assert math.floor(1.5) == 1\n", ["import math"]),
+    ("import pytest as pt\n\ndef test():\n    pytest.fail()\n", ["import pytest"]),
     ("from x import re\n\ndef test():\n    re.match('a', 'a')\n", []),  # bound by the file: left alone
     ("def test(os):\n    os.getcwd()\n", []),  # a parameter named like a module
     ("def test():\n    numpy.zeros(1)\n", []),  # not a module greenloop may add on its own
+    ("def f(xs: List[int]) -> int:\n    return factorial(len(Counter(xs)))\n",
+     ["from collections import Counter", "from math import factorial", "from typing import List"]),
+    ("def factorial(n):\n    return 1\n\ndef f():\n    return factorial(3)\n", []),  # the file defines it
+    ("from helpers import *\n\ndef f():\n    return factorial(3)\n", []),  # `import *` may bind it
+    ("def f():\n    return Counter.most_common\n", ["from collections import Counter"]),
 ])
 def test_repair_adds_only_obvious_imports(source: str, added: list[str]) -> None:
     from greenloop.repair import add_missing_imports
     fixed, names = add_missing_imports(source)
     assert names == added
-    assert fixed == "".join(f"import {n}\n" for n in added) + source
+    assert fixed == "".join(f"{n}\n" for n in added) + source
+
+
+def test_an_implementation_missing_a_standard_name_is_repaired_without_a_model_call(repo: Path,
+                                                                                    tmp_path: Path) -> None:
+    impl = ("def slugify(text):\n    words = ''.join(c if c.isalnum() else ' ' for c in text.lower()).split()\n"
+            "    return reduce(lambda a, b: f'{a}-{b}', words) if words else ''\n")  # reduce: never imported
+    s = run(repo, tmp_path, [{"text": whole(impl=impl)}, {"text": "feat: slugify"}])
+    assert s["status"] == "success" and s["attempts"] == 1 and s["usage"]["calls"] == 2
+    assert git(repo, "show", f"{s['commit']}:textkit/slug.py") == "from functools import reduce\n" + impl
+    repairs = [(e["path"], e["added_imports"]) for e in events(s["trajectory"]) if e["kind"] == "repair"]
+    assert repairs == [("textkit/slug.py", ["from functools import reduce"])]
 
 
 CALC = "def add(a, b):\n    return a - b\n"

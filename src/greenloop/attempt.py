@@ -63,12 +63,12 @@ def prepare_reply(text: str, ws: Workspace, settings: Settings, already: set[str
             out.refused.append(f"refused: {exc}")
     files, edit_errors = apply_all(allowed, read)
     for path, f in list(files.items()):
-        if not f.is_test:
-            continue
-        if path.endswith(JS_SUFFIXES):
+        if f.is_test and path.endswith(JS_SUFFIXES):
             fixed, added = repair_test(path, f.after, ws.root, set(files) | already)
-        else:
+        elif path.endswith(".py") and (f.is_test or f.after != f.before):
             fixed, added = add_missing_imports(f.after)
+        else:
+            continue
         if added:
             files[path] = replace(f, after=fixed)
             traj.event(step, "repair", path=path, added_imports=added)

@@ -1,6 +1,7 @@
-"""Deterministic repairs of a reply's test files, no model call: an obvious missing import (a test that
-uses `pytest.raises` or `re.match` without importing the module) is added. Small models make this
-mistake often, and a test that fails with NameError says nothing about the code."""
+"""Deterministic repairs of a reply's Python files, no model call: an obvious missing import is added —
+a module used by its plain name (`pytest.raises`, `re.match`) or a well-known standard-library name used
+bare (`factorial`, `List`, `Counter`). Small models make this mistake often; a test that fails with
+NameError says nothing about the code, and an implementation that fails at import fails every test."""
 
 from __future__ import annotations
 
@@ -15,6 +16,19 @@ KNOWN_MODULES = frozenset({
     "datetime", "decimal", "fractions", "statistics", "typing", "pathlib", "tempfile", "io", "textwrap",
     "operator", "copy", "time", "unittest", "dataclasses", "enum", "heapq", "bisect", "hashlib", "base64",
 })
+
+# Standard-library names a file may use bare; each has one obvious home, so `from HOME import NAME` is added
+# when the file uses the name and binds it nowhere (and has no `import *` that might).
+KNOWN_NAMES = {name: home for home, names in {
+    "math": "factorial sqrt isqrt gcd lcm floor ceil comb perm prod log2 log10 hypot",
+    "functools": "reduce lru_cache cmp_to_key",
+    "itertools": "permutations combinations combinations_with_replacement accumulate zip_longest groupby",
+    "collections": "Counter defaultdict deque OrderedDict namedtuple",
+    "heapq": "heappush heappop heapify nlargest nsmallest",
+    "bisect": "bisect_left bisect_right insort",
+    "typing": "List Dict Tuple Set Optional Union Any Callable Iterable Iterator Sequence",
+    "dataclasses": "dataclass",
+}.items() for name in names.split()}
 
 
 def _bound_names(tree: ast.Module) -> set[str]:
@@ -36,19 +50,28 @@ def _bound_names(tree: ast.Module) -> set[str]:
 
 
 def missing_imports(source: str) -> list[str]:
-    """Known modules the source uses (`name.attr`) without binding them anywhere."""
+    """The import statements the source lacks: known modules it uses (`name.attr`) and known names it uses
+    bare, where nothing in the file binds them."""
     tree = parse_module(source)
     if tree is None:
         return []
     bound = _bound_names(tree)
-    used = {node.value.id for node in ast.walk(tree)
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-            and isinstance(node.value.ctx, ast.Load)}
-    return sorted(n for n in used if n in KNOWN_MODULES and n not in bound and not hasattr(builtins, n))
+    starred = any(isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names) for n in ast.walk(tree))
+    loaded = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+    modules = {node.value.id for node in ast.walk(tree)
+               if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+               and isinstance(node.value.ctx, ast.Load)}
+    free = {n for n in loaded if n not in bound and not hasattr(builtins, n)}
+    lines = [f"import {n}" for n in sorted(free & modules & KNOWN_MODULES)]
+    if not starred:
+        lines += [f"from {KNOWN_NAMES[n]} import {n}" for n in sorted(free & KNOWN_NAMES.keys(),
+                                                                        key=lambda n: (KNOWN_NAMES[n], n))]
+    return lines
 
 
 def add_missing_imports(source: str) -> tuple[str, list[str]]:
-    """The source with `import X` added after its docstring and `__future__` imports, and the names added."""
+    """The source with the missing imports added after its docstring and `__future__` imports, and the
+    import statements added."""
     names = missing_imports(source)
     if not names:
         return source, []
@@ -64,5 +87,5 @@ def add_missing_imports(source: str) -> tuple[str, list[str]]:
     lines = source.splitlines(keepends=True)
     if insert_at and insert_at <= len(lines) and not lines[insert_at - 1].endswith("\n"):
         lines[insert_at - 1] += "\n"
-    added = "".join(f"import {n}\n" for n in names)
+    added = "".join(f"{n}\n" for n in names)
     return "".join(lines[:insert_at]) + added + "".join(lines[insert_at:]), names
