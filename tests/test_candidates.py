@@ -108,6 +108,18 @@ def test_a_module_that_fails_to_import_fails_all_its_checks(tmp_path: Path, sand
     assert out["tests/test_x.py:4"].ok is False and "ModuleNotFoundError" in out["tests/test_x.py:4"].got
 
 
+def test_an_implementation_that_fails_at_import_is_named_in_the_examples_failure(tmp_path: Path, sandbox) -> None:
+    from greenloop.candidates import example_failures
+    from greenloop.workspace import Workspace
+    # The model's module runs its own checks at import and calls a helper it never defined.
+    (tmp_path / "solution.py").write_text("def double(x):\n    return 2 * x\n\nassert helper(3) == 6\n")
+    failures = example_failures([Example("double(2)", "4")], ["solution.py"], Workspace(tmp_path), sandbox,
+                                Path(sys.executable), timeout_s=60)
+    assert len(failures) == 1
+    assert "importing solution raised NameError(\"name 'helper' is not defined\")" in failures[0]
+    assert "so it raised NameError(\"name 'double' is not defined\")" in failures[0]
+
+
 def _check(cid: str) -> Check:
     path, line = cid.split(":")[1], int(cid.split(":")[-1])
     return Check(cid, path, line, f"assert line {line}")

@@ -186,13 +186,15 @@ def examples_module(examples: Sequence[Example], implementation_paths: Iterable[
 
 def examples_source(examples: Iterable[Example], implementation_paths: Iterable[str]) -> str:
     """A test module that imports the implementation's names (and those of the files the examples
-    come from) and asserts each example."""
+    come from) and asserts each example. A module that fails to import is named in the `got` of each
+    example that then fails with NameError (probe's runner provides `_gl_import_failed`)."""
     examples = list(examples)
     lines = []
     for path in dict.fromkeys([*implementation_paths, *(ex.origin for ex in examples if ex.origin)]):
         name = module_name(path)
         if name:
-            lines += ["try:", f"    from {name} import *", "except Exception:", "    pass"]
+            lines += ["try:", f"    from {name} import *", "except Exception as _gl_exc:",
+                      f"    _gl_import_failed({name!r}, _gl_exc)"]
     lines.append("def test_task_examples():")
     lines += [f"    {ex.assertion}" for ex in examples]
     return "\n".join(lines) + "\n"

@@ -98,17 +98,25 @@ def _gl_record(cid, ok, got):
     prev = results.get(cid)
     if prev is None or (prev[0] and not ok):
         results[cid] = [bool(ok), got[:300]]
+import_errors = []
+def _gl_import_failed(name, exc):
+    import_errors.append("importing " + name + " raised " + repr(exc)[:150])
+def _gl_raised(exc):
+    why = "raised " + repr(exc)
+    if import_errors and isinstance(exc, NameError):
+        why = "; ".join(import_errors) + ", so it " + why
+    return why
 def _gl_check(cid, test):
     try:
         ok = bool(test()); got = ""
     except BaseException as exc:
-        ok, got = False, "raised " + repr(exc)
+        ok, got = False, _gl_raised(exc)
     _gl_record(cid, ok, got)
 def _gl_equal(cid, left, right):
     try:
         value = left()
     except BaseException as exc:
-        return _gl_record(cid, False, "raised " + repr(exc))
+        return _gl_record(cid, False, _gl_raised(exc))
     try:
         ok = bool(value == right())
     except BaseException as exc:
@@ -116,8 +124,9 @@ def _gl_equal(cid, left, right):
     _gl_record(cid, ok, repr(value))
 sys.stdout = sys.stderr = io.StringIO()
 for mod in data:
+    import_errors.clear()
     ns = {"__name__": "greenloop_check", "__file__": mod["path"], "_gl_check": _gl_check,
-          "_gl_equal": _gl_equal, "_gl_record": _gl_record}
+          "_gl_equal": _gl_equal, "_gl_record": _gl_record, "_gl_import_failed": _gl_import_failed}
     try:
         exec(compile(mod["source"], mod["path"], "exec"), ns)
     except BaseException as exc:
