@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import GOOD_TEST, TASK, cli, events, git, summary, whole, write_script
+from conftest import GOOD_IMPL, GOOD_TEST, TASK, cli, events, git, summary, whole, write_script
 
 SHOUT = "def shout(text):\n    return text.upper()\n"
 SHOUT_TEST = "from textkit.shout import shout\n\n\ndef test_shout():\n    assert shout('hi') == 'HI'\n"
@@ -242,6 +242,33 @@ def test_an_implementation_missing_a_standard_name_is_repaired_without_a_model_c
     assert git(repo, "show", f"{s['commit']}:textkit/slug.py") == "from functools import reduce\n" + impl
     repairs = [(e["path"], e["added_imports"]) for e in events(s["trajectory"]) if e["kind"] == "repair"]
     assert repairs == [("textkit/slug.py", ["from functools import reduce"])]
+
+
+def test_a_self_test_the_implementation_runs_at_import_is_removed_without_a_model_call(repo: Path,
+                                                                                       tmp_path: Path) -> None:
+    # The model's module ends by running its own (wrong) check: every import of it would fail.
+    tail = "\n\ndef test_it():\n    assert slugify('A b') == 'A-b'\n\n\ntest_it()\nassert slugify('x y') == 'x_y'\n"
+    s = run(repo, tmp_path, [{"text": whole(impl=GOOD_IMPL + tail)}, {"text": "feat: slugify"}])
+    assert s["status"] == "success" and s["attempts"] == 1 and s["usage"]["calls"] == 2
+    committed = git(repo, "show", f"{s['commit']}:textkit/slug.py")
+    assert committed == GOOD_IMPL + "\n\ndef test_it():\n    assert slugify('A b') == 'A-b'\n"
+    repairs = [e["dropped_self_tests"] for e in events(s["trajectory"]) if e["kind"] == "repair"]
+    assert repairs == [["test_it()", "assert slugify('x y') == 'x_y'"]]
+
+
+@pytest.mark.parametrize("source, before, dropped", [
+    ("def f():\n    return 1\n\nprint(f())\nmain()\n", None, []),  # output and other calls are the program's
+    ("def f():\n    return 1\n\nassert sys.version_info > (3,)\n", None, []),  # calls nothing the file defines
+    ("def f():\n    return 1\n\nif __name__ == '__main__':\n    assert f() == 2\n", None, []),  # not at import
+    ("def f():\n    return 1\n\nassert f() == 1\n", "def f():\n    return 0\n\nassert f() == 1\n", []),  # the user's
+    ("def f():\n    return 1\n\nassert f() == 1; g = 2\n", None, []),  # shares its line
+    ("def f():\n    return 1\n\nassert f() == 1\n", "def f():\n    return 0\n", ["assert f() == 1"]),
+])
+def test_only_self_tests_the_reply_added_are_dropped(source: str, before: str | None, dropped: list[str]) -> None:
+    from greenloop.repair import drop_self_tests
+    fixed, gone = drop_self_tests(source, before)
+    assert gone == dropped
+    assert (fixed == source) == (not dropped)
 
 
 CALC = "def add(a, b):\n    return a - b\n"

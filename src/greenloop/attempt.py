@@ -12,7 +12,7 @@ from greenloop.edits import AppliedFile, apply_all
 from greenloop.errors import FormatError, GuardrailViolation
 from greenloop.frozen import TestGuard
 from greenloop.guardrails import WritePolicy
-from greenloop.repair import add_missing_imports
+from greenloop.repair import add_missing_imports, drop_self_tests
 from greenloop.repair_js import repair_test
 from greenloop.replies import parse_reply
 from greenloop.runners.project import JS_SUFFIXES
@@ -63,15 +63,17 @@ def prepare_reply(text: str, ws: Workspace, settings: Settings, already: set[str
             out.refused.append(f"refused: {exc}")
     files, edit_errors = apply_all(allowed, read)
     for path, f in list(files.items()):
+        dropped: list[str] = []
         if f.is_test and path.endswith(JS_SUFFIXES):
             fixed, added = repair_test(path, f.after, ws.root, set(files) | already)
         elif path.endswith(".py") and (f.is_test or f.after != f.before):
-            fixed, added = add_missing_imports(f.after)
+            fixed, dropped = (f.after, []) if f.is_test else drop_self_tests(f.after, f.before)
+            fixed, added = add_missing_imports(fixed)
         else:
             continue
-        if added:
+        if added or dropped:
             files[path] = replace(f, after=fixed)
-            traj.event(step, "repair", path=path, added_imports=added)
+            traj.event(step, "repair", path=path, added_imports=added, dropped_self_tests=dropped)
     for path, f in list(files.items()):
         why = guard.check(path, f.before, f.after) if guard is not None and f.after != f.before else None
         try:

@@ -169,6 +169,7 @@ class Edits(Event):
 class Repair(Event):
     path: str
     added_imports: list[str]
+    dropped_self_tests: list[str] = field(default_factory=list)  # module-level self-tests removed (repair.py)
 
 
 @_kind("validation")

@@ -89,3 +89,40 @@ def add_missing_imports(source: str) -> tuple[str, list[str]]:
         lines[insert_at - 1] += "\n"
     added = "".join(f"{n}\n" for n in names)
     return "".join(lines[:insert_at]) + added + "".join(lines[insert_at:]), names
+
+
+def _calls_of(node: ast.AST) -> set[str]:
+    return {n.func.id for n in ast.walk(node) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+
+
+def _self_test(stmt: ast.stmt, defined: set[str]) -> bool:
+    """A module-level statement that runs the file's own checks at import: a call of a `test*` function the
+    file defines, or an assert that calls a function the file defines."""
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and isinstance(stmt.value.func, ast.Name):
+        return stmt.value.func.id.startswith("test") and stmt.value.func.id in defined
+    return isinstance(stmt, ast.Assert) and bool(_calls_of(stmt) & defined)
+
+
+def drop_self_tests(source: str, before: str | None) -> tuple[str, list[str]]:
+    """The implementation source without the module-level self-tests the reply added (small models end a
+    module with `test_f()` or `assert f(2) == 4`, which runs at every import, so one wrong expectation of
+    theirs fails every test of the project), and the statements removed. Statements the file had before
+    stay; so do `if __name__ == "__main__":` blocks, which do not run at import."""
+    tree = parse_module(source)
+    if tree is None:
+        return source, []
+    old = parse_module(before) if before else None
+    kept = {ast.dump(s) for s in old.body} if old is not None else set()
+    defined = {s.name for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    lines = source.splitlines(keepends=True)
+    shared = {}  # line -> how many module-level statements touch it (a `;` line is left alone)
+    for s in tree.body:
+        for n in range(s.lineno, (s.end_lineno or s.lineno) + 1):
+            shared[n] = shared.get(n, 0) + 1
+    drop = [s for s in tree.body if _self_test(s, defined) and ast.dump(s) not in kept
+            and all(shared[n] == 1 for n in range(s.lineno, (s.end_lineno or s.lineno) + 1))]
+    if not drop:
+        return source, []
+    gone = {n for s in drop for n in range(s.lineno, (s.end_lineno or s.lineno) + 1)}
+    text = "".join(line for n, line in enumerate(lines, 1) if n not in gone)
+    return text.rstrip("\n") + "\n", [ast.get_source_segment(source, s) or ast.unparse(s) for s in drop]
