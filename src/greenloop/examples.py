@@ -97,11 +97,8 @@ def _ambiguous(expected: str) -> bool:
 _INPUT_OUTPUT = re.compile(r"^\s*Input\s*:\s*(.+?)\s*\n(?:\s*\n)*\s*Output\s*:\s*(.+)$", re.M)
 
 
-def _input_output(source: str, origin: str) -> list[Example]:
-    """`Input: a = [1, 2], k = 3` then `Output: [2]` in the docstring of a function of `source` (Python)."""
-    tree = parse_module(source)
-    if tree is None:
-        return []
+def _input_output(tree: ast.Module, origin: str) -> list[Example]:
+    """`Input: a = [1, 2], k = 3` then `Output: [2]` in the docstring of a function of the module."""
     found = []
     for f in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)):
         for m in _INPUT_OUTPUT.finditer(ast.get_docstring(f, clean=True) or ""):
@@ -115,9 +112,12 @@ def extract(task: str, origin: str = "") -> list[Example]:
     """The examples written in `task` (a task's text, or the content of a file it names: `origin`). In a
     Python file, an example must call a name the file defines or imports (HumanEval/81's docstring calls
     `grade_equation` in a file that defines `numerical_letter_grade`: no program of that file can meet it)."""
-    found = _extract(task, origin)
-    names = _top_level_names(task) if origin.endswith(".py") else None
-    return found if names is None else [ex for ex in found if _called(ex.call) in names]
+    tree = parse_module(task) if origin.endswith(".py") else None
+    found = _extract(task, origin, tree)
+    if tree is None:  # prose, or a file that does not parse: nothing to hold the examples to
+        return found
+    names = _top_level_names(tree)
+    return [ex for ex in found if _called(ex.call) in names]
 
 
 def _called(call: str) -> str:
@@ -125,11 +125,8 @@ def _called(call: str) -> str:
     return func.func.id if isinstance(func, ast.Call) and isinstance(func.func, ast.Name) else ""
 
 
-def _top_level_names(source: str) -> set[str] | None:
-    """The names a module binds at its top level (None: it does not parse, nothing to hold examples to)."""
-    tree = parse_module(source)
-    if tree is None:
-        return None
+def _top_level_names(tree: ast.Module) -> set[str]:
+    """The names a module binds at its top level."""
     names: set[str] = set()
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -142,8 +139,8 @@ def _top_level_names(source: str) -> set[str] | None:
     return names
 
 
-def _extract(task: str, origin: str) -> list[Example]:
-    found: list[Example] = _input_output(task, origin) if origin.endswith(".py") else []
+def _extract(task: str, origin: str, tree: ast.Module | None) -> list[Example]:
+    found: list[Example] = _input_output(tree, origin) if tree is not None else []
     for m in _DOCTEST.finditer(task):
         call, expected = m.group(1).strip(), m.group(2).strip()
         if _parses(call, literal=False) and _parses(expected, literal=True):
