@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+from collections import Counter
 
 from greenloop.outline import parse_module
 
@@ -95,6 +96,10 @@ def _calls_of(node: ast.AST) -> set[str]:
     return {n.func.id for n in ast.walk(node) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
 
 
+def _lines(stmt: ast.stmt) -> range:
+    return range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1)
+
+
 def _self_test(stmt: ast.stmt, defined: set[str]) -> bool:
     """A module-level statement that runs the file's own checks at import: a call of a `test*` function the
     file defines, or an assert that calls a function the file defines."""
@@ -114,15 +119,11 @@ def drop_self_tests(source: str, before: str | None) -> tuple[str, list[str]]:
     old = parse_module(before) if before else None
     kept = {ast.dump(s) for s in old.body} if old is not None else set()
     defined = {s.name for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
-    lines = source.splitlines(keepends=True)
-    shared = {}  # line -> how many module-level statements touch it (a `;` line is left alone)
-    for s in tree.body:
-        for n in range(s.lineno, (s.end_lineno or s.lineno) + 1):
-            shared[n] = shared.get(n, 0) + 1
+    shared = Counter(n for s in tree.body for n in _lines(s))  # a line two statements touch (`;`) stays
     drop = [s for s in tree.body if _self_test(s, defined) and ast.dump(s) not in kept
-            and all(shared[n] == 1 for n in range(s.lineno, (s.end_lineno or s.lineno) + 1))]
+            and all(shared[n] == 1 for n in _lines(s))]
     if not drop:
         return source, []
-    gone = {n for s in drop for n in range(s.lineno, (s.end_lineno or s.lineno) + 1)}
-    text = "".join(line for n, line in enumerate(lines, 1) if n not in gone)
+    gone = {n for s in drop for n in _lines(s)}
+    text = "".join(line for n, line in enumerate(source.splitlines(keepends=True), 1) if n not in gone)
     return text.rstrip("\n") + "\n", [ast.get_source_segment(source, s) or ast.unparse(s) for s in drop]
