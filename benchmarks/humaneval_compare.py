@@ -24,7 +24,10 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
+
+from greenloop.figures import evidence_of
 
 HERE = Path(__file__).resolve().parent
 
@@ -71,6 +74,11 @@ def row(config: str, results: list[dict], oneshot: dict[str, bool] | None) -> di
         "tokens_per_task": round(sum(r["input_tokens"] + r["output_tokens"] for r in results) / max(1, n)),
         "median_seconds": round(statistics.median(r["seconds"] for r in results), 1) if results else 0.0,
     }
+    if greens:  # does the evidence a green claims hold on the hidden tests? (run summary `evidence`)
+        levels = Counter(r["evidence"] for r in greens)
+        wrong = Counter(r["evidence"] for r in greens if not r["solved"])
+        out["evidence"] = {level: {"greens": levels[level], "false": wrong[level]}
+                           for level in ("strong", "weak", "unmeasured")}
     if oneshot is not None:
         out["won"] = sorted((t for t, ok in solved.items() if ok and not oneshot.get(t)), key=_num)
         out["lost"] = sorted((t for t, ok in solved.items() if not ok and oneshot.get(t)), key=_num)
@@ -85,7 +93,21 @@ def _num(task_id: str) -> int:
 
 def load(run_dir: Path) -> list[dict]:
     jsonl = next(run_dir.glob("*.jsonl"))
-    return [json.loads(line) for line in jsonl.read_text().splitlines() if line.strip()]
+    records = [json.loads(line) for line in jsonl.read_text().splitlines() if line.strip()]
+    for r in records:
+        if r["green"] and "evidence" not in r:  # a record from before the field: its trajectory's grade
+            name = r["task_id"].replace("/", "-")
+            r["evidence"] = evidence_from_trajectory(run_dir / "trajectories" / f"{name}.jsonl")
+    return records
+
+
+def evidence_from_trajectory(path: Path) -> str:
+    """The evidence a green run's last grade event gives (figures.evidence_of), for records written before the
+    run summary carried it."""
+    lines = path.read_text().splitlines() if path.exists() else []
+    grades = [e for e in map(json.loads, lines) if e["kind"] == "grade"]
+    m = grades[-1]["quality"].get("mutation") if grades else None
+    return evidence_of(m["score"], m["total"], m["not_run"]) if m else "unmeasured"
 
 
 def table(root: Path, configs: list[str]) -> list[dict]:

@@ -47,6 +47,10 @@ def test_agent_mode_end_to_end_with_a_false_green(tmp_path: Path) -> None:
     rows = [json.loads(line) for line in (report / "humaneval-agent.jsonl").read_text().splitlines()]
     assert [(r["task_id"], r["solved"], r["green"]) for r in rows] == [
         ("HumanEval/0", True, True), ("HumanEval/1", False, True), ("HumanEval/2", False, False)]
+    claimed = {r["task_id"]: r["evidence"] for r in rows}  # each green's evidence, counted against the hidden tests
+    assert claimed["HumanEval/2"] is None and {claimed["HumanEval/0"], claimed["HumanEval/1"]} <= {"strong", "weak"}
+    assert total["evidence"][claimed["HumanEval/1"]]["false"] == 1, (claimed, total["evidence"])
+    assert sum(v["greens"] for v in total["evidence"].values()) == 2, total["evidence"]
     page = (report / "humaneval-agent.html").read_text()
     assert "<svg" in page and "Pass rate by attempt" in page and "false-green rate" in page
     kept = sorted(p.name for p in (report / "trajectories").iterdir())  # the task repos are gone; these stay

@@ -40,6 +40,25 @@ def test_strong_tests_kill_more_mutants_than_weak_ones_and_the_weak_ones_get_a_w
     low = [w for w in weak_run["warnings"] if "mutants of the code" in w]
     assert len(low) == 1 and f"killed {weak['killed']} of 5" in low[0] and "they do not notice: textkit/slug.py:" in low[0]
     assert not [w for w in strong_run["warnings"] if "mutants of the code" in w]
+    assert strong_run["evidence"] == "strong" and weak_run["evidence"] == "weak"
+
+
+def test_the_terminal_says_how_much_a_green_says_and_an_unscored_green_claims_nothing(
+        repo: Path, tmp_path: Path) -> None:
+    """The end of a run names its evidence and what it rests on; with no score (mutation off) it is
+    "unmeasured", and a failed run has none."""
+    script = write_script(tmp_path / "strong.json", [{"text": whole(test=STRONG, impl=IMPL)}])
+    shown = cli("run", "Add clamp(x, lo, hi) in textkit/slug.py", "--repo", str(repo), "--model", f"scripted:{script}",
+                env={"GREENLOOP_MUTATION_BUDGET_S": "120"})
+    assert shown.returncode == 0, shown.stderr
+    assert "evidence: strong (the tests killed 5 of 5 mutants of the code)" in shown.stderr, shown.stderr
+    unscored = summary(cli("run", "Add clamp(x, lo, hi) in textkit/slug.py", "--repo", str(repo), "--model",
+                           f"scripted:{script}", "--json", env={"GREENLOOP_MUTATION": "off"}))
+    assert unscored["status"] == "success" and unscored["evidence"] == "unmeasured", unscored
+    failing = write_script(tmp_path / "red.json", [{"text": whole(test=STRONG, impl=IMPL.replace("return lo", "return hi"))}])
+    failed = summary(cli("run", "Add clamp(x, lo, hi) in textkit/slug.py", "--repo", str(repo), "--model",
+                         f"scripted:{failing}", "--json", "--max-iterations", "1"))
+    assert failed["status"] == "failed" and failed["evidence"] is None, failed
 
 
 def test_the_task_examples_judged_the_green_so_they_face_the_mutants_too(repo: Path, tmp_path: Path) -> None:
@@ -94,3 +113,23 @@ def test_without_tests_of_its_own_the_test_command_faces_the_mutants(repo: Path,
         scores.append(s["quality"]["mutation"])
     strong, weak = scores
     assert strong["total"] == weak["total"] == 5 and strong["score"] == 1.0 and weak["score"] <= 0.6, scores
+
+
+def test_the_default_budget_follows_the_run_so_a_model_s_minutes_buy_every_mutant() -> None:
+    """The mutation budget by default: the run's own test time, or 40% of the run so far if that is more, at
+    most 20 s (a real model's run of minutes grades every mutant; a quick scripted run stays within +50%)."""
+    import time
+
+    from greenloop import record
+    from greenloop.grade import default_budget
+
+    def reading(started_ago: float, *test_seconds: float) -> record.Reading:
+        start = record.RunStart(ts=time.time() - started_ago, run_id="r", step="start", greenloop_version="0",
+                                prompt_version="0", config={}, task="t", model="m", sandbox="bwrap")
+        runs = [record.TestRun(ts=0, run_id="r", step="test", command=[], exit_code=0, passed=1, failed=0, errors=0,
+                               timed_out=False, seconds=s, output="") for s in test_seconds]
+        return record.Reading([start, *runs], [])
+
+    assert default_budget(reading(300, 1.4, 1.5)) == 20.0  # a model's five minutes: capped at 20 s
+    assert 3.9 < default_budget(reading(10, 1.4, 1.5)) <= 4.1  # a quick run: 40% of its time so far
+    assert default_budget(reading(2, 6.0)) == 6.0  # slow tests: as long as the run's own test runs took

@@ -99,6 +99,7 @@ def test_show_html_writes_one_self_contained_page_beside_the_trajectory(story: d
     assert s["commit"] in page.words and "-def slugify(text):" in page.words  # the commit and the fix's diff
     mutation = s["quality"]["mutation"]
     assert f"({mutation['killed']} of {mutation['total']} mutants killed" in words
+    assert f"Evidence of the green: {s['evidence']}" in words and s["evidence"] in ("strong", "weak", "unmeasured")
     assert "textkit/slug.py" in words and "maintainability" in words
     assert page.count("details") == page.ends.count("details") >= 8  # request, reply, outputs: collapsed
     assert page.count("svg") == 2 and page.count("rect") >= 5  # seconds and tokens by step

@@ -221,6 +221,7 @@ def run(
         if result.status == "success":
             err.print(f"branch {result.branch}  commit {result.commit[:12] if result.commit else ''}")
             err.print(f"files: {escape(for_terminal(', '.join(result.files)))}; tests: {result.tests_passed} passed")
+            err.print(f"evidence: {result.evidence} ({escape(for_terminal(result.evidence_why))})")
         else:
             err.print(escape(for_terminal(result.error or "")))
             if result.branch:

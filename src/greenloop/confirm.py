@@ -1,6 +1,7 @@
 """What happens to a green run before its commit: the grade (grade.py); on a weak green, a second opinion
 (crosscheck.py) that may replace the program, then the grade again; with `mutation = "improve"`, stronger tests
-from the surviving mutants (strengthen.py). A low mutation score is a warning."""
+from the surviving mutants (strengthen.py). A low mutation score is a warning; the score decides how much the
+green says (figures.Evidence)."""
 
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ from greenloop.workspace import Workspace
 
 
 def confirm(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, settings: Settings, traj: Trajectory,
-            python: Path) -> dict[str, object]:
-    """The run summary's `quality` of the program that will be committed."""
+            python: Path) -> Graded:
+    """The grade of the program that will be committed: the run summary's `quality` and `evidence`."""
     examples = st.examples if node_of(st.runner) is None else ()  # a Node project's examples run in node
 
     def measure() -> Graded:
@@ -42,4 +43,4 @@ def confirm(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, set
         st.warnings.append(f"mutation = improve: {done.why}")
     if (low := graded.warning()) is not None:
         st.warnings.append(low)
-    return graded.quality
+    return graded

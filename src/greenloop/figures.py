@@ -7,13 +7,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
 from greenloop.quality import FileMetrics
 
 T = TypeVar("T")
+
+STRONG_SCORE = 0.8  # a mutation score under this (more than one mutant in five survives) is a summary warning
+EVIDENCE_MIN_MUTANTS = 3  # fewer judged, with some cut off by the time budget, is too few to call the tests strong
+
+# How much a green says (the run summary's `evidence`): "strong" when the tests and the task's examples killed at
+# least STRONG_SCORE of the code's mutants (and enough of them ran), "weak" when more survived, "unmeasured" when no
+# score was taken or too few mutants ran to tell.
+Evidence = Literal["strong", "weak", "unmeasured"]
+
+
+def evidence_of(score: float | None, total: int, not_run: int) -> Evidence:
+    """The evidence of a mutation score: killed / total mutants, `not_run` cut off by the time budget."""
+    if score is None:
+        return "unmeasured"
+    if score < STRONG_SCORE:
+        return "weak"
+    return "strong" if total >= EVIDENCE_MIN_MUTANTS or not not_run else "unmeasured"
 
 
 @dataclass(frozen=True)
@@ -27,6 +44,10 @@ class MutationFigures:
     not_run: int = 0  # over the time budget
     seconds: float = 0.0
     survivors: list[str] = field(default_factory=list)  # "path:line description", at most 10
+
+    @property
+    def evidence(self) -> Evidence:
+        return evidence_of(self.score, self.total, self.not_run)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from greenloop.draft import commit_message, framings
 from greenloop.errors import BudgetExceeded, GreenloopError, UsageError
 from greenloop.examples import extract
 from greenloop.frozen import TestGuard
+from greenloop.grade import Graded
 from greenloop.jsexamples import node_of
 from greenloop.judge import take_baseline
 from greenloop.ledger import is_project_test_file
@@ -153,7 +154,7 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
     wt = gitops.create_worktree(repo, run_id, task, settings.from_ref) if kept is None else kept.worktree
     traj.event("start", "worktree", path=str(wt.path), branch=wt.branch, base=wt.base_commit)
     status, error, commit, green, interrupted = "failed", None, None, False, False
-    quality: dict[str, object] = {}
+    graded: Graded | None = None
     usage_error: UsageError | None = None
     st = State(task=task, context=ProjectContext.empty(), warnings=list(dict.fromkeys(notices)),
                resample=settings.resample)
@@ -204,7 +205,7 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
         except BudgetExceeded as exc:
             error = str(exc)
         if green:
-            quality = confirm(st, metered, sandbox, ws, settings, traj, python)
+            graded = confirm(st, metered, sandbox, ws, settings, traj, python)
             progress(step="commit_message")
             st.ledger.restore(ws)
             diff = st.ledger.diff()
@@ -257,7 +258,9 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
         trajectory=str(traj_path), error=error, sandbox=sandbox.name,
         baseline=f"{baseline.status}: {baseline.detail}",
         regressed=st.verdict.regressions if st.verdict else (), discarded=tuple(st.discarded),
-        cost_usd=metered.usage.cost_usd if metered.usage.calls else None, quality=quality)
+        cost_usd=metered.usage.cost_usd if metered.usage.calls else None,
+        quality=graded.quality if graded else {}, evidence=graded.evidence if graded and status == "success" else None,
+        evidence_why=graded.why() if graded and status == "success" else "")
     traj.event("end", "run_end", seconds=round(time.monotonic() - started, 3), summary=result.summary())
     traj.close()
     if usage_error is not None:

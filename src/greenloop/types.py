@@ -136,6 +136,8 @@ class RunResult:
     discarded: tuple[str, ...] = ()  # what the test runs created or changed that is not committed
     cost_usd: float | None = None  # None: a model without a known price (local, scripted, unknown)
     quality: Mapping[str, object] = field(default_factory=dict)  # grade.py: {"files": {path: metrics}}
+    evidence: str | None = None  # a committed green: "strong" | "weak" | "unmeasured" (figures.Evidence)
+    evidence_why: str = ""  # what it rests on, for the terminal
 
     @property
     def tests_passed(self) -> int:
@@ -157,6 +159,7 @@ class RunResult:
             "discarded": list(self.discarded),
             "warnings": list(self.warnings),
             "quality": dict(self.quality),
+            "evidence": self.evidence,
             "usage": {
                 "calls": self.calls,
                 "input_tokens": self.input_tokens,

@@ -36,6 +36,7 @@ class TaskResult:
     seconds: float
     error: str | None = None
     mutation_score: float | None = None  # of the tests that judged a green result (agent mode)
+    evidence: str | None = None  # a green's run summary `evidence`: strong | weak | unmeasured
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -125,5 +126,5 @@ def run_agent(problem: dict[str, Any], model: Model, sandbox: Sandbox, settings:
     return TaskResult(problem["task_id"], "agent", solved, result.status == "success", result.attempts,
                       result.calls, result.input_tokens, result.output_tokens,
                       round(time.monotonic() - start, 3), result.error,
-                      mutation.get("score") if isinstance(mutation, dict) else None)
+                      mutation.get("score") if isinstance(mutation, dict) else None, result.evidence)
 

@@ -24,7 +24,19 @@ def totals(results: Sequence[TaskResult], mode: str, model: str, seconds: float)
         "calls": sum(r.calls for r in results), "input_tokens": sum(r.input_tokens for r in results),
         "output_tokens": sum(r.output_tokens for r in results), "seconds": round(seconds, 2),
         "mutation": mutation_vs_false_green(green),
+        "evidence": by_evidence(green),
     }
+
+
+def by_evidence(green: Sequence[TaskResult]) -> dict[str, dict[str, int]]:
+    """Greens and false greens by the evidence the run claimed (a record without it: unmeasured): does a strong
+    green hold on the hidden tests?"""
+    out = {level: {"greens": 0, "false": 0} for level in ("strong", "weak", "unmeasured")}
+    for r in green:
+        row = out[r.evidence if r.evidence in out else "unmeasured"]
+        row["greens"] += 1
+        row["false"] += not r.solved
+    return out
 
 
 def mutation_vs_false_green(green: Sequence[TaskResult]) -> dict[str, Any]:
