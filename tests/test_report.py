@@ -206,10 +206,13 @@ def test_runs_stats_and_html_index_over_real_runs(repo: Path, tmp_path: Path) ->
     assert figures["median_seconds"] > 0
     assert figures["mutation_runs"] == 1 and figures["mean_mutation_score"] == made[0]["quality"]["mutation"]["score"]
     assert figures["graded_runs"] == 1 and figures["mean_max_complexity"] == 1.0
+    claimed = made[0]["evidence"]  # the green run's, counted by level; the failed run claims none
+    assert figures["evidence"] == {level: int(level == claimed) for level in ("strong", "weak", "unmeasured", "unknown")}
     table = cli("runs", "--stats", "--repo", str(repo)).stdout.splitlines()
     assert table[0] == "figure\tvalue" and "solved\t1 (50.0%)" in table and "median attempts\t1" in table
     listed = json.loads(cli("runs", "--json", "--repo", str(repo)).stdout)
     assert [r["run_id"] for r in listed] == [s["run_id"] for s in made] and listed[0]["tokens"] == tokens[0]
+    assert [r["evidence"] for r in listed] == [claimed, None] and f"evidence (green runs)\t{claimed} 1" in table
 
     for where in (None, tmp_path / "elsewhere" / "runs.html"):
         proc = cli("runs", "--html", *([str(where)] if where else []), "--repo", str(repo))

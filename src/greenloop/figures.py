@@ -84,6 +84,7 @@ class Summary:
     attempts: int = 0
     usage: Usage = field(default_factory=Usage)
     quality: GradeFigures = field(default_factory=GradeFigures)
+    evidence: str | None = None  # a green's: strong | weak | unmeasured (absent before the field: None)
     error: str | None = None
 
 

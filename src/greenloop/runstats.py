@@ -23,6 +23,7 @@ class Stats:
     mean_mutation_score: float | None
     graded_runs: int  # green runs with a graded Python file
     mean_max_complexity: float | None  # the mean over green runs of the largest function complexity
+    evidence: dict[str, int]  # green runs by the evidence they claimed (strong, weak, unmeasured; older: unknown)
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -37,6 +38,7 @@ class Stats:
             ("median wall time", _num(self.median_seconds, " s")),
             ("mean mutation score (green runs)", _num(self.mean_mutation_score) + f"  (of {self.mutation_runs})"),
             ("mean max complexity (green runs)", _num(self.mean_max_complexity) + f"  (of {self.graded_runs})"),
+            ("evidence (green runs)", ", ".join(f"{level} {n}" for level, n in self.evidence.items() if n) or "-"),
         ]
 
 
@@ -65,6 +67,8 @@ def stats(runs: Sequence[RunRecord]) -> Stats:
         median_seconds=_median([r.seconds for r in finished]),
         mutation_runs=len(scores), mean_mutation_score=_mean(scores),
         graded_runs=len(complexity), mean_max_complexity=_mean(complexity),
+        evidence={level: sum((r.summary.evidence or "unknown") == level for r in green)
+                  for level in ("strong", "weak", "unmeasured", "unknown")},
     )
 
 
@@ -75,4 +79,5 @@ def run_json(rec: RunRecord) -> dict[str, object]:
             "undone": rec.undone, "branch": rec.branch, "commit": rec.commit, "attempts": rec.attempts,
             "model": rec.model, "tokens": rec.tokens, "cost_usd": rec.summary.usage.cost_usd,
             "seconds": rec.seconds, "mutation_score": mutation.score if mutation else None,
+            "evidence": rec.summary.evidence,
             "max_complexity": rec.summary.quality.max_complexity}
