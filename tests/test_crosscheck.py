@@ -129,6 +129,22 @@ def test_a_green_whose_tests_kill_mutants_is_not_crosschecked(stubbed: Path, tmp
     assert s["quality"]["mutation"]["score"] > 0 and not crosschecks(s)
 
 
+def test_a_green_whose_evidence_is_weak_though_some_mutants_die_is_crosschecked(stubbed: Path, tmp_path: Path) -> None:
+    """Evidence, not a zero score, decides: here the example and the project's test kill some mutants (a score
+    above 0) but not the upper-case branch's, so the green is weak, and two others outvote it."""
+    weak = STUB + ('    count = 0\n    for c in text:\n        if c in "aeiou":\n            count += 1\n'
+                   '        elif c in "AEIOU" and len(text) > 100:\n            count += 1\n    return count\n')
+    s = run(stubbed, tmp_path, [{"step": "generate", "text": block(weak)},
+                                {"step": "crosscheck", "text": f"```python\n{EITHER_CASE}```\n"},
+                                {"step": "crosscheck", "text": f"```python\n{EITHER_CASE_TOO}```\n"}],
+            env={"GREENLOOP_MUTATION": "score", "GREENLOOP_MUTATION_BUDGET_S": "120"})
+    assert s["status"] == "success" and "crosscheck" in steps(s), s
+    (check,) = crosschecks(s)
+    assert check["swapped"] and git(stubbed, "show", f"{s['commit']}:textkit/vowels.py") != weak
+    first, last = [e["quality"]["mutation"] for e in events(s["trajectory"]) if e["kind"] == "grade"]
+    assert 0 < first["score"] < 0.8 and last["score"] == 1.0 and s["evidence"] == "strong", (first, last)
+
+
 def test_crosscheck_is_off_by_default_and_sends_no_second_request(stubbed: Path, tmp_path: Path) -> None:
     script = write_script(tmp_path / "s.json", [{"step": "generate", "text": block(LOWER_ONLY)}])
     proc = cli("run", TASK, "--repo", str(stubbed), "--model", f"scripted:{script}", "--json",

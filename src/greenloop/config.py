@@ -50,7 +50,7 @@ class Settings(BaseModel):
     patience: int = Field(2, ge=1, le=100)  # attempts in a row without a better program before the run stops
     map_tokens: int = Field(1024, ge=0, le=16000)  # the ranked repo map in the generate prompt (0: none)
     agreement: bool = True  # a second implementation settles a model test that the first contradicts
-    crosscheck: bool = False  # a green whose tests kill no mutant is checked against other implementations (opt-in:
+    crosscheck: bool = False  # a green without strong evidence is checked against other implementations (opt-in:
     # on 51 HumanEval tasks with the 1.5B model it changed no hidden-test outcome, at +0.5 calls a task)
     test_cmd: str | None = None
     test_timeout: float = Field(120.0, gt=0)

@@ -29,7 +29,7 @@ def confirm(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, set
         return grade(st.ledger, traj, ws, sandbox, python, settings.test_timeout, settings.mutation_budget_s,
                      settings.test_cmd, settings.mutation != "off", examples)
     graded = measure()
-    if applies(st, settings, graded.mutation.score if graded.mutation else None):
+    if applies(st, settings, graded.evidence):
         checked = crosscheck(st, model, sandbox, ws, settings, traj, python)
         if checked.warning:
             st.warnings.append(checked.warning)

@@ -1,6 +1,6 @@
-"""A second opinion on a weak green. Green on tests that notice nothing (mutation score 0, or not measured) says
-little: a small model's code often meets the few examples of a task and is wrong elsewhere (every false green of
-the 1.5B model on HumanEval had mutation score 0). So another implementation is drafted from another framing
+"""A second opinion on a green whose evidence is not strong (figures.Evidence: more than one mutant in five
+survived the tests and the task's examples, or no score was taken). Such a green says little: a small model's code
+often meets the few examples of a task and is wrong elsewhere. So another implementation is drafted from another framing
 (draft.framings: the lean request, or the file as code to complete) and both run on the task's examples and on
 inputs varied from the calls the task's file writes out (probes.py):
 - the others that meet every task example agree with it on every input: the green stands;
@@ -21,6 +21,7 @@ from greenloop.draft import Framing, first_draft_messages, framings
 from greenloop.edits import AppliedFile
 from greenloop.errors import BudgetExceeded, ModelError
 from greenloop.examples import module_name
+from greenloop.figures import Evidence
 from greenloop.models.meter import MeteredModel
 from greenloop.probes import Call, Row, probe_calls, run_probes
 from greenloop.protocols import Sandbox
@@ -36,8 +37,8 @@ class CrossChecked:
     warning: str | None  # for the run summary: a disagreement the crosscheck could not settle, or the swap
 
 
-def applies(st: State, settings: Settings, mutation_score: float | None) -> bool:
-    return (settings.crosscheck and not mutation_score and st.target is not None and len(framings(st)) > 1
+def applies(st: State, settings: Settings, evidence: Evidence) -> bool:
+    return (settings.crosscheck and evidence != "strong" and st.target is not None and len(framings(st)) > 1
             and module_name(st.target) is not None and any(_calls(st)))
 
 
