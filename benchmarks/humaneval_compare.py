@@ -24,9 +24,10 @@ import statistics
 import subprocess
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
+from greenloop.bench.humaneval import TaskResult
+from greenloop.bench.report import by_evidence
 from greenloop.figures import evidence_of
 
 HERE = Path(__file__).resolve().parent
@@ -75,10 +76,7 @@ def row(config: str, results: list[dict], oneshot: dict[str, bool] | None) -> di
         "median_seconds": round(statistics.median(r["seconds"] for r in results), 1) if results else 0.0,
     }
     if greens:  # does the evidence a green claims hold on the hidden tests? (run summary `evidence`)
-        levels = Counter(r["evidence"] for r in greens)
-        wrong = Counter(r["evidence"] for r in greens if not r["solved"])
-        out["evidence"] = {level: {"greens": levels[level], "false": wrong[level]}
-                           for level in ("strong", "weak", "unmeasured")}
+        out["evidence"] = by_evidence([TaskResult(**r) for r in greens])
     if oneshot is not None:
         out["won"] = sorted((t for t, ok in solved.items() if ok and not oneshot.get(t)), key=_num)
         out["lost"] = sorted((t for t, ok in solved.items() if not ok and oneshot.get(t)), key=_num)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -22,6 +22,7 @@ EVIDENCE_MIN_MUTANTS = 3  # fewer judged, with some cut off by the time budget, 
 # least STRONG_SCORE of the code's mutants (and enough of them ran), "weak" when more survived, "unmeasured" when no
 # score was taken or too few mutants ran to tell.
 Evidence = Literal["strong", "weak", "unmeasured"]
+EVIDENCE_LEVELS: tuple[Evidence, ...] = get_args(Evidence)
 
 
 def evidence_of(score: float | None, total: int, not_run: int) -> Evidence:

@@ -7,6 +7,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
+from greenloop.figures import EVIDENCE_LEVELS
 from greenloop.runlog import RunRecord, when
 
 
@@ -68,7 +69,7 @@ def stats(runs: Sequence[RunRecord]) -> Stats:
         mutation_runs=len(scores), mean_mutation_score=_mean(scores),
         graded_runs=len(complexity), mean_max_complexity=_mean(complexity),
         evidence={level: sum((r.summary.evidence or "unknown") == level for r in green)
-                  for level in ("strong", "weak", "unmeasured", "unknown")},
+                  for level in (*EVIDENCE_LEVELS, "unknown")},
     )
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from greenloop.bench.humaneval import TaskResult
+from greenloop.figures import EVIDENCE_LEVELS
 
 
 def totals(results: Sequence[TaskResult], mode: str, model: str, seconds: float) -> dict[str, Any]:
@@ -31,7 +32,7 @@ def totals(results: Sequence[TaskResult], mode: str, model: str, seconds: float)
 def by_evidence(green: Sequence[TaskResult]) -> dict[str, dict[str, int]]:
     """Greens and false greens by the evidence the run claimed (a record without it: unmeasured): does a strong
     green hold on the hidden tests?"""
-    out = {level: {"greens": 0, "false": 0} for level in ("strong", "weak", "unmeasured")}
+    out = {level: {"greens": 0, "false": 0} for level in EVIDENCE_LEVELS}
     for r in green:
         row = out[r.evidence if r.evidence in out else "unmeasured"]
         row["greens"] += 1
