@@ -13,6 +13,8 @@ STUB = 'def slugify(text):\n    """Lower-case words joined by hyphens.\n\n    >>
 PROJECT_TEST = "from textkit.slug import slugify\n\n\ndef test_punct():\n    assert slugify('  A, b!  ') == 'a-b'\n"
 TASK = "Implement slugify in textkit/slug.py as its docstring says"
 ENV = {"GREENLOOP_REQUIRE_TESTS": "false", "GREENLOOP_COMMIT_MESSAGE": "template"}
+# GOOD_IMPL with the stub's docstring, which a reply that leaves it out does not delete (test_omitted.py)
+WITH_DOCSTRING = GOOD_IMPL.replace("str:\n", "str:\n" + STUB.split("\n", 1)[1])
 SUITE = ("--test-cmd", "python -m pytest -q -p no:cacheprovider tests")  # the project's test judges the work
 
 
@@ -55,7 +57,7 @@ def test_a_wrong_first_draft_is_redrafted_as_code_to_complete(stubbed: Path, tmp
     assert user.startswith("Complete this Python code from textkit/slug.py:\n\n```python\n" + STUB + "```")
     assert user.endswith(TASK) and "Reply with the complete code" in system
     assert "replace(\" \", \"-\")" not in user  # a fresh draft: the wrong code is not shown
-    assert git(stubbed, "show", f"{s['commit']}:textkit/slug.py") == GOOD_IMPL
+    assert git(stubbed, "show", f"{s['commit']}:textkit/slug.py") == WITH_DOCSTRING
     assert (stubbed / "textkit" / "slug.py").read_text() == STUB  # the user's checkout is untouched
 
 
@@ -83,7 +85,7 @@ def test_past_the_framings_a_missed_example_is_redrafted_from_samples_chosen_by_
     assert [r[0] for r in requests(s)] == ["generate", "redraft"] + ["resample"] * 4
     chosen = [e for e in events(s["trajectory"]) if e["kind"] == "candidates"]
     assert [(c["count"], c["implementation"]) for c in chosen] == [(4, 2)], chosen
-    assert git(stubbed, "show", f"{s['commit']}:textkit/slug.py") == GOOD_IMPL
+    assert git(stubbed, "show", f"{s['commit']}:textkit/slug.py") == WITH_DOCSTRING
     assert (stubbed / "textkit" / "slug.py").read_text() == STUB  # the user's checkout is untouched
 
 

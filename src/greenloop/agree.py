@@ -67,7 +67,7 @@ def settle(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, sett
     text = model.complete(implement_messages(st), "generate", settings.retry_temperature).text
     created = frozenset(p for p, e in st.ledger.entries.items() if e.original is None)
     sample = prepare_reply(text, ws, settings, set(st.ledger.written()), traj, step, st.reply_target, st.guard,
-                           st.task, created)
+                           st.task, created, originals=st.ledger.originals())
     sample.written = {p: f for p, f in sample.written.items() if not f.is_test}
     if sample.errors or not sample.written:
         traj.event(step, "agreement", decided=False, why="the second implementation is not valid",

@@ -12,6 +12,7 @@ from greenloop.edits import AppliedFile, apply_all
 from greenloop.errors import FormatError, GuardrailViolation
 from greenloop.frozen import TestGuard
 from greenloop.guardrails import WritePolicy
+from greenloop.omitted import keep_omitted
 from greenloop.repair import add_missing_imports, drop_self_tests
 from greenloop.repair_js import repair_test
 from greenloop.replies import parse_reply
@@ -35,13 +36,16 @@ class ReplyOutcome:
 def prepare_reply(text: str, ws: Workspace, settings: Settings, already: set[str], traj: Trajectory,
                   step: str, target: str | None = None, guard: TestGuard | None = None,
                   task: str = "", created: frozenset[str] = frozenset(),
-                  pending: Mapping[str, str] = MappingProxyType({})) -> ReplyOutcome:
+                  pending: Mapping[str, str] = MappingProxyType({}),
+                  originals: Mapping[str, str | None] = MappingProxyType({})) -> ReplyOutcome:
     """Parse, guard, apply and validate a reply without writing: the valid files are in `written`, for the
     ledger to record and put on disk. `target`: the one implementation file of the task, if there is one (it
     receives an unnamed code block). `guard`: the tests the reply may not change. `task`: what the
     user asked for (a package.json script change needs the task to ask for it). `created`: files this
     run created (validated as new files: their size limit is the whole file's, and they may be rewritten).
-    `pending`: files the same attempt wrote before this reply, not on disk yet (path -> content)."""
+    `pending`: files the same attempt wrote before this reply, not on disk yet (path -> content). `originals`:
+    the base commit's content of the files the run changed (None: created by it); the others are as on disk.
+    A Python file sent whole keeps what it left out of the user's file (omitted.py)."""
     out = ReplyOutcome()
 
     def read(path: str) -> str | None:
@@ -62,6 +66,14 @@ def prepare_reply(text: str, ws: Workspace, settings: Settings, already: set[str
         except GuardrailViolation as exc:
             out.refused.append(f"refused: {exc}")
     files, edit_errors = apply_all(allowed, read)
+    for path, f in list(files.items()):
+        original = originals[path] if path in originals else f.before
+        if path.endswith(".py") and not f.is_test and f.whole and f.before is not None and original is not None:
+            kept = keep_omitted(f.after, f.before, original, task)
+            if kept.restored:
+                files[path] = f = replace(f, after=kept.source)
+                out.warnings.append(kept.warning(path))
+                traj.event(step, "repair", path=path, added_imports=[], restored=list(kept.restored))
     for path, f in list(files.items()):
         dropped: list[str] = []
         if f.is_test and path.endswith(JS_SUFFIXES):

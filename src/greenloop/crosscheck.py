@@ -81,7 +81,7 @@ def crosscheck(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, 
             stopped = str(exc)
             break
         out = prepare_reply(text, ws, settings, set(st.ledger.written()), traj, "crosscheck", target, st.guard,
-                            st.task)
+                            st.task, originals=st.ledger.originals())
         mine = out.written.get(target)
         if out.errors or mine is None:
             continue

@@ -165,7 +165,7 @@ def draft(step: Step, st: State, model: MeteredModel, sandbox: Sandbox, ws: Work
     drafts = (len(texts) if sampled else 1) if first_draft(step, settings) else 0
     notes = [n for text in texts for n in _disputes(text, st, traj, step)]
     prepared = [prepare_reply(t, ws, settings, already, traj, step, st.reply_target, st.guard, st.task,
-                              created) for t in texts]
+                              created, originals=st.ledger.originals()) for t in texts]
     has_tests = not settings.require_tests or bool(st.ledger.tests)
     valid = [o for o in prepared if not o.errors and o.written
              and (has_tests or any(f.is_test for f in o.written.values()))]

@@ -170,6 +170,7 @@ class Repair(Event):
     path: str
     added_imports: list[str]
     dropped_self_tests: list[str] = field(default_factory=list)  # module-level self-tests removed (repair.py)
+    restored: list[str] = field(default_factory=list)  # what a whole-file reply left out, put back (omitted.py)
 
 
 @_kind("validation")

@@ -70,6 +70,10 @@ class Ledger:
             original = old.original if old else f.before
             self.entries[path] = Entry(path, f.is_test or bool(old and old.is_test), original, f.after)
 
+    def originals(self) -> dict[str, str | None]:
+        """path -> its content at the base commit (None: the run created it), for every file the run wrote."""
+        return {p: e.original for p, e in self.entries.items()}
+
     def written(self) -> dict[str, bool]:
         """path -> is_test, for every file the run wrote."""
         return {p: e.is_test for p, e in self.entries.items() if not e.protected}

@@ -37,7 +37,7 @@ def write_planned(st: State, model: MeteredModel, ws: Workspace, settings: Setti
         text = model.complete(base, "generate").text
         texts.append(f"{path}:\n{text}")
         out = prepare_reply(text, ws, settings, set(merged.written), traj, "generate", path, st.guard, st.task,
-                            created, {p: f.after for p, f in merged.written.items()})
+                            created, {p: f.after for p, f in merged.written.items()}, st.ledger.originals())
         traj.event("generate", "plan_file", path=path, index=index + 1, of=len(plan), written=sorted(out.written),
                    errors=out.errors)
         if out.errors:
