@@ -247,6 +247,18 @@ def test_input_and_output_lines_in_a_functions_docstring_are_examples() -> None:
     assert extract(source) == []  # a task's text is no Python file: its Input lines name no function
 
 
+def test_for_x_the_output_should_be_y_in_a_docstring_is_an_example() -> None:
+    """HumanEval/142 states its examples this way only; the 1.5B's green met none of them (a false green)."""
+    source = ('def sum_squares(lst):\n    """Square every third entry.\n    Examples:\n'
+              '    For lst = [1,2,3] the output should be 6\n    For lst = []  the output should be 0\n'
+              '    For items = [2], the result should be 4\n'  # not its parameter's name, but one argument
+              '    For lst = [1], k = 2 the output should be 1\n'  # k is no parameter and one too many: no call
+              '    For N = 1000, the sum of digits will be 1 the output should be "1".\n    """\n')
+    assert extract(source, "lib/sq.py") == [Example("sum_squares(lst = [1,2,3])", "6", "lib/sq.py"),
+                                            Example("sum_squares(lst = [])", "0", "lib/sq.py"),
+                                            Example("sum_squares([2])", "4", "lib/sq.py")]
+
+
 def test_an_example_in_a_python_file_calls_what_that_file_defines_or_imports() -> None:
     """HumanEval/81: the docstring of numerical_letter_grade shows grade_equation(...); no program of that
     file can meet it, so it is no anchor. A name the file imports is one it can call."""

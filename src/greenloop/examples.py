@@ -5,7 +5,8 @@ in the user's words; greenloop holds every implementation to it, whatever the mo
 Recognised: `CALL == LITERAL` (also `->`, `→`, `➞`, `=>`, `==>`, `returns`, `gives`; `true`, `false` and
 `null` as Python's) anywhere in the text, and doctest
 pairs (`>>> CALL` followed by the expected value on the next line), where CALL is `name(literals)`; in a
-Python function's docstring also `Input: x = [1, 2], k = 3` followed by `Output: [2]`.
+Python function's docstring also `Input: x = [1, 2], k = 3` followed by `Output: [2]`, and
+`For lst = [1, 2] the output should be 3` (also `the result should be`).
 """
 
 from __future__ import annotations
@@ -95,17 +96,38 @@ def _ambiguous(expected: str) -> bool:
 
 
 _INPUT_OUTPUT = re.compile(r"^\s*Input\s*:\s*(.+?)\s*\n(?:\s*\n)*\s*Output\s*:\s*(.+)$", re.M)
+_FOR_SHOULD = re.compile(r"^\s*For\s+([A-Za-z_]\w*\s*=.+?),?\s+the\s+(?:output|result)\s+should\s+be\s+(.+)$",
+                         re.M | re.I)
 
 
 def _input_output(tree: ast.Module, origin: str) -> list[Example]:
-    """`Input: a = [1, 2], k = 3` then `Output: [2]` in the docstring of a function of the module."""
+    """`Input: a = [1, 2], k = 3` then `Output: [2]`, or `For lst = [1, 2] the output should be 3`, in the
+    docstring of a function of the module. The names must be the function's parameters (then they are passed
+    by name), or as many as it has (then they are passed in order); else the sentence is no call of it."""
     found = []
     for f in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)):
-        for m in _INPUT_OUTPUT.finditer(ast.get_docstring(f, clean=True) or ""):
-            call, expected = f"{f.name}({m.group(1).rstrip('.')})", literal_at(m.group(2), 0)
-            if expected is not None and not _ambiguous(expected) and _parses(call, literal=False):
+        doc = ast.get_docstring(f, clean=True) or ""
+        for m in [*_INPUT_OUTPUT.finditer(doc), *_FOR_SHOULD.finditer(doc)]:
+            call, expected = _call_of(f, m.group(1).strip().rstrip(".")), literal_at(m.group(2), 0)
+            if call is not None and expected is not None and not _ambiguous(expected):
                 found.append(Example(call, expected, origin))
     return found
+
+
+def _call_of(f: ast.FunctionDef, arguments: str) -> str | None:
+    """`f(arguments)` for `arguments` like `a = [1], k = 3`, fitted to f's parameters; None if it does not fit."""
+    call = f"{f.name}({arguments})"
+    if not _parses(call, literal=False):
+        return None
+    node = ast.parse(call, mode="eval").body
+    assert isinstance(node, ast.Call)
+    params = [a.arg for a in [*f.args.posonlyargs, *f.args.args] if a.arg not in ("self", "cls")]
+    given = [k.arg for k in node.keywords]
+    if node.args or all(k in params + [a.arg for a in f.args.kwonlyargs] for k in given):
+        return call
+    if len(given) == len(params) and None not in given:  # `For lst = [1]` of `def f(arr)`: in order
+        return f"{f.name}({', '.join(ast.unparse(k.value) for k in node.keywords)})"
+    return None
 
 
 def extract(task: str, origin: str = "") -> list[Example]:
