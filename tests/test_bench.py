@@ -58,6 +58,22 @@ def test_agent_mode_end_to_end_with_a_false_green(tmp_path: Path) -> None:
     assert '"kind": "run_end"' in (report / "trajectories" / "HumanEval-1.jsonl").read_text()
 
 
+def test_require_tests_makes_the_agent_write_tests_of_its_own(tmp_path: Path) -> None:
+    """By default the visible tests judge the agent (require_tests = false); --require-tests holds it to the
+    shipped rule: a right implementation without tests of its own is not green."""
+    impl_only = T0.split("solution.py\n", 1)[1]
+    for extra, green in (((), True), (("--require-tests",), False)):
+        path = write_script(tmp_path / "script.json", [{"step": "generate", "text": impl_only}])
+        report = tmp_path / f"report{len(extra)}"
+        proc = cli("bench", "humaneval", "--model", f"scripted:{path}", "--tasks", "0", "--max-iterations", "1",
+                   "--json", "--report", str(report), *extra, timeout=600)
+        assert proc.returncode == 0, proc.stderr
+        row = json.loads((report / "humaneval-agent.jsonl").read_text().splitlines()[0])
+        assert row["green"] is green, row
+        start = json.loads((report / "trajectories" / "HumanEval-0.jsonl").read_text().splitlines()[0])
+        assert start["config"]["require_tests"] is bool(extra)
+
+
 def test_oneshot_mode(tmp_path: Path) -> None:
     total, _ = _bench(tmp_path, ONESHOT_SCRIPT, "--mode", "oneshot")
     assert (total["mode"], total["tasks"], total["passed"], total["calls"], total["false_green"]) == ("oneshot", 3, 2, 3, 0.0)

@@ -27,6 +27,8 @@ def humaneval(
     reply_max_tokens: int = typer.Option(768, "--reply-max-tokens", help="Cap on each reply."),
     candidates: int = typer.Option(1, "--candidates", help="Replies sampled per agent attempt (best by execution)."),
     fix_format: str = typer.Option("whole", "--fix-format", help="edits or whole (what fixes ask for)."),
+    require_tests: bool = typer.Option(False, "--require-tests", help="The agent writes tests of its own too "
+                                       "(default: the visible tests judge, as require_tests = false does)."),
     mutation_budget: float = typer.Option(10.0, "--mutation-budget",
                                           help="Seconds of mutation analysis per green task."),
     as_json: bool = typer.Option(False, "--json", help="Totals as JSON on the last stdout line."),
@@ -47,7 +49,7 @@ def humaneval(
         settings = load_settings(None, {"max_iterations": max_iterations, "reply_max_tokens": reply_max_tokens,
                                         "fix_format": fix_format, "test_timeout": 30.0, "candidates": candidates,
                                         "commit_message": "template", "test_cmd": AGENT_TEST_CMD,
-                                        "require_tests": False, "protected_paths": ("tests/test_visible.py",),
+                                        "require_tests": require_tests, "protected_paths": ("tests/test_visible.py",),
                                         "mutation_budget_s": mutation_budget})
         problems = load_problems(limit, [t.strip() for t in tasks.split(",")] if tasks else None)
         if not problems:
