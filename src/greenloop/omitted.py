@@ -24,7 +24,9 @@ class Kept:
     restored: tuple[str, ...]  # the names put back, and "docstring of NAME" for each docstring kept whole
 
     def warning(self, path: str) -> str:
-        return (f"{path}: kept {', '.join(self.restored)}, which the reply left out of the file it sent whole "
+        more = len(self.restored) - 12
+        names = ", ".join(self.restored[:12]) + (f" and {more} more" if more > 0 else "")
+        return (f"{path}: kept {names}, which the reply left out of the file it sent whole "
                 "(to delete something, ask for it in the task)")
 
 
@@ -123,7 +125,7 @@ def keep_omitted(after: str, before: str, original: str, task: str = "") -> Kept
     restored[:0] = [n for s in missing for n in sorted(_names(s))]
     if not restored:
         return Kept(after, ())
-    source = "".join(lines)
+    source = "".join(lines).rstrip("\n") + "\n"  # what was put back at the end leaves no blank lines after it
     if parse_module(source) is None:
         return Kept(after, ())
     return Kept(source, tuple(dict.fromkeys(restored)))
