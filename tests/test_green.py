@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import GOOD_IMPL, GOOD_TEST, TASK, cli, events, git, summary, whole, write_script
+from conftest import BAD_IMPL, GOOD_IMPL, GOOD_TEST, TASK, cli, events, git, summary, whole, write_script
 
 SHOUT = "def shout(text):\n    return text.upper()\n"
 SHOUT_TEST = "from textkit.shout import shout\n\n\ndef test_shout():\n    assert shout('hi') == 'HI'\n"
@@ -294,3 +294,30 @@ def test_a_red_test_the_task_names_must_pass(repo: Path, tmp_path: Path, task: s
     fix = prompts(s)[0]
     assert "The task names these tests of the project" in fix and "tests/test_calc.py::test_add" in fix
     assert git(repo, "show", f"{s['commit']}:calc.py") == "def add(a, b):\n    return a + b\n"
+
+
+def test_a_test_cmd_that_runs_the_runs_own_tests_does_not_call_their_failure_a_regression(project: Path,
+                                                                                          tmp_path: Path) -> None:
+    """`--test-cmd "pytest tests"` also collects the run's new test file; when only that file fails, the fix
+    request names the run's own test, not "broke tests of the project" (the project's tests all pass)."""
+    s = run(project, tmp_path, [
+        {"step": "generate", "text": whole(impl=BAD_IMPL)},
+        {"step": "fix", "text": whole(test=None)},
+        {"step": "commit_message", "text": "feat: slugify"},
+    ], "--test-cmd", "python -m pytest -q -p no:cacheprovider tests")
+    assert s["status"] == "success" and s["attempts"] == 2
+    fix = prompts(s)[0]
+    assert "broke tests of the project" not in fix and "<test_cmd>" not in fix
+    assert "tests/test_slug.py::test_punct" in fix
+    assert "test_cmd fails only in the run's own tests: tests/test_slug.py" in fix
+    attempts = [e for e in events(s["trajectory"]) if e["kind"] == "test_run"]
+    assert attempts[0]["regressions"] == []
+
+
+def test_a_test_cmd_failing_in_a_project_test_is_still_a_regression(project: Path, tmp_path: Path) -> None:
+    broken = {"textkit/shout.py": "def shout(text):\n    return text.lower()\n"}
+    s = run(project, tmp_path, [{"text": whole(**broken)}] * 2, "--max-iterations", "2",
+            "--test-cmd", "python -m pytest -q -p no:cacheprovider tests")
+    assert s["status"] == "failed" and s["commit"] is None
+    fix = prompts(s)[0]
+    assert "broke tests of the project that passed before" in fix and "tests/test_shout.py::test_shout" in fix

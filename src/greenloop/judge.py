@@ -17,7 +17,7 @@ from greenloop.frozen import assertion_free
 from greenloop.ledger import Ledger
 from greenloop.protocols import Sandbox, TestRunner
 from greenloop.runners import execute
-from greenloop.testrun import NO_TESTS_COLLECTED, for_prompt, run_pytest, run_tests, test_argv
+from greenloop.testrun import NO_TESTS_COLLECTED, failing_ids, for_prompt, run_pytest, run_tests, test_argv
 from greenloop.types import TestOutcome, TestReport
 from greenloop.workspace import Workspace
 
@@ -135,7 +135,8 @@ def judge(sandbox: Sandbox, root: Path, python: Path, test_cmd: str | None, time
                    if (o := suite_ids.get(i)) is None or o.status != "passed"]
     new_ids = new.by_id() if new else {}
     lost = [i for i in sorted(frozen_ids) if (o := new_ids.get(i)) is None or o.status != "passed"]
-    if command is not None and command.exit_code != 0 and COMMAND_ID in baseline.passed:
+    own_only = command is not None and _fails_only_in(command, own)
+    if command is not None and command.exit_code != 0 and COMMAND_ID in baseline.passed and not own_only:
         regressions.append(COMMAND_ID)
     new_ok = new is None or (new.exit_code == 0 and bool(new.outcomes)
                              and all(o.status == "passed" for o in new.outcomes))
@@ -144,7 +145,7 @@ def judge(sandbox: Sandbox, root: Path, python: Path, test_cmd: str | None, time
     unmet = baseline.unmet(suite) if baseline.required_files or baseline.required_ids else []
     green = (bool(own) or not new_tests) and new_ok and suite_ok and command_ok and not regressions \
         and not lost and not unmet and not any(r.timed_out for r in reports)
-    failure = "" if green else _failure_text(new, suite, command, regressions, lost, unmet)
+    failure = "" if green else _failure_text(new, suite, command, regressions, lost, unmet, own_only)
     return Verdict(green, combined(reports), new.outcomes if new else (), tuple(regressions + lost), failure)
 
 
@@ -169,8 +170,18 @@ def _only_baseline_failures(suite: TestReport, baseline: Baseline) -> bool:
     return bool(failing) and failing <= failed_before
 
 
+def _fails_only_in(command: TestReport, own: Sequence[str]) -> bool:
+    """test_cmd failed, and every test its output names as failing is in one of the run's own test files (a
+    `pytest tests` also collects them): their failure is reported as theirs, not as the project's regression.
+    Green is unaffected: test_cmd must still exit 0."""
+    failing = failing_ids(command.output)
+    return (command.exit_code != 0 and not command.timed_out and bool(failing)
+            and all(i.split("::")[0] in own for i in failing))
+
+
 def _failure_text(new: TestReport | None, suite: TestReport | None, command: TestReport | None,
-                  regressions: Sequence[str], lost: Sequence[str], unmet: Sequence[str] = ()) -> str:
+                  regressions: Sequence[str], lost: Sequence[str], unmet: Sequence[str] = (),
+                  own_only: bool = False) -> str:
     parts = []
     if unmet:
         by_id = suite.by_id() if suite else {}
@@ -187,6 +198,11 @@ def _failure_text(new: TestReport | None, suite: TestReport | None, command: Tes
         by_id = new.by_id() if new else {}
         parts.append("\n".join(["These tests were frozen and must still pass:"]
                                + [f"- {i}: {_why(by_id.get(i))}" for i in lost[:10]]))
+    if own_only and command is not None:
+        files = sorted({i.split("::")[0] for i in failing_ids(command.output)})
+        parts.append(f"test_cmd fails only in the run's own tests: {', '.join(files)} (their output is below; the "
+                     "project's tests it runs pass).")
+        command = None
     for name, report in (("your tests", new), ("the project's tests", suite), ("test_cmd", command)):
         if report is not None and (report.exit_code != 0 or report.timed_out):
             parts.append(f"Output of {name} (exit {report.exit_code}):\n{for_prompt(report.output)}")

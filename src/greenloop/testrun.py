@@ -123,11 +123,16 @@ def run_tests(sandbox: Sandbox, argv: list[str], workdir: Path, timeout_s: float
                       duration_s=result.duration_s, timed_out=result.timed_out)
 
 
+def failing_ids(output: str) -> list[str]:
+    """The test ids pytest's short summary names as FAILED or ERROR (`tests/test_a.py::test_b`)."""
+    return [ln.split(" - ")[0].removeprefix("FAILED ").removeprefix("ERROR ").strip()
+            for ln in output.splitlines() if ln.startswith(("FAILED ", "ERROR "))]
+
+
 def failure_summary(report: TestReport) -> str:
     """One line for the attempt history: which tests failed and the first assertion message."""
     lines = report.output.splitlines()
-    failed = [ln.split(" - ")[0].removeprefix("FAILED ").removeprefix("ERROR ")
-              for ln in lines if ln.startswith(("FAILED ", "ERROR "))]
+    failed = failing_ids(report.output)
     first_e = next((ln[1:].strip() for ln in lines if ln.startswith("E ")), "")
     if report.timed_out:
         return "tests timed out"
