@@ -1,6 +1,6 @@
-"""A wrong first draft is redrafted, not repaired: the next request frames the task's file as code to
-complete and does not show the wrong code; the project's own failing test is read-only in a fix request.
-Real loop, scripted model, real sandbox, real pytest, real git."""
+"""A wrong first draft is redrafted, not repaired: the next request takes the next framing (the task's stub as a
+function to complete, the lean request, the task's file as code to complete) and does not show the wrong code;
+the project's own failing test is read-only in a fix request. Real loop, scripted model, real sandbox, real pytest, real git."""
 
 from __future__ import annotations
 
@@ -48,17 +48,34 @@ def requests(s: dict) -> list[tuple[str, str, str]]:
             for e in events(s["trajectory"]) if e["kind"] == "model_request"]
 
 
-def test_a_wrong_first_draft_is_redrafted_as_code_to_complete(stubbed: Path, tmp_path: Path) -> None:
-    s = run(stubbed, tmp_path, [{"step": "generate", "text": block(BAD_IMPL)},
-                                {"step": "redraft", "text": f"```python\n{GOOD_IMPL}```\n"}])
+def test_a_stub_the_task_names_is_asked_for_as_a_function_to_complete_then_redrafted_lean(stubbed: Path,
+                                                                                         tmp_path: Path) -> None:
+    s = run(stubbed, tmp_path, [{"step": "generate", "text": f"```python\n{BAD_IMPL}```\n"},
+                                {"step": "redraft", "text": block(GOOD_IMPL)}])
     assert s["status"] == "success" and s["attempts"] == 2, s
-    (step1, _, lean), (step2, system, user) = requests(s)
+    (step1, system, user), (step2, _, lean) = requests(s)
     assert (step1, step2) == ("generate", "redraft")
-    assert user.startswith("Complete this Python code from textkit/slug.py:\n\n```python\n" + STUB + "```")
-    assert user.endswith(TASK) and "Reply with the complete code" in system
-    assert "replace(\" \", \"-\")" not in user  # a fresh draft: the wrong code is not shown
+    assert user == TASK + "\n\nComplete this Python function:\n\n```python\n" + STUB + "```"
+    assert "Reply with the complete function" in system
+    assert lean.startswith(TASK + "\n\ntextkit/slug.py:\n```python\n" + STUB)
+    assert "replace(\" \", \"-\")" not in lean  # a fresh draft: the wrong code is not shown
     assert git(stubbed, "show", f"{s['commit']}:textkit/slug.py") == WITH_DOCSTRING
     assert (stubbed / "textkit" / "slug.py").read_text() == STUB  # the user's checkout is untouched
+
+
+def test_a_wrong_first_draft_of_a_written_file_is_redrafted_as_code_to_complete(stubbed: Path,
+                                                                                tmp_path: Path) -> None:
+    (stubbed / "textkit" / "slug.py").write_text(BAD_IMPL)  # written code to fix: no stub to complete
+    git(stubbed, "commit", "-qam", "a wrong slugify")
+    task = "Fix slugify in textkit/slug.py: slugify('  A, b!  ') == 'a-b'"
+    s = run(stubbed, tmp_path, [{"step": "generate", "text": block(BAD_IMPL + "# same\n")},
+                                {"step": "redraft", "text": f"```python\n{GOOD_IMPL}```\n"}], task=task)
+    assert s["status"] == "success" and s["attempts"] == 2, s
+    (step1, _, lean), (step2, system, user) = requests(s)
+    assert (step1, step2) == ("generate", "redraft") and lean.startswith(task + "\n\ntextkit/slug.py:")
+    assert user == "Complete this Python code from textkit/slug.py:\n\n```python\n" + BAD_IMPL + "```\n\n" + task
+    assert "Reply with the complete code" in system
+    assert git(stubbed, "show", f"{s['commit']}:textkit/slug.py") == GOOD_IMPL
 
 
 def test_a_first_draft_without_a_body_is_redrafted(stubbed: Path, tmp_path: Path) -> None:
@@ -80,8 +97,8 @@ def test_past_the_framings_a_missed_example_is_redrafted_from_samples_chosen_by_
                                 {"step": "resample", "text": block(BAD_IMPL)}], "--max-iterations", "3")
     assert s["status"] == "success" and s["attempts"] == 3 and s["usage"]["calls"] == 6, s
     assert temperatures(s) == [None, None, 0.7, 0.7, 0.7, 0.7]  # greedy framings, then samples
-    users = [r[2] for r in requests(s)]  # the samples take the framings in turn: lean, complete, lean, complete
-    assert [u.startswith("Complete this Python code") for u in users] == [False, True, False, True, False, True]
+    users = [r[2] for r in requests(s)]  # the samples take the framings in turn: function, lean, function, lean
+    assert [u.startswith(TASK + "\n\nComplete this Python function") for u in users] == [True, False] * 3
     assert [r[0] for r in requests(s)] == ["generate", "redraft"] + ["resample"] * 4
     chosen = [e for e in events(s["trajectory"]) if e["kind"] == "candidates"]
     assert [(c["count"], c["implementation"]) for c in chosen] == [(4, 2)], chosen

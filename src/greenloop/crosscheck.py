@@ -1,8 +1,8 @@
 """A second opinion on a green whose evidence is not strong (figures.Evidence: more than one mutant in five
 survived the tests and the task's examples, or no score was taken). Such a green says little: a small model's code
-often meets the few examples of a task and is wrong elsewhere. So another implementation is drafted from another framing
-(draft.framings: the lean request, or the file as code to complete) and both run on the task's examples and on
-inputs varied from the calls the task's file writes out (probes.py):
+often meets the few examples of a task and is wrong elsewhere. So another implementation is drafted from another
+framing (draft.framings: the function to complete, the lean request, or the file as code to complete) and both run on
+the task's examples and on inputs varied from the calls the task's file writes out (probes.py):
 - the others that meet every task example agree with it on every input: the green stands;
 - they disagree: more are sampled until two others meet the examples, and among those that do, the one that
   agrees with the others on the most inputs is kept (MBR-exec, AlphaCode's clustering); the green one wins ties.
@@ -48,11 +48,12 @@ def _calls(st: State) -> list[Call]:
 
 
 def _opinions(st: State, sampled: float) -> list[tuple[Framing, float | None]]:
-    """The other framing greedy first (the green one most likely came from the lean request, or from the
-    completion framing after a redraft), then both framings sampled."""
+    """The framing the green did not come from, greedy first (a green after a redraft came from the second
+    framing, any other from the first), then both framings sampled."""
+    first, second = framings(st)[:2]
     green_step = st.history[-1].step if st.history else "generate"
-    other: Framing = "lean" if green_step == "redraft" else "complete"
-    return [(other, None), ("complete", sampled), ("lean", sampled)]
+    other = first if green_step == "redraft" else second
+    return [(other, None), (second, sampled), (first, sampled)]
 
 
 def agreement(rows: dict[int, Row]) -> dict[int, int]:

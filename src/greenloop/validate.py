@@ -86,6 +86,18 @@ def _placeholders(path: str, tree: ast.Module, source: str) -> list[str]:
     return found
 
 
+def unwritten(source: str) -> list[str]:
+    """The functions of a Python file that have no body yet (a docstring, pass, ... or NotImplementedError):
+    a stub to complete. [] for a file that does not parse."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    return [node.name for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and _is_placeholder_body(node) and not _exempt(node, parents)]
+
+
 def _guarded_imports(tree: ast.Module) -> set[int]:
     """Line numbers of imports inside `try: ... except ImportError` (optional dependencies)."""
     lines: set[int] = set()
