@@ -73,7 +73,7 @@ def first_draft(step: Step, settings: Settings) -> bool:
 
 
 def lean(settings: Settings) -> bool:
-    """The first implementation comes from the lean prompt (close to what the model does best alone) unless
+    """The first implementation comes from a first-draft framing (close to what the model does best alone) unless
     the one generate call must also write the tests."""
     return settings.lean_first and (settings.test_design or not settings.require_tests)
 
