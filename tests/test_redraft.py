@@ -9,6 +9,10 @@ from pathlib import Path
 import pytest
 from conftest import BAD_IMPL, GOOD_IMPL, cli, events, git, summary, write_script
 
+from greenloop.context import gather
+from greenloop.draft import framings
+from greenloop.state import State
+
 STUB = 'def slugify(text):\n    """Lower-case words joined by hyphens.\n\n    >>> slugify("Hello, World!")\n    \'hello-world\'\n    """\n'
 PROJECT_TEST = "from textkit.slug import slugify\n\n\ndef test_punct():\n    assert slugify('  A, b!  ') == 'a-b'\n"
 TASK = "Implement slugify in textkit/slug.py as its docstring says"
@@ -148,3 +152,19 @@ def test_a_new_file_has_one_framing_so_a_wrong_draft_is_fixed(repo: Path, tmp_pa
     s = run(repo, tmp_path, [{"step": "generate", "text": block(BAD_IMPL)}, {"step": "fix", "text": block(GOOD_IMPL)}],
             task="Add slugify(text) in textkit/slug.py: lower-case words joined by hyphens")
     assert s["status"] == "success" and [r[0] for r in requests(s)] == ["generate", "fix"]
+
+
+@pytest.mark.parametrize(("task", "content", "expected"), [
+    (TASK, STUB, ["function", "lean"]),  # the task names a function its file leaves unwritten
+    ("Implement slugify in textkit/slug.py", "def slugify(text):\n    raise NotImplementedError\n",
+     ["function", "lean"]),
+    ("Add title(text) to textkit/slug.py", STUB, ["lean", "complete"]),  # a stub the task does not name
+    ("Fix slugify in textkit/slug.py", BAD_IMPL, ["lean", "complete"]),  # written code: nothing to complete
+    ("Add slugify to textkit/new.py", STUB, ["lean"]),  # no existing file to complete
+])
+def test_the_first_framing_is_the_function_to_complete_only_for_a_stub_the_task_names(
+        stubbed: Path, task: str, content: str, expected: list[str]) -> None:
+    if content != STUB:
+        (stubbed / "textkit" / "slug.py").write_text(content)
+        git(stubbed, "commit", "-qam", "content")
+    assert framings(State(task=task, context=gather(stubbed, task))) == expected
