@@ -8,7 +8,8 @@ measures the framings side by side on the same tasks, in one process, with the m
   lean      the agent's lean prompt as loop.py sends it for the task (draft.implement_messages)
   complete  the file shown first as code to complete, the task after it (the redraft's framing)
   function  the same, worded as the one-shot prompt is ("this Python function", "the complete function")
-  task_first  the task first, then the one-shot prompt's wording with the file (the code is read last)
+  task_first  the task first, then the one-shot prompt's wording with the file (the code is read last): the
+            framing draft.py ships first, as "function", for a task naming a function its file leaves unwritten
 
 Usage: python benchmarks/first_reply.py --model local:PATH --tasks 0,2,4 --variants oneshot,lean --out FILE
 Writes one JSON line per (task, variant) as it goes, then a summary line per variant.
@@ -61,10 +62,8 @@ def messages(variant: str, problem: dict[str, Any], root: Path) -> list[Message]
     if variant == "function":
         return [Message("system", ONESHOT_SYSTEM), Message("user", f"Complete this Python function:\n\n```python\n"
                                                                     f"{problem['prompt']}```\n\n{task}")]
-    if variant == "task_first":
-        return [Message("system", ONESHOT_SYSTEM), Message("user", f"{task}\n\nComplete this Python function:\n\n"
-                                                                    f"```python\n{problem['prompt']}```")]
-    return first_draft_messages(State(task=task, context=gather(root, task, 1024)), variant)  # type: ignore[arg-type]
+    framing = "function" if variant == "task_first" else variant  # task_first: what draft.py ships as "function"
+    return first_draft_messages(State(task=task, context=gather(root, task, 1024)), framing)  # type: ignore[arg-type]
 
 
 def visible_pass(problem: dict[str, Any], program: str, sandbox: Sandbox) -> bool:

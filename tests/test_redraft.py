@@ -1,6 +1,7 @@
 """A wrong first draft is redrafted, not repaired: the next request takes the next framing (the task's stub as a
 function to complete, the lean request, the task's file as code to complete) and does not show the wrong code;
-the project's own failing test is read-only in a fix request. Real loop, scripted model, real sandbox, real pytest, real git."""
+the project's own failing test is read-only in a fix request. Real loop, scripted model, real sandbox, real pytest,
+real git."""
 
 from __future__ import annotations
 

@@ -35,7 +35,8 @@ def messages_for(step: Step, st: State, ws: Workspace, attempt: int, settings: S
     how-manieth first draft of this attempt (each takes the next framing)."""
     target = st.named_source  # the prompt names the file in any language (st.target: the Python one)
     if first_draft(step, settings):
-        return first_draft_messages(st, framings(st)[(st.drafts + nth) % len(framings(st))])
+        order = framings(st)
+        return first_draft_messages(st, order[(st.drafts + nth) % len(order)])
     system = render("system", dependencies=st.context.dependencies, js=js_facts(st))
     if step == "generate":
         user = render("generate", task=st.task, files=st.context.files, named=st.context.named,

@@ -69,17 +69,18 @@ def _empty_module(tree: ast.Module) -> bool:
                                     and s.value.value is Ellipsis) for s in body)
 
 
-def _placeholders(path: str, tree: ast.Module, source: str) -> list[str]:
+def _unwritten_functions(tree: ast.Module) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    """The functions with no body yet (a docstring, pass, ... or NotImplementedError), abstract ones aside."""
     parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    return [node for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and _is_placeholder_body(node) and not _exempt(node, parents)]
+
+
+def _placeholders(path: str, tree: ast.Module, source: str) -> list[str]:
     if _empty_module(tree) and not path.endswith("__init__.py"):
         return [f"{path}: the file has no code (only '...', 'pass' or a docstring); write the whole file"]
-    found = [
-        f"{path}:{node.lineno}: function '{node.name}' has no implementation (only pass/.../"
-        "NotImplementedError); write the real body"
-        for node in ast.walk(tree)
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-        and _is_placeholder_body(node) and not _exempt(node, parents)
-    ]
+    found = [f"{path}:{node.lineno}: function '{node.name}' has no implementation (only pass/.../"
+             "NotImplementedError); write the real body" for node in _unwritten_functions(tree)]
     for n, line in enumerate(source.split("\n"), 1):
         if _PLACEHOLDER_COMMENT.search(line):
             found.append(f"{path}:{n}: placeholder comment '{line.strip()}'; write the code it stands for")
@@ -87,15 +88,12 @@ def _placeholders(path: str, tree: ast.Module, source: str) -> list[str]:
 
 
 def unwritten(source: str) -> list[str]:
-    """The functions of a Python file that have no body yet (a docstring, pass, ... or NotImplementedError):
-    a stub to complete. [] for a file that does not parse."""
+    """The names of the functions of a Python file that have no body yet: a stub to complete. [] for a file
+    that does not parse."""
     try:
-        tree = ast.parse(source)
+        return [node.name for node in _unwritten_functions(ast.parse(source))]
     except SyntaxError:
         return []
-    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
-    return [node.name for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-            and _is_placeholder_body(node) and not _exempt(node, parents)]
 
 
 def _guarded_imports(tree: ast.Module) -> set[int]:
