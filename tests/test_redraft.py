@@ -159,6 +159,8 @@ def test_a_new_file_has_one_framing_so_a_wrong_draft_is_fixed(repo: Path, tmp_pa
     (TASK, STUB, ["function", "lean"]),  # the task names a function its file leaves unwritten
     ("Implement slugify in textkit/slug.py", "def slugify(text):\n    raise NotImplementedError\n",
      ["function", "lean"]),
+    ("Implement slugify in textkit/slug.py", 'def slugify(text):\n    import re\n    """Slug of text."""\n',
+     ["function", "lean"]),  # an import above the docstring (HumanEval/115) is no body either
     ("Add title(text) to textkit/slug.py", STUB, ["lean", "complete"]),  # a stub the task does not name
     ("Fix slugify in textkit/slug.py", BAD_IMPL, ["lean", "complete"]),  # written code: nothing to complete
     ("Add slugify to textkit/new.py", STUB, ["lean"]),  # no existing file to complete

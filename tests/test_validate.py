@@ -32,6 +32,7 @@ def check(tmp_path: Path, content: str, path: str = "pkg/mod.py", is_test: bool 
     ("def f(x):\n    '''Doc.'''\n    ...\n", "function 'f' has no implementation"),
     ("def f(x):\n    raise NotImplementedError\n", "function 'f' has no implementation"),
     ("def f(x):\n    \"\"\"Only a docstring.\"\"\"\n", "function 'f' has no implementation"),
+    ("def f(x):\n    import math\n    \"\"\"An import above the docstring.\"\"\"\n", "function 'f' has no implementation"),
     ("def f(x):\n    # TODO: implement\n    return None\n", "placeholder comment"),
     ("import numpyish_not_installed\n", "imports 'numpyish_not_installed'"),
     ("from nowhere_pkg.sub import x\n", "imports 'nowhere_pkg'"),
@@ -51,6 +52,7 @@ def test_errors(tmp_path: Path, content: str, fragment: str) -> None:
     "from typing import Protocol\nclass P(Protocol):\n    def f(self) -> int:\n        ...\n",
     "class MyError(Exception):\n    pass\n",
     "from .sibling import x\n",
+    "def has_numpy():\n    import json\n",  # a function that only imports does something
 ])
 def test_valid_code_passes(tmp_path: Path, content: str) -> None:
     (tmp_path / "pkg").mkdir()

@@ -30,12 +30,13 @@ class Findings:
 
 
 def _is_placeholder_body(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-    body = list(fn.body)
-    if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
-            and isinstance(body[0].value.value, str):
-        body = body[1:]
+    # A docstring is not a body, nor are imports beside it (`import math` above the docstring, as some stubs
+    # have it); a function that only imports does something.
+    strings = [s for s in fn.body if isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant)
+               and isinstance(s.value.value, str)]
+    body = [s for s in fn.body if s not in strings and not (strings and isinstance(s, (ast.Import, ast.ImportFrom)))]
     if not body:
-        return True  # only a docstring
+        return True  # only a docstring (and imports)
     if len(body) != 1:
         return False
     stmt = body[0]
