@@ -29,20 +29,26 @@ class Findings:
     warnings: list[str] = field(default_factory=list)
 
 
+def _is_string(stmt: ast.stmt) -> bool:
+    """A bare string statement: a docstring, or one in its place."""
+    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str)
+
+
+def _is_ellipsis(stmt: ast.stmt) -> bool:
+    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and stmt.value.value is Ellipsis
+
+
 def _is_placeholder_body(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     # A docstring is not a body, nor are imports beside it (`import math` above the docstring, as some stubs
     # have it); a function that only imports does something.
-    strings = [s for s in fn.body if isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant)
-               and isinstance(s.value.value, str)]
+    strings = [s for s in fn.body if _is_string(s)]
     body = [s for s in fn.body if s not in strings and not (strings and isinstance(s, (ast.Import, ast.ImportFrom)))]
     if not body:
         return True  # only a docstring (and imports)
     if len(body) != 1:
         return False
     stmt = body[0]
-    if isinstance(stmt, ast.Pass):
-        return True
-    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and stmt.value.value is Ellipsis:
+    if isinstance(stmt, ast.Pass) or _is_ellipsis(stmt):
         return True
     if isinstance(stmt, ast.Raise) and stmt.exc is not None:
         exc = stmt.exc.func if isinstance(stmt.exc, ast.Call) else stmt.exc
@@ -63,11 +69,7 @@ def _exempt(fn: ast.FunctionDef | ast.AsyncFunctionDef, parents: Mapping[ast.AST
 
 
 def _empty_module(tree: ast.Module) -> bool:
-    body = [s for s in tree.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant)
-                                         and isinstance(s.value.value, str))]
-    return bool(tree.body) and all(
-        isinstance(s, ast.Pass) or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant)
-                                    and s.value.value is Ellipsis) for s in body)
+    return bool(tree.body) and all(isinstance(s, ast.Pass) or _is_ellipsis(s) or _is_string(s) for s in tree.body)
 
 
 def _unwritten_functions(tree: ast.Module) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
