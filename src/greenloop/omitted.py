@@ -13,7 +13,7 @@ import ast
 import re
 from dataclasses import dataclass
 
-from greenloop.outline import parse_module
+from greenloop.outline import is_string_statement, parse_module
 
 _Def = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
@@ -50,10 +50,7 @@ def _lines(source: str, node: ast.AST) -> list[str]:
 def _docstring(node: ast.AST) -> ast.Expr | None:
     body = getattr(node, "body", None)
     first = body[0] if body else None
-    if (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
-            and isinstance(first.value.value, str)):
-        return first
-    return None
+    return first if isinstance(first, ast.Expr) and is_string_statement(first) else None
 
 
 def _cut_only(old: str, new: str | None) -> bool:

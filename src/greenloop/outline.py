@@ -38,6 +38,11 @@ def parse_module(source: str) -> ast.Module | None:
         return None
 
 
+def is_string_statement(stmt: ast.AST) -> bool:
+    """A bare string statement: a docstring, or one in its place."""
+    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str)
+
+
 def definitions(source: str) -> list[Definition] | None:
     """Every function and class with its line range, in source order; None if the source does not parse."""
     try:

@@ -9,7 +9,7 @@ import ast
 import builtins
 from collections import Counter
 
-from greenloop.outline import parse_module
+from greenloop.outline import is_string_statement, parse_module
 
 # Modules a test may use by their plain name; a name is repaired only if nothing in the file binds it.
 KNOWN_MODULES = frozenset({
@@ -79,9 +79,8 @@ def add_missing_imports(source: str) -> tuple[str, list[str]]:
     tree = ast.parse(source)
     insert_at = 0
     for node in tree.body:
-        is_doc = isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(
-            node.value.value, str)
-        if (is_doc and insert_at == 0) or (isinstance(node, ast.ImportFrom) and node.module == "__future__"):
+        future = isinstance(node, ast.ImportFrom) and node.module == "__future__"
+        if (is_string_statement(node) and insert_at == 0) or future:
             insert_at = node.end_lineno or 0
         else:
             break

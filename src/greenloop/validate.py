@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 from greenloop.edits import AppliedFile
 from greenloop.guardrails import suspicious_code
 from greenloop.importable import Importable, entries, importable, real_dir
-from greenloop.outline import top_level_names
+from greenloop.outline import is_string_statement, top_level_names
 from greenloop.runners.project import JS_SUFFIXES
 from greenloop.validate_js import check_js, js_warnings
 
@@ -29,11 +29,6 @@ class Findings:
     warnings: list[str] = field(default_factory=list)
 
 
-def _is_string(stmt: ast.stmt) -> bool:
-    """A bare string statement: a docstring, or one in its place."""
-    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str)
-
-
 def _is_ellipsis(stmt: ast.stmt) -> bool:
     return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and stmt.value.value is Ellipsis
 
@@ -41,7 +36,7 @@ def _is_ellipsis(stmt: ast.stmt) -> bool:
 def _is_placeholder_body(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     # A docstring is not a body, nor are imports beside it (`import math` above the docstring, as some stubs
     # have it); a function that only imports does something.
-    strings = [s for s in fn.body if _is_string(s)]
+    strings = [s for s in fn.body if is_string_statement(s)]
     body = [s for s in fn.body if s not in strings and not (strings and isinstance(s, (ast.Import, ast.ImportFrom)))]
     if not body:
         return True  # only a docstring (and imports)
@@ -69,7 +64,8 @@ def _exempt(fn: ast.FunctionDef | ast.AsyncFunctionDef, parents: Mapping[ast.AST
 
 
 def _empty_module(tree: ast.Module) -> bool:
-    return bool(tree.body) and all(isinstance(s, ast.Pass) or _is_ellipsis(s) or _is_string(s) for s in tree.body)
+    return bool(tree.body) and all(isinstance(s, ast.Pass) or _is_ellipsis(s) or is_string_statement(s)
+                                   for s in tree.body)
 
 
 def _unwritten_functions(tree: ast.Module) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
