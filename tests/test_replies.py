@@ -156,6 +156,10 @@ def test_a_single_unnamed_block_goes_to_the_target_file() -> None:
         parse_reply("```python\nA = 1\n```\n```python\nB = 2\n```", default_path="pkg/f.py")  # two blocks: which?
     with_usage = "Fixed:\n```python\ndef f():\n    return 2\n```\nUsage:\n```python\nprint(f())\n```\n"
     assert parse_reply(with_usage, default_path="pkg/f.py").edits[0].content == "def f():\n    return 2\n"
+    with_tests = ("```python\ndef f():\n    return 2\n```\n```python\nfrom unittest import TestCase\n"
+                  "from f import f\n\nclass TestF(TestCase):\n    def test_f(self):\n        assert f() == 2\n```\n")
+    assert [(e.path, e.content) for e in parse_reply(with_tests, default_path="pkg/f.py").edits] == [
+        ("pkg/f.py", "def f():\n    return 2\n")]  # an implementation asked for, its tests sent beside it unnamed
     named_by_its_name = parse_reply("```js\n// slug.js\nmodule.exports = {};\n```\n", default_path="lib/slug.js")
     assert [(e.path, e.content) for e in named_by_its_name.edits] == [("lib/slug.js", "module.exports = {};\n")]
 
