@@ -204,10 +204,10 @@ def test_a_test_file_that_fails_to_load_is_not_frozen_and_may_be_corrected(cjs: 
     assert not any(e["kind"] == "attempt" and "frozen" in str(e.get("failure")) for e in events(s["trajectory"]))
 
 
-def test_a_reply_with_the_tests_alone_is_told_the_implementation_is_missing(cjs: Path, tmp_path: Path) -> None:
+def test_a_reply_with_the_tests_alone_gets_the_implementation_from_a_first_draft(cjs: Path, tmp_path: Path) -> None:
     script = write_script(tmp_path / "s.json", [
         {"step": "generate", "text": f"test/slug.test.js\n```js\n{JS_TEST}```\n"},  # the tests, no lib/slug.js
-        {"step": "fix", "text": f"lib/slug.js\n```js\n{GOOD_JS}```\n"},
+        {"step": "redraft", "text": f"lib/slug.js\n```js\n{GOOD_JS}```\n"},
         {"step": "commit_message", "text": "feat(lib): add slugify"},
     ])
     s = summary(cli("run", TASK, "--repo", str(cjs), "--model", f"scripted:{script}", "--json"))
@@ -217,6 +217,8 @@ def test_a_reply_with_the_tests_alone_is_told_the_implementation_is_missing(cjs:
     assert first["outcome"] == "invalid" and first["failure"].startswith(
         "The reply has no implementation: lib/slug.js does not exist yet. Send lib/slug.js whole")
     assert [e["kind"] for e in evs].count("test_run") == 1  # no test run for the tests alone
+    second = [e for e in evs if e["kind"] == "model_request"][1]["messages"][-1]["content"]
+    assert "Reply with the complete file lib/slug.js" in second and "slug.test.js" not in second  # the lean request
     assert git(cjs, "show", f"{s['commit']}:test/slug.test.js") == JS_TEST  # the first reply's tests were kept
 
 

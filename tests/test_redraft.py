@@ -145,6 +145,36 @@ def test_after_the_framings_a_fix_names_the_projects_test_read_only(stubbed: Pat
     assert "Change the implementation." in fix and "Change your tests" not in fix
 
 
+OWN_TEST = "from textkit.slug import slugify\n\n\ndef test_words():\n    assert slugify('a b') == 'a-b'\n"
+
+
+def code_after_tests_alone(repo: Path, tmp_path: Path, task: str, test: str, code: str) -> tuple[dict, str]:
+    """A run asked for tests and code whose first reply is the tests alone: (summary, the second request)."""
+    s = run(repo, tmp_path, [{"step": "generate", "text": f"tests/test_own.py\n```python\n{test}```\n"},
+                             {"step": "redraft", "text": f"```python\n{code}```\n"}], task=task,
+            env={"GREENLOOP_REQUIRE_TESTS": "true"})
+    assert s["status"] == "success" and [r[0] for r in requests(s)] == ["generate", "redraft"], s
+    assert git(repo, "show", f"{s['commit']}:tests/test_own.py") == test  # the first reply's tests stand
+    second = requests(s)[1][2]
+    assert "test_own" not in second  # a first draft: the code from the task, not from the tests
+    return s, second
+
+
+def test_tests_sent_alone_for_a_stub_get_its_code_as_a_function_to_complete(stubbed: Path, tmp_path: Path) -> None:
+    s, second = code_after_tests_alone(stubbed, tmp_path, TASK, OWN_TEST, GOOD_IMPL)
+    assert second.startswith(TASK + "\n\nComplete this Python function:\n\n```python\n" + STUB), second
+    assert git(stubbed, "show", f"{s['commit']}:textkit/slug.py") == WITH_DOCSTRING
+
+
+def test_tests_sent_alone_for_a_new_file_get_its_code_from_the_lean_request(repo: Path, tmp_path: Path) -> None:
+    task = "Add title(text) to textkit/title.py: title('a b') == 'A B'"
+    code = "def title(text):\n    return text.title()\n"
+    test = "from textkit.title import title\n\n\ndef test_t():\n    assert title('x') == 'X'\n"
+    s, second = code_after_tests_alone(repo, tmp_path, task, test, code)
+    assert second.startswith(task) and "Reply with the complete file textkit/title.py" in second, second
+    assert git(repo, "show", f"{s['commit']}:textkit/title.py") == code
+
+
 def test_a_new_file_has_one_framing_so_a_wrong_draft_is_fixed(repo: Path, tmp_path: Path) -> None:
     (repo / "tests").mkdir()
     (repo / "tests" / "test_slug.py").write_text(PROJECT_TEST)

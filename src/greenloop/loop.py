@@ -43,6 +43,10 @@ FAILED_DRAFT = ("tests_failed", "invalid", "format_error", "type_error", "unchan
 def _next_step(st: State) -> Step:
     last = st.history[-1] if st.history else None
     if last is not None and last.outcome in FAILED_DRAFT and not st.settle:
+        if last.step == "generate" and st.drafts == 0 and st.tests_alone and not st.ledger.sources:
+            # the one request for tests and code brought the tests alone (the 1.5B model's usual first reply
+            # under require_tests): the code comes from a first draft, in the first framing, tests kept
+            return "redraft"
         if last.step in ("generate", "redraft") and 0 < st.drafts < len(framings(st)):
             return "redraft"  # a wrong first draft: small models redraft better than they repair (first_reply.py)
         if st.resample and st.missed and (st.drafts or last.step != "generate"):
@@ -97,6 +101,7 @@ def _iterate(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, se
         progress(tokens=model.usage.input_tokens + model.usage.output_tokens)
         st.stuck = outcome.text == st.last_reply or outcome.kind == "unchanged"
         st.last_reply = outcome.text
+        st.tests_alone = not outcome.errors and bool(outcome.files) and all(f.is_test for f in outcome.files.values())
         st.warnings.extend(w for w in outcome.warnings + outcome.refused if w not in st.warnings)
         st.ledger.record(outcome.files)
         st.ledger.restore(ws)  # the ledger is the one writer of the run's files

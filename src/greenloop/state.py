@@ -45,6 +45,7 @@ class State:
     types: TypeChecker | None = None  # tsc --noEmit before each test run (a TypeScript project with typescript)
     settle: bool = False  # the next attempt samples that second implementation instead of asking for a fix
     missed: int = 0  # the task's own examples the last judged program failed
+    tests_alone: bool = False  # the last reply was valid and wrote tests, no code (its code: a first draft)
     resample: int = 0  # replies sampled for a redraft once the greedy framings missed the examples (settings)
 
     @property
