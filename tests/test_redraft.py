@@ -175,6 +175,16 @@ def test_tests_sent_alone_for_a_new_file_get_its_code_from_the_lean_request(repo
     assert git(repo, "show", f"{s['commit']}:textkit/title.py") == code
 
 
+def test_a_fix_after_a_reply_that_wrote_nothing_shows_the_file_the_task_names(stubbed: Path, tmp_path: Path) -> None:
+    cut_off = f"tests/test_own.py\n```python\n{OWN_TEST}"  # the reply ended inside its first file
+    s = run(stubbed, tmp_path, [{"step": "generate", "text": cut_off},
+                                {"step": "fix", "text": f"tests/test_own.py\n```python\n{OWN_TEST}```\n" + block(GOOD_IMPL)}],
+            env={"GREENLOOP_REQUIRE_TESTS": "true"})
+    assert s["status"] == "success" and [r[0] for r in requests(s)] == ["generate", "fix"], s
+    fix = requests(s)[1][2]
+    assert "Current textkit/slug.py:\n```python\n" + STUB + "```" in fix, fix  # what the code must complete
+
+
 def test_a_new_file_has_one_framing_so_a_wrong_draft_is_fixed(repo: Path, tmp_path: Path) -> None:
     (repo / "tests").mkdir()
     (repo / "tests" / "test_slug.py").write_text(PROJECT_TEST)
