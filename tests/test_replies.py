@@ -160,6 +160,9 @@ def test_a_single_unnamed_block_goes_to_the_target_file() -> None:
                   "from f import f\n\nclass TestF(TestCase):\n    def test_f(self):\n        assert f() == 2\n```\n")
     assert [(e.path, e.content) for e in parse_reply(with_tests, default_path="pkg/f.py").edits] == [
         ("pkg/f.py", "def f():\n    return 2\n")]  # an implementation asked for, its tests sent beside it unnamed
+    tester = "```python\nclass Tester:\n    pass\n```\n```python\ndef main():\n    print(Tester())\n```\n"
+    with pytest.raises(FormatError):  # no block defines a test: which one is the file is still unknown
+        parse_reply(tester, default_path="pkg/t.py")
     named_by_its_name = parse_reply("```js\n// slug.js\nmodule.exports = {};\n```\n", default_path="lib/slug.js")
     assert [(e.path, e.content) for e in named_by_its_name.edits] == [("lib/slug.js", "module.exports = {};\n")]
 

@@ -45,9 +45,10 @@ def messages_for(step: Step, st: State, ws: Workspace, attempt: int, settings: S
                       test_path=st.test_path,
                       tests_required=settings.require_tests, only=only, done=done, last=last)
     else:
-        views = {p: file_view(p, st.ledger.current(p) or "", st.task, NAMED_FILE_CHARS) for p in st.ledger.written()}
-        views.update({f.path: file_view(f.path, f.content, st.task, NAMED_FILE_CHARS) for f in st.context.named_sources
-                      if f.exists and f.path not in views})  # a file the task names, not written yet: as it is
+        written = st.ledger.written()
+        views = {f.path: file_view(f.path, f.content, st.task, NAMED_FILE_CHARS) for f in st.context.named_sources
+                 if step == "fix" and f.exists and f.path not in written}  # named, not written yet: as it is
+        views.update({p: file_view(p, st.ledger.current(p) or "", st.task, NAMED_FILE_CHARS) for p in written})
         current = [{"path": p, "content": v.text, "whole": v.whole} for p, v in views.items()]
         name = "rewrite" if step == "rewrite" else "fix"
         user = render(name, task=st.task, attempt=attempt - 1, max_attempts=settings.max_iterations,

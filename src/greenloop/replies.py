@@ -20,8 +20,7 @@ _FENCE = re.compile(r"^[ \t]*(```|~~~)")
 _TEST_NAME = re.compile(
     r"(^|/)(tests?/|test_[^/]*$|[^/]*_test\.py$|[^/]*\.(test|spec)\.[jt]sx?$|conftest\.py$)")
 
-_TEST_CODE = re.compile(r"^\s*(def test_|class Test|import (unittest|pytest)\b|from (unittest|pytest)\b)|"
-                        r"^\s*(describe|it|test)\(['\"`]", re.M)  # a block of tests, not the implementation
+_TEST_CODE = re.compile(r"^\s*(def test_\w*\(|class Test\w*\(.*TestCase\))", re.M)  # a block that defines tests
 _CODE_BLOCKS = re.compile(r"^[ \t]*```[\w+-]*[ \t]*\n(.*?)^[ \t]*```[ \t]*$", re.M | re.S)
 _PATH_COMMENT = re.compile(r"^\s*(?://|#|/\*|<!--)\s*(?:(?:File|file|Path|path|Filename|filename):)?\s*(\S+?)\s*(?:\*/|-->)?\s*$")
 _PATH_TOKEN = re.compile(
@@ -67,8 +66,9 @@ def parse_reply(text: str, files: Mapping[str, str] | None = None, default_path:
     blocks = [b for b in _CODE_BLOCKS.findall(text) if b.strip()]
     if len(blocks) > 1:  # prose often adds a usage example; the block that defines something is the file
         blocks = [b for b in blocks if re.search(r"^\s*(async\s+def|def|class)\s", b, re.M)]
-    if len(blocks) > 1 and default_path and not is_test_path(default_path):  # the code, then tests of it
-        blocks = [b for b in blocks if not _TEST_CODE.search(b)]
+    code = [b for b in blocks if not _TEST_CODE.search(b)]
+    if len(blocks) > 1 and len(code) == 1 and default_path and not is_test_path(default_path):
+        blocks = code  # the code, then tests of it
     if default_path and len(blocks) == 1:
         return ParsedReply(edits=(FileEdit(path=default_path, kind="whole", content=_ensure_newline(blocks[0]),
                                            is_test=is_test_path(default_path)),), format="single_block")
