@@ -82,6 +82,23 @@ def test_an_anchor_and_two_agreeing_implementations_beat_a_contradicting_model_t
     assert [r["step"] for r in _requests(s)] == ["generate", "generate", "commit_message"]  # no fix call
 
 
+def test_the_same_program_sampled_again_agrees_with_itself_against_a_contradicting_model_test(
+        repo: Path, tmp_path: Path) -> None:
+    """The second sample is the first program again (the 1.5B model on HumanEval/48): two samples that agree are
+    two votes, not an invalid reply."""
+    script = write_script(tmp_path / "s.json", [
+        {"step": "generate", "text": whole(test=WRONG_TEST)},
+        {"step": "generate", "text": f"textkit/slug.py\n```python\n{GOOD_IMPL}```"},  # the same program
+        {"step": "commit_message", "text": "feat: add slugify"},
+    ])
+    s = summary(cli("run", EXAMPLE_TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json"))
+    assert s["status"] == "success", s
+    agreement = [e for e in events(s["trajectory"]) if e["kind"] == "agreement"]
+    assert agreement and agreement[0]["dropped"] == ['tests/test_slug.py: `assert slugify(\'Ünïcode\') == \'unicode\'`']
+    assert git(repo, "show", f"{s['commit']}:textkit/slug.py") == GOOD_IMPL
+    assert "Ünïcode" not in git(repo, "show", f"{s['commit']}:tests/test_slug.py")
+
+
 def test_a_repository_inside_another_projects_checkout_keeps_its_test_ids(repo: Path, tmp_path: Path) -> None:
     """A pytest configuration above the repository (a demo repository inside a checkout) made pytest's ids
     relative to that directory: the run's tests were never frozen, so agreement could not drop a wrong assert."""

@@ -69,6 +69,9 @@ def settle(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, sett
     sample = prepare_reply(text, ws, settings, set(st.ledger.written()), traj, step, st.reply_target, st.guard,
                            st.task, created, originals=st.ledger.originals())
     sample.written = {p: f for p, f in sample.written.items() if not f.is_test}
+    same = sample.kind == "unchanged"  # the same program again, sampled at retry_temperature: a second vote for it
+    if same:
+        sample = _current(st)
     if sample.errors or not sample.written:
         traj.event(step, "agreement", decided=False, why="the second implementation is not valid",
                    errors=sample.errors)
@@ -80,7 +83,7 @@ def settle(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, sett
     example_ids = [c.id for c in example_module.checks] if example_module else []
     choice = choose(matrix, checks, example_ids)
     result = Agreement(ReplyOutcome(), text=text)
-    if choice.implementation == 1:
+    if choice.implementation == 1 and not same:
         result.outcome = sample
     disputes = [line for c in choice.disputed if (line := _one_line(c))]
     refused: list[str] = []
