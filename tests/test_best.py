@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from conftest import BAD_IMPL, GOOD_IMPL, GOOD_TEST, TASK, cli, events, git, summary, whole, write_script
 
 WORSE_IMPL = 'def slugify(text):\n    return text.strip()\n'  # fails both tests; BAD_IMPL passes test_basic
@@ -65,11 +66,13 @@ SECOND_IMPL = ('import re\n\n\ndef slugify(text):\n    words = re.findall(r"[a-z
                '    return "-".join(words)\n')
 
 
-def test_an_anchor_and_two_agreeing_implementations_beat_a_contradicting_model_test(repo: Path,
-                                                                                    tmp_path: Path) -> None:
+@pytest.mark.parametrize("second", [SECOND_IMPL, GOOD_IMPL])  # GOOD_IMPL: the same program sampled again (the
+# 1.5B model on HumanEval/48) is a second vote for it, not an invalid reply
+def test_an_anchor_and_two_agreeing_implementations_beat_a_contradicting_model_test(repo: Path, tmp_path: Path,
+                                                                                    second: str) -> None:
     script = write_script(tmp_path / "s.json", [
         {"step": "generate", "text": whole(test=WRONG_TEST)},  # right code, one wrong expectation
-        {"step": "generate", "text": f"textkit/slug.py\n```python\n{SECOND_IMPL}```"},  # the second sample
+        {"step": "generate", "text": f"textkit/slug.py\n```python\n{second}```"},  # the second sample
         {"step": "commit_message", "text": "feat: add slugify"},
     ])
     s = summary(cli("run", EXAMPLE_TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json"))
@@ -80,23 +83,6 @@ def test_an_anchor_and_two_agreeing_implementations_beat_a_contradicting_model_t
     committed = git(repo, "show", f"{s['commit']}:tests/test_slug.py")
     assert "Ünïcode" not in committed and 'slugify("Hello World") == "hello-world"' in committed
     assert [r["step"] for r in _requests(s)] == ["generate", "generate", "commit_message"]  # no fix call
-
-
-def test_the_same_program_sampled_again_agrees_with_itself_against_a_contradicting_model_test(
-        repo: Path, tmp_path: Path) -> None:
-    """The second sample is the first program again (the 1.5B model on HumanEval/48): two samples that agree are
-    two votes, not an invalid reply."""
-    script = write_script(tmp_path / "s.json", [
-        {"step": "generate", "text": whole(test=WRONG_TEST)},
-        {"step": "generate", "text": f"textkit/slug.py\n```python\n{GOOD_IMPL}```"},  # the same program
-        {"step": "commit_message", "text": "feat: add slugify"},
-    ])
-    s = summary(cli("run", EXAMPLE_TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json"))
-    assert s["status"] == "success", s
-    agreement = [e for e in events(s["trajectory"]) if e["kind"] == "agreement"]
-    assert agreement and agreement[0]["dropped"] == ['tests/test_slug.py: `assert slugify(\'Ünïcode\') == \'unicode\'`']
-    assert git(repo, "show", f"{s['commit']}:textkit/slug.py") == GOOD_IMPL
-    assert "Ünïcode" not in git(repo, "show", f"{s['commit']}:tests/test_slug.py")
 
 
 def test_a_repository_inside_another_projects_checkout_keeps_its_test_ids(repo: Path, tmp_path: Path) -> None:
