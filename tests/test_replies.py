@@ -149,22 +149,6 @@ def test_search_block_without_a_name_is_placed_by_its_text() -> None:
         parse_reply(reply, {"a.py": "X = 1\n", "b.py": "X = 1\n"})  # ambiguous: two owners
 
 
-def test_a_test_file_cut_off_keeps_its_complete_tests() -> None:
-    cut = ("tests/test_a.py\n```python\nfrom a import f\n\n\ndef test_one():\n    assert f(1) == 1\n\n\n"
-           "def test_two():\n    assert f(2) == 2\n    assert f([1, 2,")  # a reply stopped at its token cap
-    parsed = parse_reply(cut)
-    assert [(e.path, e.content, e.is_test) for e in parsed.edits] == [
-        ("tests/test_a.py", "from a import f\n\n\ndef test_one():\n    assert f(1) == 1\n\n\n"
-                            "def test_two():\n    assert f(2) == 2\n", True)]
-    with_code = "a.py\n```python\ndef f(x):\n    return x\n```\n" + cut
-    assert [e.path for e in parse_reply(with_code).edits] == ["a.py", "tests/test_a.py"]
-    for unsalvageable in ("tests/test_a.py\n```python\nfrom a import f\n\n\ndef test_one(",  # no whole test
-                          "a.py\n```python\ndef f(x):\n    return x\n",  # code, not tests: never cut short
-                          "tests/a.test.js\n```js\ntest('a', () => {});\ntest('b', () => {"):  # not Python
-        with pytest.raises(FormatError, match="not closed"):
-            parse_reply(unsalvageable)
-
-
 def test_a_single_unnamed_block_goes_to_the_target_file() -> None:
     parsed = parse_reply("Here it is:\n```python\ndef f():\n    return 1\n```\n", default_path="pkg/f.py")
     assert parsed.format == "single_block" and parsed.edits[0].path == "pkg/f.py"

@@ -3,7 +3,6 @@ written for the model: what was wrong and what shape to send instead."""
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 from collections.abc import Mapping
@@ -189,11 +188,6 @@ def _fenced_files(text: str, skip: frozenset[int] = frozenset()) -> list[tuple[i
         if path is not None and not skip.intersection(range(i, end + 1)):
             if end >= len(lines) and any(e.path == path for _, e in edits):
                 break  # a cut-off repetition of a file the reply already gave whole
-            kept = _complete_tests(path, lines[start:end]) if end >= len(lines) else None
-            if kept is not None:  # a test file cut off: its complete tests stand, the reply ends there
-                edits = [(n, e) for n, e in edits if e.path != path]
-                edits.append((i, FileEdit(path=path, kind="whole", content=kept, is_test=True)))
-                break
             if end >= len(lines):
                 raise FormatError(f"The code block for {path} is not closed with {fence}; the reply may have been "
                                   "cut off. Send the whole file again.")
@@ -206,22 +200,6 @@ def _fenced_files(text: str, skip: frozenset[int] = frozenset()) -> list[tuple[i
 
 
 # --- SEARCH/REPLACE -----------------------------------------------------------------------------
-
-def _complete_tests(path: str, body: list[str]) -> str | None:
-    """A Python test file cut off (a reply stopped at its token cap, or where it began to repeat itself): its
-    longest prefix of whole lines that parses and defines a test, or None."""
-    if not (path.endswith(".py") and is_test_path(path)):
-        return None
-    for end in range(len(body) - 1, 0, -1):  # the last line is the one cut
-        text = "\n".join(body[:end]).rstrip() + "\n"
-        try:
-            tree = ast.parse(text)
-        except SyntaxError:
-            continue
-        defined = [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
-        return text if any(name.lower().startswith("test") for name in defined) else None
-    return None
-
 
 def _filename_before(lines: list[str]) -> str | None:
     for line in reversed(lines):
