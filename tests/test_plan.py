@@ -55,6 +55,26 @@ def test_named_files_planned_from_references_and_shown(repo: Path) -> None:
     assert "Map of the repository" in prompt and "app/api.py:\n│def post():" in prompt
 
 
+def test_the_projects_own_test_file_is_neither_planned_nor_shown_twice(repo: Path) -> None:
+    """A task naming the code and an existing test file (HumanEval's `tests/test_visible.py`): the test file is
+    read-only for the run (ledger.protect), so the plan does not ask for it, and the prompt shows it once."""
+    (repo / "solution.py").write_text("def double(x):\n    \"\"\">>> double(2)\n    4\n    \"\"\"\n")
+    (repo / "tests").mkdir()
+    (repo / "tests" / "test_visible.py").write_text("import solution\n\n\ndef test_it():\n"
+                                                     "    assert solution.double(2) == 4\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "task")
+    ctx = gather(repo, "Implement `double` in solution.py; tests/test_visible.py runs its examples", map_tokens=200)
+    assert [f.path for f in ctx.named] == ["solution.py", "tests/test_visible.py"]
+    assert ctx.plan == []
+    assert "tests/test_visible.py" not in [f.path for f in ctx.examples]
+    prompt = render("generate", task="t", files=ctx.files, named=ctx.named, examples=ctx.examples,
+                    repo_map=ctx.repo_map, plan=ctx.plan, style=ctx.style, target="solution.py",
+                    test_path="tests/test_solution.py", tests_required=True)
+    assert prompt.count("assert solution.double(2) == 4") == 1 and "in this order" not in prompt
+    assert "eight asserts at most" in prompt
+
+
 TWO_NEW = "Add slugify(text) in textkit/slug.py and title_slug(text) in textkit/titles.py, which uses slugify"
 TITLES = "from textkit.slug import slugify\n\n\ndef title_slug(text):\n    return slugify(text.title())\n"
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from greenloop.errors import GuardrailViolation
 from greenloop.gitops import git
+from greenloop.ledger import is_project_test_file
 from greenloop.outline import FileView, file_view
 from greenloop.plan import plan_from_tags
 from greenloop.replies import is_test_path
@@ -153,7 +154,9 @@ def gather(root: Path, task: str, map_tokens: int = 0) -> ProjectContext:
         idx = index(root)
         ranked = render(idx, rank(idx, task, named_paths), task, map_tokens)
         found = plan_from_tags(named_paths, idx.tags(named_paths))
-        plan = list(found.order) if found else []
+        # the project's own test files are read-only for the run (ledger.protect): never a file to write
+        order = [p for p in found.order if not (p in listed and is_project_test_file(p))] if found else []
+        plan = order if len(order) > 1 else []
     js = [f for f in listed if f.endswith(JS_SUFFIXES)]
     js = js if len(js) > sum(f.endswith(".py") for f in listed) else []
     by_rank = ranked.ranked if ranked else [f for f in listed if f.endswith(".py")]
@@ -161,7 +164,8 @@ def gather(root: Path, task: str, map_tokens: int = 0) -> ProjectContext:
         tests = [f for f in js if JS_TEST_FILE.search(f)]
         by_rank = ranked.ranked if ranked and ranked.ranked else _js_ranked(ws, [f for f in js if f not in tests],
                                                                             task)
-    candidates = tests[:1] + [f for f in by_rank if f not in tests and f not in named_paths]
+    shown = set(named_paths)  # a file the prompt shows as named is not shown again as an example
+    candidates = [t for t in tests if t not in shown][:1] + [f for f in by_rank if f not in tests and f not in shown]
     for rel in candidates:
         if len(examples) >= 3:
             break
