@@ -85,6 +85,24 @@ def test_an_anchor_and_two_agreeing_implementations_beat_a_contradicting_model_t
     assert [r["step"] for r in _requests(s)] == ["generate", "generate", "commit_message"]  # no fix call
 
 
+def test_a_second_implementation_that_is_no_program_is_asked_for_once_more(repo: Path, tmp_path: Path) -> None:
+    """The 1.5B model's agreement sample on HumanEval/24 was a fence around the file's name: no evidence, and the
+    wrong test then stood against right code until the budget ran out. One more sample settles it."""
+    script = write_script(tmp_path / "s.json", [
+        {"step": "generate", "text": whole(test=WRONG_TEST)},  # right code, one wrong expectation
+        {"step": "generate", "text": "```\ntextkit/slug.py\n```"},  # not a program
+        {"step": "generate", "text": f"textkit/slug.py\n```python\n{SECOND_IMPL}```"},
+        {"step": "commit_message", "text": "feat: add slugify"},
+    ])
+    s = summary(cli("run", EXAMPLE_TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json"))
+    assert s["status"] == "success", s
+    agreement = [e for e in events(s["trajectory"]) if e["kind"] == "agreement"]
+    assert [e["decided"] for e in agreement] == [False, True]
+    assert agreement[1]["dropped"] == ['tests/test_slug.py: `assert slugify(\'Ünïcode\') == \'unicode\'`']
+    assert "Ünïcode" not in git(repo, "show", f"{s['commit']}:tests/test_slug.py")
+    assert [r["step"] for r in _requests(s)] == ["generate", "generate", "generate", "commit_message"]
+
+
 def test_a_repository_inside_another_projects_checkout_keeps_its_test_ids(repo: Path, tmp_path: Path) -> None:
     """A pytest configuration above the repository (a demo repository inside a checkout) made pytest's ids
     relative to that directory: the run's tests were never frozen, so agreement could not drop a wrong assert."""

@@ -165,6 +165,8 @@ def test_a_single_unnamed_block_goes_to_the_target_file() -> None:
     tester = "```python\nclass Tester:\n    pass\n```\n```python\ndef main():\n    print(Tester())\n```\n"
     with pytest.raises(FormatError):  # no block defines a test: which one is the file is still unknown
         parse_reply(tester, default_path="pkg/t.py")
+    with pytest.raises(FormatError, match="No file edits found"):  # a file's name alone is no code for the file
+        parse_reply("```\nsolution.py\n```", default_path="solution.py")
     named_by_its_name = parse_reply("```js\n// slug.js\nmodule.exports = {};\n```\n", default_path="lib/slug.js")
     assert [(e.path, e.content) for e in named_by_its_name.edits] == [("lib/slug.js", "module.exports = {};\n")]
 

@@ -26,6 +26,8 @@ from greenloop.state import State
 from greenloop.trajectory import Trajectory
 from greenloop.workspace import Workspace
 
+SAMPLES = 2  # samples asked for until one is a valid program
+
 
 @dataclass
 class Agreement:
@@ -60,21 +62,31 @@ def _one_line(check: Check) -> str | None:
     return ast.unparse(node) if isinstance(node, ast.Assert) else None
 
 
-def settle(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, settings: Settings,
-           traj: Trajectory, python: Path, step: str) -> Agreement:
-    """One more lean implementation, cross-checked with the current one (see the module's doc). The chosen
-    one is returned, not written (attempts.py)."""
+def _sample(st: State, model: MeteredModel, ws: Workspace, settings: Settings, traj: Trajectory,
+            step: str) -> tuple[str, ReplyOutcome, bool]:
+    """A second implementation from the lean prompt at retry_temperature, its tests set aside; and whether it
+    is the current program again (a second vote for it, returned as the current program)."""
     text = model.complete(implement_messages(st), "generate", settings.retry_temperature).text
     created = frozenset(p for p, e in st.ledger.entries.items() if e.original is None)
     sample = prepare_reply(text, ws, settings, set(st.ledger.written()), traj, step, st.reply_target, st.guard,
                            st.task, created, originals=st.ledger.originals())
     sample.written = {p: f for p, f in sample.written.items() if not f.is_test}
-    same = sample.kind == "unchanged"  # the same program again, sampled at retry_temperature: a second vote for it
-    if same:
-        sample = _current(st)
-    if sample.errors or not sample.written:
+    same = sample.kind == "unchanged"
+    return text, _current(st) if same else sample, same
+
+
+def settle(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, settings: Settings,
+           traj: Trajectory, python: Path, step: str) -> Agreement:
+    """One more lean implementation, cross-checked with the current one (see the module's doc). The chosen
+    one is returned, not written (attempts.py). A sample that is not a program (the 1.5B model once sent
+    only a fence around the file's name) is no evidence either way: one more is asked for."""
+    for _ in range(SAMPLES):
+        text, sample, same = _sample(st, model, ws, settings, traj, step)
+        if sample.written and not sample.errors:
+            break
         traj.event(step, "agreement", decided=False, why="the second implementation is not valid",
                    errors=sample.errors)
+    else:
         return Agreement(ReplyOutcome(), text=text)
     cands = [_current(st), sample]
     matrix, modules, example_module = cross_check(cands, st.examples, ws, sandbox, python, settings.test_timeout,

@@ -63,7 +63,7 @@ def parse_reply(text: str, files: Mapping[str, str] | None = None, default_path:
         fenced = (replace(fenced[0], path=default_path),)  # `// slug.js` atop the one block: the task's lib/slug.js
     if fenced:
         return ParsedReply(edits=fenced, format="fenced_files")
-    blocks = [b for b in _CODE_BLOCKS.findall(text) if b.strip()]
+    blocks = [b for b in _CODE_BLOCKS.findall(text) if b.strip() and not _name_only(b)]
     if len(blocks) > 1:  # prose often adds a usage example; the block that defines something is the file
         blocks = [b for b in blocks if re.search(r"^\s*(async\s+def|def|class)\s", b, re.M)]
     code = [b for b in blocks if not _TEST_CODE.search(b)]
@@ -151,6 +151,13 @@ def _path_in(line: str) -> str | None:
     for prefix in ("File:", "file:", "Filename:", "filename:", "Path:", "path:"):
         cleaned = cleaned.removeprefix(prefix).strip(" `*")
     return cleaned if _PATH_TOKEN.match(cleaned) else None
+
+
+def _name_only(block: str) -> bool:
+    """A block that holds a file's name and nothing else (the 1.5B model's "```\nsolution.py\n```" with no file
+    after it): no code, though `solution.py` would parse as Python."""
+    lines = block.strip().splitlines()
+    return len(lines) == 1 and _path_in(lines[0]) is not None
 
 
 def _parse_fenced_files(text: str) -> tuple[FileEdit, ...]:
