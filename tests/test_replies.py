@@ -114,9 +114,7 @@ PARSE_ERR = [
     ("json_bad_list", J({"sourceFiles": "a.py"}), "must be a list"),
     ("sr_unclosed", "a.py\n<<<<<<< SEARCH\nX = 1\n=======\nX = 2\n", "not closed"),
     ("sr_no_filename", "<<<<<<< SEARCH\nX = 1\n=======\nX = 2\n>>>>>>> REPLACE\n", "has no file name"),
-    ("fenced_cut_off", "a.py\n```python\nX = 1\n", "cut off. Send the whole file again.$"),
-    ("test_file_cut_off", "tests/test_a.py\n```python\ndef test_a():\n    assert f(1) == 1\n    assert f(2",
-     "Send the whole file again. Keep it short: a few asserts"),
+    ("fenced_cut_off", "a.py\n```python\nX = 1\n", "not closed"),
     ("diff_delete", "--- a/a.py\n+++ /dev/null\n@@ -1 +0,0 @@\n-X = 1\n", "does not delete"),
 ]
 

@@ -196,10 +196,8 @@ def _fenced_files(text: str, skip: frozenset[int] = frozenset()) -> list[tuple[i
             if end >= len(lines) and any(e.path == path for _, e in edits):
                 break  # a cut-off repetition of a file the reply already gave whole
             if end >= len(lines):
-                shorter = (" Keep it short: a few asserts, never a long list of similar cases."
-                           if is_test_path(path) else "")
                 raise FormatError(f"The code block for {path} is not closed with {fence}; the reply may have been "
-                                  f"cut off. Send the whole file again.{shorter}")
+                                  "cut off. Send the whole file again.")
             content = "\n".join(lines[start:end])
             edits = [(n, e) for n, e in edits if e.path != path]  # a repeated file: the last complete copy wins
             edits.append((i, FileEdit(path=path, kind="whole", content=_ensure_newline(content),
