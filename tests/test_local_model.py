@@ -100,3 +100,26 @@ def test_a_reply_of_ever_longer_variants_of_one_test_block_is_cut_after_three_co
     table = "".join(f"def test_slugify_{w}():\n    assert slugify('{w} x') == '{w}-x'\n\n\n"
                     for w in "alpha be gamma delta e zeta eta theta iota".split())
     assert not looping("```python\n" + table + "def tes")  # nine of one shape, but not ever longer
+
+
+def test_a_calls_seed_follows_its_prompt_not_the_calls_before_it() -> None:
+    """A benchmark worker keeps one model for all its tasks: with the process's call count as the seed, one more
+    call in an early task changed the resample draws of every task after it. The seed is the prompt's, and a
+    prompt sampled again gets the next one."""
+    from collections import Counter
+
+    from greenloop.models.local import sample_seed
+
+    task = [Message("system", "s"), Message("user", "Complete this Python function: def f(x):")]
+    other = [Message("system", "s"), Message("user", "Complete this Python function: def g(x):")]
+    fresh: Counter[bytes] = Counter()
+    alone = sample_seed(task, fresh)
+    after_others: Counter[bytes] = Counter()
+    for _ in range(3):
+        sample_seed(other, after_others)
+    assert sample_seed(task, after_others) == alone  # the calls before it do not move it
+    again = sample_seed(task, fresh)
+    assert again != alone and sample_seed(task, fresh) not in (alone, again)  # each resample draws anew
+    assert sample_seed([Message("user", "s\0user\0x")], Counter()) != sample_seed(
+        [Message("system", "s"), Message("user", "x")], Counter())  # the roles are part of the prompt
+    assert 0 <= alone < 2**31

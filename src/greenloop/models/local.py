@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import atexit
 import functools
+import hashlib
 import os
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +20,16 @@ if TYPE_CHECKING:
     from greenloop.config import Settings
 
 CONTEXT_TOKENS = 8192
+
+
+def sample_seed(messages: Sequence[Message], sampled: Counter[bytes]) -> int:
+    """The sampling seed of a call: from its prompt, and how many times this model sampled that same prompt
+    before (counted in `sampled`). A task's draws then do not depend on the calls of the tasks before it in
+    the process (a benchmark worker keeps one model for all its tasks), and samples of one prompt still differ."""
+    key = hashlib.sha256("\0".join(f"{m.role}\0{m.content}" for m in messages).encode()).digest()
+    seed = (int.from_bytes(key[:4], "big") + sampled[key]) % 2**31
+    sampled[key] += 1
+    return seed
 
 
 @functools.lru_cache(maxsize=2)
@@ -52,7 +64,7 @@ class LocalModel:
             if not self.path.is_file():
                 raise ModelUnavailable(f"local:{name}: no such file; give the path of a .gguf model")
         self.name = f"local:{self.path.name}"
-        self.calls = 0  # the sampling seed: reproducible runs, yet each sample of a step differs
+        self.sampled: Counter[bytes] = Counter()  # prompts sampled so far, for each call's seed (sample_seed)
         self.on_text: Callable[[str], None] | None = None  # StreamingModel: each piece of the reply as it comes
 
     def preflight(self) -> None:
@@ -60,13 +72,12 @@ class LocalModel:
 
     def complete(self, messages: Sequence[Message], step: Step, temperature: float | None = None) -> Completion:
         llm = _load(str(self.path), CONTEXT_TOKENS)
-        self.calls += 1
         try:
             stream = llm.create_chat_completion(
                 messages=[{"role": m.role, "content": m.content} for m in messages],
                 temperature=self.settings.temperature if temperature is None else temperature,
                 max_tokens=self.settings.reply_max_tokens,
-                seed=self.calls,
+                seed=sample_seed(messages, self.sampled),
                 stream=True,
             )
             got = read_stream((chunk["choices"][0]["delta"].get("content") or "" for chunk in stream), self.on_text)
