@@ -80,6 +80,40 @@ def test_changing_or_skipping_the_projects_tests_never_ends_green(project: Path,
     assert "greenloop/" not in git(project, "branch", "--list")
 
 
+def test_tests_sent_for_the_projects_own_test_file_become_the_runs_tests(project: Path, tmp_path: Path) -> None:
+    """A small model writes its tests into the project's test file it was shown. That file stays read-only;
+    the tests go to the run's own test file while it has none, and are checked as that file."""
+    s = run(project, tmp_path, [{"text": whole(test=None, **{"tests/test_shout.py": GOOD_TEST})},
+                                {"text": "feat: slugify"}], "--max-iterations", "1")
+    assert s["status"] == "success", s
+    assert git(project, "show", f"{s['commit']}:tests/test_slug.py") == GOOD_TEST
+    assert git(project, "show", f"{s['commit']}:tests/test_shout.py") == SHOUT_TEST
+    assert (project / "tests" / "test_shout.py").read_text() == SHOUT_TEST
+    redirects = [e for e in events(s["trajectory"]) if e["kind"] == "redirect"]
+    assert [e["to"] for e in redirects] == ["tests/test_slug.py"]
+
+
+def test_a_reply_without_tests_is_asked_for_them_by_path(repo: Path, tmp_path: Path) -> None:
+    s = run(repo, tmp_path, [{"text": whole(test=None)}, {"text": whole()}, {"text": "feat: slugify"}])
+    assert s["status"] == "success" and s["attempts"] == 2
+    fix = prompts(s)[0]
+    assert "The reply has no test file. Write the tests first, in a new tests/test_slug.py." in fix
+    assert "Send your tests in a new tests/test_slug.py, and the implementation." in fix
+    assert "Change the implementation." not in fix
+
+
+def test_a_weakened_project_test_moved_to_the_runs_file_still_leaves_the_project_test_judging(
+        project: Path, tmp_path: Path) -> None:
+    """Red team: the reply breaks shout() and sends a version of the project's test that passes for it. The
+    project's file is not written (the redirect writes only the run's own file), so its test still fails."""
+    lowered = SHOUT_TEST.replace("'HI'", "'hi'")
+    broken = {"textkit/shout.py": "def shout(text):\n    return text.lower()\n", "tests/test_shout.py": lowered}
+    s = run(project, tmp_path, [{"text": whole(test=None, **broken)}] * 2, "--max-iterations", "2")
+    assert s["status"] == "failed" and s["commit"] is None and s["tests"]["regressions"] == 1
+    assert (project / "tests" / "test_shout.py").read_text() == SHOUT_TEST
+    assert "greenloop/" not in git(project, "branch", "--list")
+
+
 def test_weakening_a_frozen_new_test_never_ends_green(repo: Path, tmp_path: Path) -> None:
     bad = "def slugify(text):\n    return text.lower()\n"
     weak = "from textkit.slug import slugify\n\n\ndef test_basic():\n    assert slugify('Hello World') is not None\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import PurePosixPath
 from types import MappingProxyType
 
 from greenloop.config import Settings
@@ -12,6 +13,7 @@ from greenloop.edits import AppliedFile, apply_all
 from greenloop.errors import FormatError, GuardrailViolation
 from greenloop.frozen import TestGuard
 from greenloop.guardrails import WritePolicy
+from greenloop.ledger import TEST_CONFIG
 from greenloop.omitted import keep_omitted
 from greenloop.repair import add_missing_imports, drop_self_tests
 from greenloop.repair_js import repair_test
@@ -19,6 +21,7 @@ from greenloop.replies import parse_reply
 from greenloop.runners.project import JS_SUFFIXES
 from greenloop.tamper import gaming
 from greenloop.trajectory import Trajectory
+from greenloop.types import FileEdit
 from greenloop.validate import validate_files
 from greenloop.workspace import Workspace
 
@@ -37,7 +40,8 @@ def prepare_reply(text: str, ws: Workspace, settings: Settings, already: set[str
                   step: str, target: str | None = None, guard: TestGuard | None = None,
                   task: str = "", created: frozenset[str] = frozenset(),
                   pending: Mapping[str, str] = MappingProxyType({}),
-                  originals: Mapping[str, str | None] = MappingProxyType({})) -> ReplyOutcome:
+                  originals: Mapping[str, str | None] = MappingProxyType({}),
+                  tests_to: str | None = None) -> ReplyOutcome:
     """Parse, guard, apply and validate a reply without writing: the valid files are in `written`, for the
     ledger to record and put on disk. `target`: the one implementation file of the task, if there is one (it
     receives an unnamed code block). `guard`: the tests the reply may not change. `task`: what the
@@ -45,7 +49,9 @@ def prepare_reply(text: str, ws: Workspace, settings: Settings, already: set[str
     run created (validated as new files: their size limit is the whole file's, and they may be rewritten).
     `pending`: files the same attempt wrote before this reply, not on disk yet (path -> content). `originals`:
     the base commit's content of the files the run changed (None: created by it); the others are as on disk.
-    A Python file sent whole keeps what it left out of the user's file (omitted.py)."""
+    A Python file sent whole keeps what it left out of the user's file (omitted.py). `tests_to`: the run's
+    own test file while it has none; a whole test file the reply sends at one of the project's own (read-only)
+    test files is written there instead, and checked as that new file."""
     out = ReplyOutcome()
 
     def read(path: str) -> str | None:
@@ -57,8 +63,13 @@ def prepare_reply(text: str, ws: Workspace, settings: Settings, already: set[str
         out.errors, out.kind = [str(exc)], "format_error"
         return out
     policy = WritePolicy(settings.allowed_extensions, settings.max_files, settings.protected_paths)
+    edits = parsed.edits
+    if tests_to is not None:
+        edits = _redirect_tests(edits, tests_to, lambda p: _protected(ws, policy, guard, p), out)
+        if edits != parsed.edits:
+            traj.event(step, "redirect", to=tests_to, notes=out.notes)
     allowed = []
-    for edit in parsed.edits:
+    for edit in edits:
         try:
             policy.check(ws, edit.path)
             ws.read_text(edit.path)  # a regular file under the read cap, or absent: else refused here
@@ -124,6 +135,33 @@ def prepare_reply(text: str, ws: Workspace, settings: Settings, already: set[str
     if out.errors:
         out.kind = "invalid"
     return out
+
+
+def _protected(ws: Workspace, policy: WritePolicy, guard: TestGuard | None, path: str) -> bool:
+    """One of the project's own test files or protected paths (a path outside the worktree counts as one)."""
+    try:
+        rel = ws.relative(path)
+    except GuardrailViolation:
+        return True
+    return policy.protects(rel) or (guard is not None and guard.ledger.is_protected(str(rel)))
+
+
+def _redirect_tests(edits: tuple[FileEdit, ...], tests_to: str, protected: Callable[[str], bool],
+                    out: ReplyOutcome) -> tuple[FileEdit, ...]:
+    """The reply's first whole test file at a read-only test file of the project, moved to `tests_to` (the run's
+    own test file, which the reply does not write itself). Small models write their tests into the project's
+    test file they were shown; refusing it leaves the run without tests. The read-only file is never written."""
+    leaf = PurePosixPath(tests_to).name
+    if any(e.path == tests_to for e in edits) or leaf in TEST_CONFIG or protected(tests_to):
+        return edits
+    for i, edit in enumerate(edits):
+        name = PurePosixPath(edit.path).name
+        if (edit.kind == "whole" and edit.is_test and name not in TEST_CONFIG
+                and PurePosixPath(edit.path).suffix == PurePosixPath(tests_to).suffix and protected(edit.path)):
+            out.notes.append(f"{edit.path} is the project's own test file and read-only; the tests sent for it "
+                             f"were written to {tests_to} instead.")
+            return (*edits[:i], replace(edit, path=tests_to, is_test=True), *edits[i + 1:])
+    return edits
 
 
 def _readable(read: Callable[[str], str | None], path: str) -> str | None:

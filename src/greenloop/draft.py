@@ -55,6 +55,7 @@ def messages_for(step: Step, st: State, ws: Workspace, attempt: int, settings: S
                       history=st.history, failure=st.failure, current=current, paths=list(views),
                       read_only=[p for p in st.ledger.protected() if p in st.failure or p in st.task],
                       own_tests=[p for p, is_test in st.ledger.written().items() if is_test],
+                      tests_wanted=st.test_path if settings.require_tests and not st.ledger.tests else None,
                       prefer_whole=settings.fix_format == "whole" or st.edit_failures_in_row >= 2,
                       long_files=[p for p, v in views.items() if not v.whole])
     return [Message("system", system), Message("user", user)]
@@ -177,8 +178,9 @@ def draft(step: Step, st: State, model: MeteredModel, sandbox: Sandbox, ws: Work
         pass  # the budget ends the sampling; the candidates so far are still judged
     drafts = (len(texts) if sampled else 1) if first_draft(step, settings) else 0
     notes = [n for text in texts for n in _disputes(text, st, traj, step)]
+    tests_to = st.test_path if settings.require_tests and not st.ledger.tests else None
     prepared = [prepare_reply(t, ws, settings, already, traj, step, st.reply_target, st.guard, st.task,
-                              created, originals=st.ledger.originals()) for t in texts]
+                              created, originals=st.ledger.originals(), tests_to=tests_to) for t in texts]
     has_tests = not settings.require_tests or bool(st.ledger.tests)
     valid = [o for o in prepared if not o.errors and o.written
              and (has_tests or any(f.is_test for f in o.written.values()))]

@@ -156,7 +156,7 @@ class WritePolicy:
         why = restricted_reason(rel)
         if why:
             raise GuardrailViolation(f"{name}: {why}")
-        if any(fnmatch.fnmatch(str(rel), pattern) for pattern in self.protected):
+        if self.protects(rel):
             raise GuardrailViolation(f"{name}: protected by the configuration (protected_paths); it judges "
                                      "the work and cannot be changed by it")
         if rel.suffix not in self.allowed_extensions:
@@ -164,6 +164,10 @@ class WritePolicy:
                                      f"allowed: {' '.join(self.allowed_extensions)}")
         ws.resolve(name)  # no link on the way
         return rel
+
+    def protects(self, rel: PurePosixPath) -> bool:
+        """Whether the configuration's protected_paths cover the relative path `rel`."""
+        return any(fnmatch.fnmatch(str(rel), pattern) for pattern in self.protected)
 
     def check_content(self, name: str, before: str | None, after: str, task: str) -> None:
         """Refuse content that would run commands on install: a package.json whose `scripts` change while the
