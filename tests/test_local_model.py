@@ -108,7 +108,7 @@ def test_a_calls_seed_follows_its_prompt_not_the_calls_before_it() -> None:
     prompt sampled again gets the next one."""
     from collections import Counter
 
-    from greenloop.models.local import sample_seed
+    from greenloop.models.seeds import sample_seed
 
     task = [Message("system", "s"), Message("user", "Complete this Python function: def f(x):")]
     other = [Message("system", "s"), Message("user", "Complete this Python function: def g(x):")]

@@ -47,6 +47,22 @@ def test_openai_provider_retries_5xx() -> None:
         assert server.steps()[-1] == "fix"
 
 
+def test_an_openai_compatible_server_gets_the_prompts_seed() -> None:
+    """llama.cpp's server, vLLM and Ollama take `seed`: a resample's draws follow the prompt, as in-process."""
+    settings = load_settings(None, {})
+    task, other = [Message("user", "def f(x):")], [Message("user", "def g(x):")]
+    with FakeServer(["a", "b", "c", "d"]) as server:
+        first = resolve("openai:m", settings.model_copy(update={"base_url": server.url}))
+        first.complete(task, "resample", 0.7)
+        first.complete(task, "resample", 0.7)
+        fresh = resolve("openai:m", settings.model_copy(update={"base_url": server.url}))
+        fresh.complete(other, "generate")
+        fresh.complete(task, "resample", 0.7)
+        seeds = [r["body"]["seed"] for r in server.requests if r["body"] is not None]
+    assert seeds[0] != seeds[1]  # a prompt sampled again draws anew
+    assert seeds[3] == seeds[0] and seeds[2] != seeds[0]  # the calls before it do not move it
+
+
 def test_a_looping_reply_from_a_server_is_stopped_and_cut() -> None:
     """A small model behind llama-server or Ollama loops as it does in-process: the stream is closed once the
     reply repeats itself (the server stops generating), and the reply is cut where the loop began."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import atexit
 import functools
-import hashlib
 import os
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from greenloop.errors import ModelError, ModelUnavailable
 from greenloop.models.loops import read_stream
+from greenloop.models.seeds import sample_seed
 from greenloop.modelstore import CATALOGUE, default_local_model, fetched_path
 from greenloop.types import Completion, Message, Step, Usage
 
@@ -20,16 +20,6 @@ if TYPE_CHECKING:
     from greenloop.config import Settings
 
 CONTEXT_TOKENS = 8192
-
-
-def sample_seed(messages: Sequence[Message], sampled: Counter[bytes]) -> int:
-    """The sampling seed of a call: from its prompt, and how many times this model sampled that same prompt
-    before (counted in `sampled`). A task's draws then do not depend on the calls of the tasks before it in
-    the process (a benchmark worker keeps one model for all its tasks), and samples of one prompt still differ."""
-    key = hashlib.sha256("\0".join(f"{m.role}\0{m.content}" for m in messages).encode()).digest()
-    seed = (int.from_bytes(key[:4], "big") + sampled[key]) % 2**31
-    sampled[key] += 1
-    return seed
 
 
 @functools.lru_cache(maxsize=2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
@@ -10,6 +11,7 @@ from greenloop.errors import ModelError, ModelUnavailable
 from greenloop.keys import api_key
 from greenloop.models.capped import ReplyTooLarge, capped_client, too_large
 from greenloop.models.loops import read_reply
+from greenloop.models.seeds import sample_seed
 from greenloop.types import Completion, Message, Step, Usage
 
 if TYPE_CHECKING:
@@ -34,6 +36,7 @@ class OpenAIModel:
                                    "(Ollama, vLLM, llama.cpp)")
         self.key_source = key.source if key else "no key"
         self.on_text: Callable[[str], None] | None = None  # StreamingModel: set, the reply is streamed
+        self.sampled: Counter[bytes] = Counter()  # prompts sampled so far, for each call's seed (seeds.py)
         self.name = f"openai:{name}"
         self.client = openai.OpenAI(api_key=key.value if key else "not-needed", base_url=self.base_url,
                                     max_retries=settings.max_retries, timeout=settings.request_timeout,
@@ -60,7 +63,8 @@ class OpenAIModel:
     def complete(self, messages: Sequence[Message], step: Step, temperature: float | None = None) -> Completion:
         request = dict(model=self.model, messages=[{"role": m.role, "content": m.content} for m in messages],
                        temperature=self.settings.temperature if temperature is None else temperature,
-                       max_tokens=self.settings.reply_max_tokens, extra_headers={STEP_HEADER: step})
+                       max_tokens=self.settings.reply_max_tokens, seed=sample_seed(messages, self.sampled),
+                       extra_headers={STEP_HEADER: step})
         try:
             return self._streamed(request, self.on_text)
         except (self._openai.APIError, ReplyTooLarge) as exc:
