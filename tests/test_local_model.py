@@ -97,6 +97,11 @@ def test_a_reply_of_ever_longer_variants_of_one_test_block_is_cut_after_three_co
     assert cut == head + "".join(blocks[:3]) + "```\n"
     legit = head + "".join(blocks[:7]) + "});\n```\n\nlib/query.js\n```js\nmodule.exports = {};\n```\n"
     assert not looping(legit)  # seven tests of one shape are a test file, not a loop
+    # stopped inside a test's body, the last whole line its `def`: the copies kept are whole tests
+    py_head = "tests/test_f.py\n```python\nfrom solution import f\n\n\n"
+    tests = [f"def test_f_{i}():\n    assert f({', '.join(['1'] * i)}) == {i}\n\n\n" for i in range(1, 12)]
+    py_cut = before_the_loop(py_head + "".join(tests) + "def test_f_12():\n    assert f(1, ")
+    assert py_cut == py_head.rstrip("\n") + "\n\n\n" + "".join(tests[:3]).rstrip("\n") + "\n```\n"
     table = "".join(f"def test_slugify_{w}():\n    assert slugify('{w} x') == '{w}-x'\n\n\n"
                     for w in "alpha be gamma delta e zeta eta theta iota".split())
     assert not looping("```python\n" + table + "def tes")  # nine of one shape, but not ever longer

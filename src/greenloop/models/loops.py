@@ -87,10 +87,9 @@ def before_the_loop(text: str) -> str:
         lines = text[:first + LOOP_WINDOW].splitlines(keepends=True)[:-1]
     elif period:  # a block repeated with growing variations: keep its first LOOP_KEEP copies
         start = len(whole) - LOOP_BLOCKS * period
-        while start >= period and all(_shape(whole[start - period + i]) == _shape(whole[start + i])
-                                      for i in range(period)):
-            start -= period
-        lines = whole[:start + LOOP_KEEP * period]
+        while start > 0 and _shape(whole[start - 1]) == _shape(whole[start - 1 + period]):
+            start -= 1  # back to the line where the repeating begins, whatever line the stop fell after
+        lines = whole[:start + LOOP_KEEP * period]  # so whole blocks: never a `def ...:` without its body
     else:
         lines = text.splitlines(keepends=True)[:-1]  # the last line was cut mid-way
         prefix, start = lines[-1][:LOOP_PREFIX] if lines else "", len(lines)
