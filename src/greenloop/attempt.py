@@ -138,11 +138,12 @@ def prepare_reply(text: str, ws: Workspace, settings: Settings, already: set[str
 
 
 def _protected(ws: Workspace, policy: WritePolicy, guard: TestGuard | None, path: str) -> bool:
-    """One of the project's own test files or protected paths (a path outside the worktree counts as one)."""
+    """One of the project's own test files or protected paths. A path outside the worktree is neither: it is
+    refused as it is, never moved."""
     try:
         rel = ws.relative(path)
     except GuardrailViolation:
-        return True
+        return False
     return policy.protects(rel) or (guard is not None and guard.ledger.is_protected(str(rel)))
 
 
