@@ -71,6 +71,25 @@ def test_a_reply_of_ever_longer_variants_of_one_line_is_stopped_but_a_real_test_
     assert looping(block * 3)
 
 
+def test_a_reply_counting_up_one_assert_is_stopped_with_one_line_of_the_count() -> None:
+    """What the 1.5B sent for HumanEval/64 under require_tests, until the 768-token cap cut the file (35 test files
+    cut so in the 2026-12-04 runs): lines too short for the 48-character rule. One line of the count stays."""
+    from greenloop.models.loops import before_the_loop, looping
+
+    head = ('tests/test_solution.py\n```python\nfrom solution import vowels_count\n\n\ndef test_vowels_count():\n'
+            '    assert vowels_count("abcde") == 2\n    assert vowels_count("ACEDY") == 3\n')
+    count = "".join(f'    assert vowels_count("AEIOUY{"yY" * i}") == {6 + 2 * i}\n' for i in range(1, 12))
+    assert not looping(head + count[:count.index("\n", 300)] + "\n    ass")  # not yet ten lines of it
+    looped = head + count + "    assert vowels_co"
+    assert looping(looped)
+    # cut where the lines begin to share what the last ten share ("AEIOUYyYyY"), one of them kept
+    assert before_the_loop(looped) == head + "".join(count.splitlines(keepends=True)[:2]) + "```\n"
+    examples = "".join(f'    assert vowels_count("{w}") == {n}\n' for w, n in
+                       [("a", 1), ("be", 1), ("sky", 1), ("tree", 2), ("queue", 4), ("rhythm", 0), ("banana", 3),
+                        ("strength", 1), ("education", 5), ("onomatopoeia", 8), ("abracadabra", 5)])
+    assert not looping(head + examples + "    ass")  # a list of different cases does not count up
+
+
 def test_a_reply_stopped_for_looping_keeps_the_files_before_the_loop_with_its_fence_closed() -> None:
     from greenloop.models.loops import before_the_loop
 

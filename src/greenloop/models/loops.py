@@ -5,6 +5,7 @@ cap could be is stopped there too (`cap_chars`)."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ if TYPE_CHECKING:
 LOOP_WINDOW = 400  # a reply whose last 400 characters already occurred in it is looping: stop it there
 LOOP_LINES, LOOP_PREFIX = 12, 48  # or whose last 12 lines share their first 48 characters
 LOOP_KEEP = 3  # of those lines, the first three stay in the reply
+LOOP_RUN, LOOP_RUN_PREFIX = 10, 20  # or whose last 10 lines share their first 20 characters, each no shorter than
+# the one before and the last longer than the first (a model counting up one assert: "YyYy" == 4, "YyYyY" == 5)
 LOOP_BLOCKS, LOOP_SHAPE = 8, 10  # or whose last lines are one block of lines, 8 times, each line the same shape
 CHECK_EVERY = 32  # pieces between two looks for a loop
 MAX_CHARS_PER_TOKEN = 16  # a token of the tokenizers in use is far shorter: this bounds what max_tokens allows
@@ -92,10 +95,13 @@ def before_the_loop(text: str) -> str:
         lines = whole[:start + LOOP_KEEP * period]  # so whole blocks: never a `def ...:` without its body
     else:
         lines = text.splitlines(keepends=True)[:-1]  # the last line was cut mid-way
-        prefix, start = lines[-1][:LOOP_PREFIX] if lines else "", len(lines)
-        while start > 0 and lines[start - 1][:LOOP_PREFIX] == prefix:
+        stripped = [line.rstrip("\n") for line in lines]
+        shared = 0 if _same_start(stripped) else _counting(stripped)
+        size, keep = (shared, 1) if shared else (LOOP_PREFIX, LOOP_KEEP)  # a count: one line of it stays
+        prefix, start = lines[-1][:size] if lines else "", len(lines)
+        while start > 0 and lines[start - 1][:size] == prefix:
             start -= 1
-        lines = lines[:start + LOOP_KEEP]
+        lines = lines[:start + keep]
     return _closed("".join(lines))
 
 
@@ -127,10 +133,27 @@ def _block_period(lines: list[str]) -> int:
 
 def looping(text: str) -> bool:
     """A reply that repeats itself: its last 400 characters occurred earlier, its last LOOP_LINES lines all
-    start with the same LOOP_PREFIX characters (a model writing ever longer variants of one assert), or its last
-    lines repeat one block of lines LOOP_BLOCKS times in shape (ever longer variants of one test)."""
-    if _repeat_start(text) is not None or _block_period(text.splitlines()[:-1]):
-        return True
-    lines = text.splitlines()[-LOOP_LINES - 1:-1]  # complete lines only
-    return len(lines) == LOOP_LINES and len(lines[0]) >= LOOP_PREFIX and len(
-        {line[:LOOP_PREFIX] for line in lines}) == 1
+    start with the same LOOP_PREFIX characters (a model writing ever longer variants of one assert), its last
+    LOOP_RUN lines count up one assert (`_counting`), or its last lines repeat one block of lines LOOP_BLOCKS
+    times in shape (ever longer variants of one test)."""
+    whole = text.splitlines()[:-1]  # complete lines only
+    return _repeat_start(text) is not None or bool(_block_period(whole)) or _same_start(whole) or bool(
+        _counting(whole))
+
+
+def _same_start(lines: list[str]) -> bool:
+    """The last LOOP_LINES lines start with the same LOOP_PREFIX characters."""
+    last = lines[-LOOP_LINES:]
+    return len(last) == LOOP_LINES and len(last[0]) >= LOOP_PREFIX and len({line[:LOOP_PREFIX] for line in last}) == 1
+
+
+def _counting(lines: list[str]) -> int:
+    """How many characters the last LOOP_RUN lines share at their start, if at least LOOP_RUN_PREFIX and they
+    grow as a count does (none shorter than the one before, the last longer than the first); else 0."""
+    last = lines[-LOOP_RUN:]
+    if len(last) < LOOP_RUN:
+        return 0
+    shared = len(os.path.commonprefix(last))
+    sizes = [len(line) for line in last]
+    grows = sizes == sorted(sizes) and sizes[-1] > sizes[0]
+    return shared if shared >= LOOP_RUN_PREFIX and grows else 0
