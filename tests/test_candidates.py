@@ -41,6 +41,12 @@ SLUG_TASK = ("Add a slugify(text) helper in textkit/slug.py: lowercase; every ru
     ("add(arr = [1, 2], k = 1) == 1 # the first\nfly([3], 5) ➞ True\n    # 3 is light", [
         Example("add(arr = [1, 2], k = 1)", "1"), Example("fly([3], 5)", "True")]),
     ("f(1) == 2 for every call; g(2) == 'x'.", [Example("f(1)", "2"), Example("g(2)", "'x'")]),
+    # `=` as prose writes it (HumanEval/144, /102, /135, /161)
+    ('simplify("1/5", "5/1") = True\nchoose_num(13, 12) = -1', [Example('simplify("1/5", "5/1")', "True"),
+                                                                 Example("choose_num(13, 12)", "-1")]),
+    # but a sequence's definition beside the function's example is no example of either (HumanEval/130)
+    ("tri(1) = 3\ntri(4) = 3\nExamples:\ntri(3) = [1, 3, 2, 8]", []),
+    ("f(x) = 2x + 1, g(2) = 3 + 4", []),
 ])
 def test_examples_are_read_from_the_task(task: str, expected: list[Example]) -> None:
     assert extract(task) == expected

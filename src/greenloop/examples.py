@@ -2,7 +2,7 @@
 
 A task like "... Example: slugify('Hello, World!') == 'hello-world'." states what the result must do
 in the user's words; greenloop holds every implementation to it, whatever the model's own tests say.
-Recognised: `CALL == LITERAL` (also `->`, `→`, `➞`, `=>`, `==>`, `returns`, `gives`; `true`, `false` and
+Recognised: `CALL == LITERAL` (also `=`, `->`, `→`, `➞`, `=>`, `==>`, `returns`, `gives`; `true`, `false` and
 `null` as Python's) anywhere in the text, and doctest
 pairs (`>>> CALL` followed by the expected value on the next line), where CALL is `name(literals)`; in a
 Python function's docstring also `Input: x = [1, 2], k = 3` followed by `Output: [2]`, and
@@ -21,7 +21,7 @@ from greenloop.outline import parse_module
 from greenloop.probe import Module, instrument
 
 CALL_START = re.compile(r"(?<![\w.])[A-Za-z_][\w.]*\(")
-_ARROW = re.compile(r"\s*(?:===|==>|==|->|→|➞|=>|\breturns\b|\bshould return\b|\bgives\b)\s*")
+_ARROW = re.compile(r"\s*(?:===|==>|==|->|→|➞|=>|=(?![=>])|\breturns\b|\bshould return\b|\bgives\b)\s*")
 _WORDS = {"true": "True", "false": "False", "null": "None"}  # JSON's, as written in prose: `f(1) => true`
 _WORD = re.compile(r"(true|false|null)\b")
 _DOCTEST = re.compile(r"^\s*>>> (.+)\n\s*(?!>>>)(\S.*)$", re.M)
@@ -167,6 +167,7 @@ def _extract(task: str, origin: str, tree: ast.Module | None) -> list[Example]:
         call, expected = m.group(1).strip(), m.group(2).strip()
         if _parses(call, literal=False) and _parses(expected, literal=True):
             found.append(Example(call, expected, origin))
+    loose: list[Example] = []  # `CALL = LITERAL`: prose also writes a definition so (`tri(1) = 3`)
     pos = 0
     while (m := CALL_START.search(task, pos)) is not None:
         pos = m.end()
@@ -182,9 +183,19 @@ def _extract(task: str, origin: str, tree: ast.Module | None) -> list[Example]:
             pos = word.end()
         elif expected is not None:
             if not _ambiguous(expected):
-                found.append(Example(task[m.start():end], expected, origin))
+                (loose if arrow.group().strip() == "=" else found).append(Example(task[m.start():end], expected,
+                                                                                  origin))
             pos = arrow.end() + len(expected)
-    return list(dict.fromkeys(found))
+    return list(dict.fromkeys(found + _one_kind(loose, found)))
+
+
+def _one_kind(loose: list[Example], found: list[Example]) -> list[Example]:
+    """The `CALL = LITERAL` examples of the functions whose every example gives one type of result. HumanEval/130
+    defines its sequence as `tri(1) = 3` and shows the function as `tri(3) = [1, 3, 2, 8]`: no example of tri."""
+    kinds: dict[str, set[type]] = {}
+    for ex in loose + found:
+        kinds.setdefault(_called(ex.call), set()).add(type(ast.literal_eval(ex.expected)))
+    return [ex for ex in loose if len(kinds[_called(ex.call)]) == 1]
 
 
 def module_name(path: str) -> str | None:
