@@ -185,6 +185,12 @@ class Disputes(Event):
     notes: list[str]
 
 
+@_kind("redirect")
+class Redirect(Event):
+    to: str  # the run's own test file that received tests sent for a read-only project test file (attempt.py)
+    notes: list[str]
+
+
 @_kind("candidates")
 class Candidates(Event):
     count: int
