@@ -55,7 +55,7 @@ def messages_for(step: Step, st: State, ws: Workspace, attempt: int, settings: S
                       history=st.history, failure=st.failure, current=current, paths=list(views),
                       read_only=[p for p in st.ledger.protected() if p in st.failure or p in st.task],
                       own_tests=[p for p, is_test in st.ledger.written().items() if is_test],
-                      tests_wanted=st.test_path if settings.require_tests and not st.ledger.tests else None,
+                      tests_wanted=tests_owed(st, settings),
                       prefer_whole=settings.fix_format == "whole" or st.edit_failures_in_row >= 2,
                       long_files=[p for p, v in views.items() if not v.whole])
     return [Message("system", system), Message("user", user)]
@@ -70,6 +70,11 @@ def js_facts(st: State) -> dict[str, object] | None:
     return {"language": "TypeScript" if st.runner.language == "typescript" else "JavaScript",
             "framework": st.runner.name, "module_system": project.module_system if project else "commonjs",
             "dependencies": sorted(project.dependencies) if project else []}
+
+
+def tests_owed(st: State, settings: Settings) -> str | None:
+    """Where the run's tests are asked for while it must write tests and has none yet; else None."""
+    return st.test_path if settings.require_tests and not st.ledger.tests else None
 
 
 def first_draft(step: Step, settings: Settings) -> bool:
@@ -157,7 +162,7 @@ def draft(step: Step, st: State, model: MeteredModel, sandbox: Sandbox, ws: Work
     """One reply, prepared, not written; or, with `candidates` > 1, the best of several by execution. Also
     returns how many first drafts it asked for. `stuck`: the last reply changed nothing, sample this one."""
     designed = None
-    if step == "generate" and settings.test_design and settings.require_tests and not st.ledger.tests:
+    if step == "generate" and settings.test_design and tests_owed(st, settings):
         designed = _design_tests(st, model, ws, settings, traj)
         if designed.errors:
             return "", designed, 0
@@ -178,10 +183,10 @@ def draft(step: Step, st: State, model: MeteredModel, sandbox: Sandbox, ws: Work
         pass  # the budget ends the sampling; the candidates so far are still judged
     drafts = (len(texts) if sampled else 1) if first_draft(step, settings) else 0
     notes = [n for text in texts for n in _disputes(text, st, traj, step)]
-    tests_to = st.test_path if settings.require_tests and not st.ledger.tests else None
+    tests_to = tests_owed(st, settings)
     prepared = [prepare_reply(t, ws, settings, already, traj, step, st.reply_target, st.guard, st.task,
                               created, originals=st.ledger.originals(), tests_to=tests_to) for t in texts]
-    has_tests = not settings.require_tests or bool(st.ledger.tests)
+    has_tests = tests_to is None
     valid = [o for o in prepared if not o.errors and o.written
              and (has_tests or any(f.is_test for f in o.written.values()))]
     chosen = (valid or prepared)[0] if len(valid) < 2 else select(
