@@ -10,6 +10,9 @@ import pytest
 from conftest import BAD_IMPL, GOOD_IMPL, GOOD_TEST, TASK, cli, events, git, summary, whole, write_script
 
 WORSE_IMPL = 'def slugify(text):\n    return text.strip()\n'  # fails both tests; BAD_IMPL passes test_basic
+# tests and code from one generate call (test_design = false): the reply's wrong code comes with its tests, and a
+# fix follows; with the default test design a lean first draft that misses the task's example is redrafted
+COMBINED = {"GREENLOOP_TEST_DESIGN": "false"}
 
 
 def _requests(s: dict) -> list[dict]:
@@ -27,7 +30,7 @@ def test_a_worse_attempt_is_undone_and_the_next_fix_starts_from_the_best(repo: P
     assert s["status"] == "success", s
     undone = [e for e in events(s["trajectory"]) if e["kind"] == "undone"]
     assert [(e["attempt"], e["best_attempt"], e["paths"]) for e in undone] == [(2, 1, ["textkit/slug.py"])]
-    third = _requests(s)[2]["messages"][-1]["content"]
+    third = [r for r in _requests(s) if r["step"] == "fix"][1]["messages"][-1]["content"]
     assert "Attempt 2 made things worse" in third and "attempt 1's version again" in third
     assert "text.lower().replace" in third and "text.strip()\n" not in third  # the file shown is attempt 1's
     assert git(repo, "show", f"{s['commit']}:textkit/slug.py") == GOOD_IMPL
@@ -55,7 +58,7 @@ def test_early_stop_when_rounds_stop_improving(repo: Path, tmp_path: Path) -> No
     s = summary(cli("run", TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json",
                     "--max-iterations", "6"))  # default patience: 2
     assert s["status"] == "failed"
-    assert [r["step"] for r in _requests(s)] == ["generate", "fix", "fix"]  # not six attempts
+    assert [r["step"] for r in _requests(s)] == ["test_design", "generate", "fix", "fix"]  # not six attempts
     assert "stopped early: 2 attempt(s) in a row did not improve on attempt" in s["error"]
     assert [e["attempt"] for e in events(s["trajectory"]) if e["kind"] == "early_stop"] == [4]
 
@@ -82,7 +85,7 @@ def test_an_anchor_and_two_agreeing_implementations_beat_a_contradicting_model_t
     assert git(repo, "show", f"{s['commit']}:textkit/slug.py") == GOOD_IMPL  # the first one stood: a tie
     committed = git(repo, "show", f"{s['commit']}:tests/test_slug.py")
     assert "Ünïcode" not in committed and 'slugify("Hello World") == "hello-world"' in committed
-    assert [r["step"] for r in _requests(s)] == ["generate", "generate", "commit_message"]  # no fix call
+    assert [r["step"] for r in _requests(s)] == ["test_design", "generate", "generate", "commit_message"]  # no fix
 
 
 def test_a_second_implementation_that_is_no_program_is_asked_for_once_more(repo: Path, tmp_path: Path) -> None:
@@ -100,7 +103,7 @@ def test_a_second_implementation_that_is_no_program_is_asked_for_once_more(repo:
     assert [e["decided"] for e in agreement] == [False, True]
     assert agreement[1]["dropped"] == ['tests/test_slug.py: `assert slugify(\'Ünïcode\') == \'unicode\'`']
     assert "Ünïcode" not in git(repo, "show", f"{s['commit']}:tests/test_slug.py")
-    assert [r["step"] for r in _requests(s)] == ["generate", "generate", "generate", "commit_message"]
+    assert [r["step"] for r in _requests(s)] == ["test_design", "generate", "generate", "generate", "commit_message"]
 
 
 def test_a_repository_inside_another_projects_checkout_keeps_its_test_ids(repo: Path, tmp_path: Path) -> None:
@@ -149,7 +152,7 @@ def test_an_anchor_is_never_dropped_by_agreement(repo: Path, tmp_path: Path) -> 
     ])
     s = summary(cli("run", "Add a slugify(text) helper in textkit/slug.py. Example: slugify('Hello World') == "
                     "'Hello-World'", "--repo", str(repo), "--model", f"scripted:{script}", "--json",
-                    "--max-iterations", "2"))
+                    "--max-iterations", "2", env=COMBINED))
     assert s["status"] == "failed"  # the code misses the task's own example: no agreement can make that green
     assert not [e for e in events(s["trajectory"]) if e["kind"] == "agreement"]
 
@@ -164,7 +167,7 @@ def test_a_test_broken_in_its_own_code_is_named_and_released(repo: Path, tmp_pat
     ])
     s = summary(cli("run", TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json",
                     env={"GREENLOOP_AGREEMENT": "false"}))
-    fix = _requests(s)[1]["messages"][-1]["content"]
+    fix = next(r for r in _requests(s) if r["step"] == "fix")["messages"][-1]["content"]
     assert "These tests are broken" in fix and "tests/test_slug.py::test_blank: KeyError" in fix
     assert s["status"] == "success", s
     assert '{" ": ""}' in git(repo, "show", f"{s['commit']}:tests/test_slug.py")

@@ -161,6 +161,9 @@ OTHER_GOOD = ("def slugify(text):\n    out = ''.join(c if c.isascii() and c.isal
               "    return '-'.join(out.split())\n")
 T_EXAMPLE = "from textkit.slug import slugify\n\n\ndef test_example():\n    assert slugify('Hello, World!') == 'hello-world'\n"
 T_RICH = T_EXAMPLE + "\n\ndef test_more():\n    assert slugify('a b') == 'a-b'\n    assert slugify('a@b@c') == 'a-b@c'\n"
+# candidates that each carry tests and code come from one generate call (test_design = false); with the default
+# test design the tests come first, alone, and a lean draft that misses the task's example is redrafted
+COMBINED = {"GREENLOOP_TEST_DESIGN": "false"}
 
 
 def test_candidates_pick_the_implementation_that_agrees_and_name_the_disputed_assertion(
@@ -175,7 +178,8 @@ def test_candidates_pick_the_implementation_that_agrees_and_name_the_disputed_as
                                   + _files(fixed, GOOD_IMPL)}] * 3,
         {"step": "commit_message", "text": "feat: add slugify"},
     ])
-    proc = cli("run", SLUG_TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--candidates", "3", "--json")
+    proc = cli("run", SLUG_TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--candidates", "3", "--json",
+               env=COMBINED)
     s = summary(proc)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     # the frozen test changed only through the explicit dispute, which the summary names
@@ -207,7 +211,7 @@ def test_green_tests_that_miss_the_task_example_are_not_success(repo: Path, tmp_
         {"step": "fix", "text": _files(T_EXAMPLE, GOOD_IMPL)},
         {"step": "commit_message", "text": "feat: add slugify"},
     ])
-    s = summary(cli("run", SLUG_TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json"))
+    s = summary(cli("run", SLUG_TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json", env=COMBINED))
     assert s["status"] == "success" and s["attempts"] == 2
     evs = events(s["trajectory"])
     fix_prompt = next(e for e in evs if e["kind"] == "model_request" and e["step"] == "fix")["messages"][-1]["content"]
@@ -231,7 +235,7 @@ def test_fix_candidates_are_judged_against_the_tests_on_disk(repo: Path, tmp_pat
         {"step": "commit_message", "text": "feat: add slugify"},
     ])
     s = summary(cli("run", SLUG_TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--candidates", "2",
-                    "--json"))
+                    "--json", env=COMBINED))
     assert s["status"] == "success" and s["attempts"] == 3, s
     evs = events(s["trajectory"])
     cands = [e for e in evs if e["kind"] == "candidates"]

@@ -25,9 +25,10 @@ def project(repo: Path) -> Path:
     return repo
 
 
-def run(repo: Path, tmp_path: Path, replies: list[dict], *extra: str, task: str = TASK) -> dict:
+def run(repo: Path, tmp_path: Path, replies: list[dict], *extra: str, task: str = TASK,
+        env: dict[str, str] | None = None) -> dict:
     script = write_script(tmp_path / "s.json", replies)
-    proc = cli("run", task, "--repo", str(repo), "--model", f"scripted:{script}", "--json", *extra)
+    proc = cli("run", task, "--repo", str(repo), "--model", f"scripted:{script}", "--json", *extra, env=env)
     assert proc.stdout.strip(), proc.stderr
     return summary(proc)
 
@@ -90,7 +91,7 @@ def test_tests_sent_for_the_projects_own_test_file_become_the_runs_tests(project
     assert git(project, "show", f"{s['commit']}:tests/test_shout.py") == SHOUT_TEST
     assert (project / "tests" / "test_shout.py").read_text() == SHOUT_TEST
     redirects = [e for e in events(s["trajectory"]) if e["kind"] == "redirect"]
-    assert [e["to"] for e in redirects] == ["tests/test_slug.py"]
+    assert redirects[0]["step"] == "test_design" and {e["to"] for e in redirects} == {"tests/test_slug.py"}
 
 
 def test_a_reply_without_tests_is_asked_for_them_by_path(repo: Path, tmp_path: Path) -> None:
@@ -243,9 +244,10 @@ def test_the_summary_names_the_sandbox_and_the_trajectory_the_baseline(repo: Pat
 def test_a_test_missing_an_obvious_import_is_repaired_without_a_model_call(repo: Path, tmp_path: Path) -> None:
     no_import = GOOD_TEST + "\n\ndef test_none():\n    with pytest.raises(AttributeError):\n        slugify(None)\n"
     s = run(repo, tmp_path, [{"text": whole(test=no_import)}, {"text": "feat: slugify"}])
-    assert s["status"] == "success" and s["attempts"] == 1 and s["usage"]["calls"] == 2
+    assert s["status"] == "success" and s["attempts"] == 1 and s["usage"]["calls"] == 3
     assert git(repo, "show", f"{s['commit']}:tests/test_slug.py") == "import pytest\n" + no_import
-    assert [e["added_imports"] for e in events(s["trajectory"]) if e["kind"] == "repair"] == [["import pytest"]]
+    # the test design's reply and the generate call's (one scripted turn) are each repaired the same way
+    assert {tuple(e["added_imports"]) for e in events(s["trajectory"]) if e["kind"] == "repair"} == {("import pytest",)}
 
 
 @pytest.mark.parametrize("source, added", [
@@ -272,10 +274,10 @@ def test_an_implementation_missing_a_standard_name_is_repaired_without_a_model_c
     impl = ("def slugify(text):\n    words = ''.join(c if c.isalnum() else ' ' for c in text.lower()).split()\n"
             "    return reduce(lambda a, b: f'{a}-{b}', words) if words else ''\n")  # reduce: never imported
     s = run(repo, tmp_path, [{"text": whole(impl=impl)}, {"text": "feat: slugify"}])
-    assert s["status"] == "success" and s["attempts"] == 1 and s["usage"]["calls"] == 2
+    assert s["status"] == "success" and s["attempts"] == 1 and s["usage"]["calls"] == 3
     assert git(repo, "show", f"{s['commit']}:textkit/slug.py") == "from functools import reduce\n" + impl
-    repairs = [(e["path"], e["added_imports"]) for e in events(s["trajectory"]) if e["kind"] == "repair"]
-    assert repairs == [("textkit/slug.py", ["from functools import reduce"])]
+    repairs = [(e["path"], tuple(e["added_imports"])) for e in events(s["trajectory"]) if e["kind"] == "repair"]
+    assert set(repairs) == {("textkit/slug.py", ("from functools import reduce",))}
 
 
 def test_a_self_test_the_implementation_runs_at_import_is_removed_without_a_model_call(repo: Path,
@@ -283,11 +285,11 @@ def test_a_self_test_the_implementation_runs_at_import_is_removed_without_a_mode
     # The model's module ends by running its own (wrong) check: every import of it would fail.
     tail = "\n\ndef test_it():\n    assert slugify('A b') == 'A-b'\n\n\ntest_it()\nassert slugify('x y') == 'x_y'\n"
     s = run(repo, tmp_path, [{"text": whole(impl=GOOD_IMPL + tail)}, {"text": "feat: slugify"}])
-    assert s["status"] == "success" and s["attempts"] == 1 and s["usage"]["calls"] == 2
+    assert s["status"] == "success" and s["attempts"] == 1 and s["usage"]["calls"] == 3
     committed = git(repo, "show", f"{s['commit']}:textkit/slug.py")
     assert committed == GOOD_IMPL + "\n\ndef test_it():\n    assert slugify('A b') == 'A-b'\n"
-    repairs = [e["dropped_self_tests"] for e in events(s["trajectory"]) if e["kind"] == "repair"]
-    assert repairs == [["test_it()", "assert slugify('x y') == 'x_y'"]]
+    repairs = {tuple(e["dropped_self_tests"]) for e in events(s["trajectory"]) if e["kind"] == "repair"}
+    assert repairs == {("test_it()", "assert slugify('x y') == 'x_y'")}
 
 
 @pytest.mark.parametrize("source, before, dropped", [
@@ -321,8 +323,10 @@ def test_a_red_test_the_task_names_must_pass(repo: Path, tmp_path: Path, task: s
     sidestep = {"testFile": {"path": "tests/test_add_zero.py", "content": new_test},
                 "sourceFiles": [{"path": "calc.py", "content": "def add(a, b):\n    return b if a == 0 else a - b\n"}]}
     fixed = {"sourceFiles": [{"path": "calc.py", "content": "def add(a, b):\n    return a + b\n"}]}
+    # tests and code from one generate call, so that a fix request follows (with the default test design, a lean
+    # first draft that misses the task's example is redrafted instead, from the task alone)
     s = run(repo, tmp_path, [{"text": json.dumps(sidestep)}, {"text": json.dumps(fixed)}, {"text": "fix: add"}],
-            task=task)
+            task=task, env={"GREENLOOP_TEST_DESIGN": "false"})
     assert s["status"] == "success" and s["attempts"] == 2, s  # the sidestep (own test green) was not enough
     assert "the task names 1 of the failing tests" in s["baseline"]
     fix = prompts(s)[0]

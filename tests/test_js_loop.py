@@ -168,7 +168,10 @@ def test_the_tasks_own_example_is_an_anchor_in_js(cjs: Path, tmp_path: Path) -> 
         {"step": "commit_message", "text": "feat(lib): add slugify"},
     ])
     task = "Add a slugify(text) helper in lib/slug.js, e.g. slugify('Hello, World!') === 'hello-world'"
-    s = summary(cli("run", task, "--repo", str(cjs), "--model", f"scripted:{script}", "--json"))
+    # tests and code from one generate call, so that a fix follows (with the default test design, a lean first
+    # draft that misses the task's example is redrafted from the task instead)
+    s = summary(cli("run", task, "--repo", str(cjs), "--model", f"scripted:{script}", "--json",
+                    env={"GREENLOOP_TEST_DESIGN": "false"}))
     assert s["status"] == "success" and s["attempts"] == 2  # the weak tests passed, the example did not
     evs = events(s["trajectory"])
     fix_prompt = next(e for e in evs if e["kind"] == "model_request" and e["step"] == "fix")["messages"][-1]["content"]
@@ -209,8 +212,9 @@ def test_a_reply_with_the_tests_alone_gets_the_implementation_from_a_first_draft
         {"step": "generate", "text": f"test/slug.test.js\n```js\n{JS_TEST}```\n"},  # the tests, no lib/slug.js
         {"step": "redraft", "text": f"lib/slug.js\n```js\n{GOOD_JS}```\n"},
         {"step": "commit_message", "text": "feat(lib): add slugify"},
-    ])
-    s = summary(cli("run", TASK, "--repo", str(cjs), "--model", f"scripted:{script}", "--json"))
+    ])  # one generate call asked for tests and code (with the default test design, the tests come alone anyway)
+    s = summary(cli("run", TASK, "--repo", str(cjs), "--model", f"scripted:{script}", "--json",
+                    env={"GREENLOOP_TEST_DESIGN": "false"}))
     assert s["status"] == "success" and s["attempts"] == 2, s
     evs = events(s["trajectory"])
     first = next(e for e in evs if e["kind"] == "attempt")

@@ -33,6 +33,7 @@ def test_embedded_default_model_answers() -> None:
 
 
 @pytest.mark.skipif(not BENCH_GGUF.is_file(), reason=f"benchmark model not present at {BENCH_GGUF} (run ../shared/tools/bench-model)")
+@pytest.mark.timeout(600)  # up to five calls of the 0.5B on 2 cores (test design, generate, fix or redraft, ...)
 def test_real_model_runs_the_loop_end_to_end(repo: Path) -> None:
     """The whole loop with a real model: it must parse, validate, test in the sandbox and end cleanly;
     the slugify task itself is usually solved (see the README's figures), but a 0.5B model is not asserted to."""

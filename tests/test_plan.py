@@ -95,12 +95,12 @@ def test_a_run_plans_new_files_names_a_cycle_and_writes_in_dependency_order(repo
         {"step": "generate", "text": whole(**{"textkit/titles.py": TITLES})},
         {"step": "commit_message", "text": "feat: slugify and title_slug"}])
     s = summary(cli("run", TWO_NEW, "--repo", str(repo), "--model", f"scripted:{script}", "--json"))
-    assert s["status"] == "success" and s["usage"]["calls"] == 4, s
+    assert s["status"] == "success" and s["usage"]["calls"] == 5, s  # two plans, test design, generate, message
     evs = events(s["trajectory"])
     assert [e["round"] for e in evs if e["kind"] == "plan_error"] == [1]
     assert "dependency cycle: textkit/" in _requests(evs, "plan")[1]
     assert [e["order"] for e in evs if e["kind"] == "plan"] == [["textkit/slug.py", "textkit/titles.py"]]
-    assert "dependencies first): textkit/slug.py, textkit/titles.py" in _requests(evs, "generate")[0]
+    assert "each after the files it uses: textkit/slug.py, textkit/titles.py" in _requests(evs, "generate")[0]
 
 
 def test_an_unordered_plan_twice_is_dropped_and_a_single_file_task_makes_no_plan_call(
@@ -120,7 +120,7 @@ def test_an_unordered_plan_twice_is_dropped_and_a_single_file_task_makes_no_plan
                                                   {"step": "commit_message", "text": "feat: slugify"}])
     s = summary(cli("run", "Add a slugify(text) helper in textkit/slug.py", "--repo", str(repo),
                     "--model", f"scripted:{single}", "--json"))
-    assert s["status"] == "success" and s["usage"]["calls"] == 2
+    assert s["status"] == "success" and s["usage"]["calls"] == 3  # test design, generate, message
     assert not _requests(events(s["trajectory"]), "plan")
 
 
@@ -131,7 +131,8 @@ HEADLINE_TEST = ("from textkit.headline import headline\n\n\ndef test_headline()
                  "    assert headline('hello world') == '# hello-world'\n")
 
 
-def test_a_plan_of_three_files_is_written_file_by_file_in_its_order(repo: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("design", [True, False])  # the tests from their own call first, or with the last file
+def test_a_plan_of_three_files_is_written_file_by_file_in_its_order(repo: Path, tmp_path: Path, design: bool) -> None:
     from conftest import GOOD_IMPL
 
     plan = json.dumps({"files": [
@@ -140,13 +141,15 @@ def test_a_plan_of_three_files_is_written_file_by_file_in_its_order(repo: Path, 
         {"path": "textkit/slug.py", "purpose": "slugify", "dependsOn": []}]})
     script = write_script(tmp_path / "s.json", [
         {"step": "plan", "text": plan},
+        *([{"step": "test_design", "text": f"tests/test_headline.py\n```python\n{HEADLINE_TEST}```\n"}] if design else []),
         {"step": "generate", "text": f"textkit/slug.py\n```python\n{GOOD_IMPL}```\n"},
         {"step": "generate", "text": f"```python\n{TITLES}```\n"},  # an unnamed block: the file asked for
         {"step": "generate", "text": f"textkit/headline.py\n```python\n{HEADLINE}```\n\ntests/test_headline.py\n"
                                      f"```python\n{HEADLINE_TEST}```\n"},
         {"step": "commit_message", "text": "feat: headline"}])
-    s = summary(cli("run", THREE_NEW, "--repo", str(repo), "--model", f"scripted:{script}", "--json"))
-    assert s["status"] == "success" and s["attempts"] == 1 and s["usage"]["calls"] == 5, s
+    s = summary(cli("run", THREE_NEW, "--repo", str(repo), "--model", f"scripted:{script}", "--json",
+                    env={"GREENLOOP_TEST_DESIGN": str(design).lower()}))
+    assert s["status"] == "success" and s["attempts"] == 1 and s["usage"]["calls"] == 5 + design, s
     assert sorted(s["files"]) == ["tests/test_headline.py", "textkit/headline.py", "textkit/slug.py",
                                   "textkit/titles.py"]
     evs = events(s["trajectory"])
@@ -155,5 +158,8 @@ def test_a_plan_of_three_files_is_written_file_by_file_in_its_order(repo: Path, 
     first, second, third = _requests(evs, "generate")
     assert "one file of the plan: textkit/slug.py (1 of 3)" in first and "send only textkit/slug.py" in first
     assert "textkit/slug.py, written before it" in second and "def slugify" in second
-    assert "textkit/titles.py, written before it" in third and "It is the last file: send the tests" in third
+    assert "textkit/titles.py, written before it" in third
+    assert ("It is the last file: send the tests" in third) != design, third
+    assert ("send only textkit/headline.py" in third) == design
+    assert git(repo, "show", f"{s['commit']}:tests/test_headline.py") == HEADLINE_TEST
     assert git(repo, "show", f"{s['commit']}:textkit/titles.py") == TITLES

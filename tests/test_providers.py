@@ -17,7 +17,8 @@ from greenloop.types import Message
 
 
 def test_openai_compatible_server_runs_the_loop_with_step_headers(repo: Path) -> None:
-    replies = [whole(impl=BAD_IMPL), whole(test=None), "feat(textkit): add slugify\n\nDone."]
+    # the test design (its tests kept), the generate call (its wrong code), the fix, the commit message
+    replies = [whole(impl=BAD_IMPL), whole(impl=BAD_IMPL), whole(test=None), "feat(textkit): add slugify\n\nDone."]
     with FakeServer(replies) as server:
         proc = cli("run", TASK, "--repo", str(repo), "--model", "openai:test-model", "--base-url",
                    f"{server.url}/v1", "--json", env={"OPENAI_API_KEY": ""})
@@ -25,9 +26,9 @@ def test_openai_compatible_server_runs_the_loop_with_step_headers(repo: Path) ->
         chats = [r for r in server.requests if r["path"].endswith("/chat/completions")]
     s = summary(proc)
     assert proc.returncode == 0 and s["status"] == "success", proc.stderr
-    assert steps == ["preflight", "generate", "fix", "commit_message"]
+    assert steps == ["preflight", "test_design", "generate", "fix", "commit_message"]
     assert all(r["body"]["temperature"] == 0 and r["body"]["model"] == "test-model" for r in chats)
-    assert s["usage"] == {"calls": 3, "input_tokens": 33, "output_tokens": 21, "cost_usd": None}  # unpriced
+    assert s["usage"] == {"calls": 4, "input_tokens": 44, "output_tokens": 28, "cost_usd": None}  # unpriced
 
 
 def test_openai_provider_retries_429_then_succeeds() -> None:
@@ -167,7 +168,7 @@ def test_a_stored_key_is_sent_when_the_environment_has_none_and_the_environment_
     env = {"XDG_CONFIG_HOME": str(tmp_path / "xdg"), variable: None, f"{provider.upper()}_BASE_URL": None}
     assert cli("keys", "set", provider, env=env, input=stored).returncode == 0
     assert stat.S_IMODE((tmp_path / "xdg" / "greenloop" / "keys.toml").stat().st_mode) == 0o600
-    replies = [whole(impl=BAD_IMPL), whole(test=None), "feat(textkit): add slugify\n\nDone."]
+    replies = [whole(impl=BAD_IMPL), whole(impl=BAD_IMPL), whole(test=None), "feat(textkit): add slugify\n\nDone."]
     base = "/v1" if provider == "openai" else ""
     with FakeServer(replies) as server:
         proc = cli("run", TASK, "--repo", str(repo), "--model", f"{provider}:x", "--base-url", f"{server.url}{base}",
@@ -182,7 +183,7 @@ def test_a_stored_key_is_sent_when_the_environment_has_none_and_the_environment_
     assert stored not in everything and stored[-12:] not in everything
 
     exported = f"sk-env-{provider}-fedcba9876543210"
-    with FakeServer([whole(), "feat: slugify"]) as server:
+    with FakeServer([whole(), whole(), "feat: slugify"]) as server:  # test design, generate, message
         proc = cli("run", TASK, "--repo", str(repo), "--model", f"{provider}:x", "--base-url", f"{server.url}{base}",
                    "--json", env={**env, variable: exported})
         seen = [r["headers"].get("authorization") for r in server.requests]

@@ -18,6 +18,8 @@ STUB = 'def slugify(text):\n    """Lower-case words joined by hyphens.\n\n    >>
 PROJECT_TEST = "from textkit.slug import slugify\n\n\ndef test_punct():\n    assert slugify('  A, b!  ') == 'a-b'\n"
 TASK = "Implement slugify in textkit/slug.py as its docstring says"
 ENV = {"GREENLOOP_REQUIRE_TESTS": "false", "GREENLOOP_COMMIT_MESSAGE": "template"}
+# tests and code asked for in one generate call (with the default test design they come from a call of their own)
+COMBINED = {"GREENLOOP_REQUIRE_TESTS": "true", "GREENLOOP_TEST_DESIGN": "false"}
 # GOOD_IMPL with the stub's docstring, which a reply that leaves it out does not delete (test_omitted.py)
 WITH_DOCSTRING = GOOD_IMPL.replace("str:\n", "str:\n" + STUB.split("\n", 1)[1])
 SUITE = ("--test-cmd", "python -m pytest -q -p no:cacheprovider tests")  # the project's test judges the work
@@ -119,7 +121,8 @@ def test_tests_and_code_that_miss_the_example_after_a_fix_are_resampled(repo: Pa
                {"step": "resample", "text": block(GOOD_IMPL)}, {"step": "resample", "text": block(BAD_IMPL)}]
     script = write_script(tmp_path / "s.json", replies)
     proc = cli("run", "Add slugify(text) in textkit/slug.py. Example: slugify('Hello, World!') == 'hello-world'",
-               "--repo", str(repo), "--model", f"scripted:{script}", "--json", env={"GREENLOOP_COMMIT_MESSAGE": "template"})
+               "--repo", str(repo), "--model", f"scripted:{script}", "--json",
+               env={"GREENLOOP_COMMIT_MESSAGE": "template", **COMBINED})
     s = summary(proc)
     assert s["status"] == "success" and s["attempts"] == 3, s
     assert temperatures(s) == [None, None, 0.7, 0.7, 0.7, 0.7]  # tests and code, a fix, then samples
@@ -152,7 +155,7 @@ def code_after_tests_alone(repo: Path, tmp_path: Path, task: str, test: str, cod
     """A run asked for tests and code whose first reply is the tests alone: (summary, the second request)."""
     s = run(repo, tmp_path, [{"step": "generate", "text": f"tests/test_own.py\n```python\n{test}```\n"},
                              {"step": "redraft", "text": f"```python\n{code}```\n"}], task=task,
-            env={"GREENLOOP_REQUIRE_TESTS": "true"})
+            env=COMBINED)
     assert s["status"] == "success" and [r[0] for r in requests(s)] == ["generate", "redraft"], s
     assert git(repo, "show", f"{s['commit']}:tests/test_own.py") == test  # the first reply's tests stand
     second = requests(s)[1][2]
@@ -179,7 +182,7 @@ def test_a_fix_after_a_reply_that_wrote_nothing_shows_the_file_the_task_names(st
     cut_off = f"tests/test_own.py\n```python\n{OWN_TEST}"  # the reply ended inside its first file
     s = run(stubbed, tmp_path, [{"step": "generate", "text": cut_off},
                                 {"step": "fix", "text": f"tests/test_own.py\n```python\n{OWN_TEST}```\n" + block(GOOD_IMPL)}],
-            env={"GREENLOOP_REQUIRE_TESTS": "true"})
+            env=COMBINED)
     assert s["status"] == "success" and [r[0] for r in requests(s)] == ["generate", "fix"], s
     fix = requests(s)[1][2]
     assert "Current textkit/slug.py:\n```python\n" + STUB + "```" in fix, fix  # what the code must complete

@@ -46,7 +46,7 @@ class Settings(BaseModel):
     fix_format: Literal["edits", "whole"] = "edits"
     commit_message: Literal["model", "template"] = "model"
     require_tests: bool = True  # tests first; off only where the project's own tests (test_cmd) judge the work
-    test_design: bool = False  # tests from a call of their own that never sees the implementation
+    test_design: bool = True  # tests from a call of their own that never sees the implementation
     lean_first: bool = True  # the first implementation from a first-draft framing (when it need not write tests)
     patience: int = Field(2, ge=1, le=100)  # attempts in a row without a better program before the run stops
     map_tokens: int = Field(1024, ge=0, le=16000)  # the ranked repo map in the generate prompt (0: none)

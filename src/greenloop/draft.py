@@ -16,6 +16,7 @@ from greenloop.context import NAMED_FILE_CHARS, file_view
 from greenloop.errors import BudgetExceeded, ModelError
 from greenloop.examples import module_name
 from greenloop.ledger import is_project_test_file
+from greenloop.maptags import is_js
 from greenloop.models.meter import MeteredModel
 from greenloop.prompts import render
 from greenloop.protocols import Sandbox
@@ -34,7 +35,7 @@ def messages_for(step: Step, st: State, ws: Workspace, attempt: int, settings: S
     file `only`, shows the files written before it, and asks for the tests with the `last` one. `nth`: the
     how-manieth first draft of this attempt (each takes the next framing)."""
     target = st.named_source  # the prompt names the file in any language (st.target: the Python one)
-    if first_draft(step, settings):
+    if first_draft(step, settings) and only is None:
         order = framings(st)
         return first_draft_messages(st, order[(st.drafts + nth) % len(order)])
     system = render("system", dependencies=st.context.dependencies, js=js_facts(st))
@@ -75,6 +76,11 @@ def js_facts(st: State) -> dict[str, object] | None:
 def tests_owed(st: State, settings: Settings) -> str | None:
     """Where the run's tests are asked for while it must write tests and has none yet; else None."""
     return st.test_path if settings.require_tests and not st.ledger.tests else None
+
+
+def no_tests(owed: str) -> str:
+    """The error of a reply that sends no test file while the run owes its tests."""
+    return f"The reply has no test file. Write the tests first, in a new {owed}."
 
 
 def first_draft(step: Step, settings: Settings) -> bool:
@@ -118,13 +124,17 @@ def first_draft_messages(st: State, framing: Framing) -> list[Message]:
 
 
 def implement_messages(st: State) -> list[Message]:
-    """The lean request: the task and the source files it names, nothing else (no tests: what the model does
-    best alone is write the code from the task); the implementation only."""
+    """The lean request: the task and the source files it names (no tests: what the model does best alone is
+    write the code from the task), and the repository map when the repository has source files the task does not
+    name (the code it may use); the implementation only."""
     named = [f for f in st.context.named if not is_project_test_file(f.path)]
     js = js_facts(st)
+    shown = {f.path for f in named}
+    others = any((p.endswith(".py") or is_js(p)) and p not in shown and not is_project_test_file(p)
+                 for p in st.context.files)
     return [Message("system", render("implement_system", dependencies=st.context.dependencies, js=js)),
             Message("user", render("implement", task=st.task, named=named, target=st.reply_target,
-                                   plan=st.context.plan, js=js))]
+                                   plan=st.context.plan, js=js, repo_map=st.context.repo_map if others else ""))]
 
 
 def test_design_messages(st: State) -> list[Message]:
@@ -163,7 +173,7 @@ def draft(step: Step, st: State, model: MeteredModel, sandbox: Sandbox, ws: Work
     returns how many first drafts it asked for. `stuck`: the last reply changed nothing, sample this one."""
     designed = None
     if step == "generate" and settings.test_design and tests_owed(st, settings):
-        designed = _design_tests(st, model, ws, settings, traj)
+        designed = design_tests(st, model, ws, settings, traj)
         if designed.errors:
             return "", designed, 0
     # a resample: `resample` first drafts at retry_temperature, the framings in turn, chosen by execution (the
@@ -192,22 +202,22 @@ def draft(step: Step, st: State, model: MeteredModel, sandbox: Sandbox, ws: Work
     chosen = (valid or prepared)[0] if len(valid) < 2 else select(
         valid, st.examples, ws, sandbox, python, settings.test_timeout, traj, step, st.ledger.tests)
     chosen.notes.extend(notes)
-    return texts[0], _with_tests(designed, chosen), drafts
+    return texts[0], with_tests(designed, chosen), drafts
 
 
-def _design_tests(st: State, model: MeteredModel, ws: Workspace, settings: Settings,
-                  traj: Trajectory) -> ReplyOutcome:
+def design_tests(st: State, model: MeteredModel, ws: Workspace, settings: Settings,
+                 traj: Trajectory) -> ReplyOutcome:
     """The test-design call: its test files are kept; anything else it sends is ignored."""
     text = model.complete(test_design_messages(st), "test_design").text
-    outcome = prepare_reply(text, ws, settings, set(), traj, "test_design", None, st.guard, st.task)
+    outcome = prepare_reply(text, ws, settings, set(), traj, "test_design", None, st.guard, st.task,
+                            tests_to=st.test_path)
     outcome.written = {p: f for p, f in outcome.written.items() if f.is_test}
     if not outcome.errors and not outcome.written:
-        outcome.errors, outcome.kind = [f"The reply has no test file. Send the tests in "
-                                        f"{st.test_path}."], "invalid"
+        outcome.errors, outcome.kind = [no_tests(st.test_path)], "invalid"
     return outcome
 
 
-def _with_tests(designed: ReplyOutcome | None, outcome: ReplyOutcome) -> ReplyOutcome:
+def with_tests(designed: ReplyOutcome | None, outcome: ReplyOutcome) -> ReplyOutcome:
     """The implementation reply joined with the designed tests (which win over any test it sent)."""
     if designed is None:
         return outcome

@@ -14,7 +14,7 @@ from greenloop.check import check, reset
 from greenloop.config import Settings, redacted
 from greenloop.confirm import confirm
 from greenloop.context import ProjectContext, gather
-from greenloop.draft import commit_message, framings, tests_owed
+from greenloop.draft import commit_message, framings, no_tests, tests_owed
 from greenloop.errors import BudgetExceeded, GreenloopError, UsageError
 from greenloop.examples import extract
 from greenloop.frozen import TestGuard
@@ -63,7 +63,7 @@ def _lacking(st: State, settings: Settings) -> list[str]:
     """What the run's files still lack after a valid reply: its tests (when required), or the one new file the
     task names (a small model often sends the tests alone; running them would only say the module is missing)."""
     if (owed := tests_owed(st, settings)) is not None:
-        return [f"The reply has no test file. Write the tests first, in a new {owed}."]
+        return [no_tests(owed)]
     new = next((f.path for f in st.context.named_sources if f.path == st.named_source and not f.exists), None)
     if new is not None and new not in st.ledger.written():
         return [f"The reply has no implementation: {new} does not exist yet. Send {new} whole, with the code the "

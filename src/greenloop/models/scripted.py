@@ -61,20 +61,31 @@ def load_script(path: Path) -> list[dict[str, Any]]:
 
 class ScriptedModel(FunctionModel):
     """`scripted:FILE`: replies in order. A reply that names a `step` must be asked for at that step
-    (a script that drifts from the loop fails loudly instead of answering the wrong question)."""
+    (a script that drifts from the loop fails loudly instead of answering the wrong question).
+
+    The test-design call and the generate call after it are one turn of a script: unless the reply there names
+    `test_design`, the reply for `generate` answers both (the test design keeps its test files, the generate call
+    its implementation), so a script of a run's replies replays with `test_design` on or off."""
 
     def __init__(self, name: str, settings: Settings | None = None,
                  replies: list[dict[str, Any]] | None = None) -> None:
         self.replies = replies if replies is not None else load_script(Path(name))
         self.position = 0
+        self.shared = False  # the reply at `position` answered a test-design call; the generate call gets it too
         super().__init__(self._next, name=f"scripted:{name}")
 
     def _next(self, messages: Sequence[Message], step: Step) -> str:
+        if self.shared and step != "generate":
+            self.position += 1  # the turn ended at its test design (no generate call followed)
+        self.shared = False
         if self.position >= len(self.replies):
             raise ScriptExhausted(f"the script has no reply left for step '{step}' "
                                   f"(it had {len(self.replies)})")
         entry = self.replies[self.position]
         expected = entry.get("step")
+        if step == "test_design" and expected in (None, "generate"):
+            self.shared = True
+            return str(entry["text"])
         if expected and expected != step:
             raise ScriptExhausted(f"script reply {self.position} is for step '{expected}', "
                                   f"but the loop asked for '{step}'")

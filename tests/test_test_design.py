@@ -1,0 +1,112 @@
+"""The shipped path for a Python task: the tests come from a call of their own (test_design) that sees the task
+and the files as they were, never the implementation; the implementation comes from the lean request; the
+designed tests win over any test the implementation reply sends. Real loop, scripted model, real sandbox, real
+pytest, real git."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import GOOD_IMPL, GOOD_TEST, cli, events, git, summary, whole, write_script
+
+from greenloop.models.scripted import ScriptedModel
+from greenloop.types import Message
+
+TASK = "Add slugify(text) in textkit/slug.py: lower-case words joined by hyphens"
+TESTS = f"tests/test_slug.py\n```python\n{GOOD_TEST}```\n"
+CODE = f"textkit/slug.py\n```python\n{GOOD_IMPL}```\n"
+COMMIT = {"step": "commit_message", "text": "feat(textkit): add slugify"}
+
+
+def run(repo: Path, tmp_path: Path, replies: list[dict], env: dict[str, str] | None = None) -> dict:
+    script = write_script(tmp_path / "s.json", replies)
+    proc = cli("run", TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json", env=env)
+    assert proc.stdout.strip(), proc.stderr
+    return summary(proc)
+
+
+def requests(s: dict) -> list[tuple[str, str]]:
+    """(step, user message) of every model request, in order."""
+    return [(e["step"], e["messages"][-1]["content"]) for e in events(s["trajectory"]) if e["kind"] == "model_request"]
+
+
+def test_the_tests_come_from_a_call_that_never_sees_the_implementation(repo: Path, tmp_path: Path) -> None:
+    s = run(repo, tmp_path, [{"step": "test_design", "text": TESTS}, {"step": "generate", "text": CODE}, COMMIT])
+    assert s["status"] == "success" and s["attempts"] == 1 and s["usage"]["calls"] == 3, s
+    (_, design), (_, lean), _ = requests(s)
+    assert [step for step, _ in requests(s)] == ["test_design", "generate", "commit_message"]
+    assert design.startswith(f"Task: {TASK}") and "Write only the tests for this task, in tests/test_slug.py" in design
+    assert "importing the code from textkit.slug" in design and "you do not see it" in design
+    assert "Reply with the complete file textkit/slug.py" in lean and "test_basic" not in lean  # code from the task
+    assert git(repo, "show", f"{s['commit']}:tests/test_slug.py") == GOOD_TEST
+    assert git(repo, "show", f"{s['commit']}:textkit/slug.py") == GOOD_IMPL
+
+
+def test_the_designed_tests_win_over_a_test_the_implementation_reply_sends(repo: Path, tmp_path: Path) -> None:
+    vacuous = "from textkit.slug import slugify\n\n\ndef test_basic():\n    assert slugify('') == slugify('')\n"
+    s = run(repo, tmp_path, [{"step": "test_design", "text": TESTS},
+                             {"step": "generate", "text": f"tests/test_slug.py\n```python\n{vacuous}```\n{CODE}"},
+                             COMMIT])
+    assert s["status"] == "success" and s["tests"]["new_passed"] == 2, s
+    assert git(repo, "show", f"{s['commit']}:tests/test_slug.py") == GOOD_TEST
+    assert any("the implementation reply's version was ignored; the designed tests stand" in w for w in s["warnings"])
+
+
+def test_code_sent_to_the_test_designer_is_not_written(repo: Path, tmp_path: Path) -> None:
+    planted = "import os\nos.system('touch /tmp/planted')\n"
+    s = run(repo, tmp_path, [{"step": "test_design", "text": TESTS + f"textkit/other.py\n```python\n{planted}```\n"},
+                             {"step": "generate", "text": CODE}, COMMIT])
+    assert s["status"] == "success" and "textkit/other.py" not in s["files"], s
+    assert "other.py" not in git(repo, "ls-tree", "-r", "--name-only", s["commit"])
+
+
+def test_a_test_design_without_tests_is_asked_for_them_by_path(repo: Path, tmp_path: Path) -> None:
+    s = run(repo, tmp_path, [{"step": "test_design", "text": CODE}, {"step": "fix", "text": whole()}, COMMIT])
+    assert s["status"] == "success" and [step for step, _ in requests(s)] == ["test_design", "fix", "commit_message"]
+    assert "tests/test_slug.py" in requests(s)[1][1], requests(s)[1][1]
+    assert git(repo, "show", f"{s['commit']}:tests/test_slug.py") == GOOD_TEST
+
+
+def test_off_the_one_generate_call_writes_tests_and_code(repo: Path, tmp_path: Path) -> None:
+    s = run(repo, tmp_path, [{"step": "generate", "text": whole()}, COMMIT], env={"GREENLOOP_TEST_DESIGN": "false"})
+    assert s["status"] == "success" and [step for step, _ in requests(s)] == ["generate", "commit_message"], s
+    assert "tests/test_slug.py" in requests(s)[0][1]  # asked for the tests too
+
+
+def test_a_scripted_generate_reply_answers_the_test_design_before_it() -> None:
+    model = ScriptedModel("inline", replies=[{"step": "generate", "text": "both"}, {"text": "next"}])
+    ask = [Message("user", "task")]
+    assert [model.complete(ask, step).text for step in ("test_design", "generate", "fix")] == ["both", "both", "next"]
+
+
+def test_a_turn_that_ends_at_its_test_design_moves_the_script_on() -> None:
+    model = ScriptedModel("inline", replies=[{"text": "design"}, {"step": "fix", "text": "fix"}])
+    ask = [Message("user", "task")]
+    assert [model.complete(ask, step).text for step in ("test_design", "fix")] == ["design", "fix"]
+
+
+def test_the_lean_request_maps_the_code_the_task_does_not_name(repo: Path, tmp_path: Path) -> None:
+    (repo / "textkit" / "words.py").write_text("def split_words(text):\n    return text.split()\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "words")
+    s = run(repo, tmp_path, [{"step": "test_design", "text": TESTS}, {"step": "generate", "text": CODE}, COMMIT])
+    lean = requests(s)[1][1]
+    assert s["status"] == "success" and "Map of the repository" in lean, lean
+    assert "textkit/words.py" in lean and "split_words" in lean
+
+
+def test_the_lean_request_of_a_repository_of_one_module_has_no_map(tmp_path: Path) -> None:
+    from conftest import init_repo
+
+    root = tmp_path / "calc"
+    root.mkdir()
+    (root / "calc.py").write_text("def add(a, b):\n    return a + b\n")
+    init_repo(root)
+    task = "Add mul(a, b) to calc.py: mul(2, 3) == 6"
+    test = "tests/test_calc.py\n```python\nfrom calc import mul\n\n\ndef test_mul():\n    assert mul(2, 3) == 6\n```\n"
+    code = "calc.py\n```python\ndef add(a, b):\n    return a + b\n\n\ndef mul(a, b):\n    return a * b\n```\n"
+    script = write_script(tmp_path / "s.json", [{"step": "test_design", "text": test}, {"step": "generate", "text": code},
+                                                COMMIT])
+    s = summary(cli("run", task, "--repo", str(root), "--model", f"scripted:{script}", "--json"))
+    lean = requests(s)[1][1]
+    assert s["status"] == "success" and lean.startswith(task) and "Map of the repository" not in lean, lean
