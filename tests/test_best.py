@@ -125,22 +125,39 @@ def test_a_repository_inside_another_projects_checkout_keeps_its_test_ids(repo: 
     assert "Ünïcode" not in git(repo, "show", f"{s['commit']}:tests/test_slug.py")
 
 
-def test_a_dispute_agreement_cannot_settle_is_recorded_with_why(repo: Path, tmp_path: Path) -> None:
+def test_a_model_assert_that_contradicts_the_tasks_example_on_its_call_is_dropped(repo: Path, tmp_path: Path) -> None:
     """Both implementations meet the task's example and neither meets the model's assert on the example's own
-    call: the assert is disputed, refused (an anchor's call), and the refusal is in the trajectory."""
+    call with another result: the example overrules it (no program meets both), so agreement drops it. HumanEval/12
+    with the 1.5B: `longest(['a', 'b', 'c']) == 'c'` against the task's `== 'a'` was refused, and the fixes that
+    followed it broke the code."""
     contradicts = GOOD_TEST + '\n\ndef test_spaces():\n    assert slugify("Hello World") == "hello world"\n'
     script = write_script(tmp_path / "s.json", [
         {"step": "generate", "text": whole(test=contradicts)},
         {"step": "generate", "text": f"textkit/slug.py\n```python\n{SECOND_IMPL}```"},
-        {"step": "fix", "text": whole(test=None)},
+        {"step": "commit_message", "text": "feat: add slugify"},
     ])
     s = summary(cli("run", EXAMPLE_TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json",
                     "--max-iterations", "2"))
-    assert s["status"] == "failed", s
+    assert s["status"] == "success", s
     agreement = [e for e in events(s["trajectory"]) if e["kind"] == "agreement"]
-    assert agreement and agreement[0]["dropped"] == []
-    assert agreement[0]["refused"] == ["`assert slugify('Hello World') == 'hello world'` checks the task's own "
-                                       "example; the code must meet it"]
+    assert agreement and agreement[0]["refused"] == []
+    assert agreement[0]["dropped"] == ["tests/test_slug.py: `assert slugify('Hello World') == 'hello world'`"]
+    assert "hello world" not in git(repo, "show", f"{s['commit']}:tests/test_slug.py")
+
+
+def test_a_dispute_of_the_tasks_own_example_is_refused(repo: Path, tmp_path: Path) -> None:
+    anchored = 'from textkit.slug import slugify\n\n\ndef test_example():\n    assert slugify("Hello World") == "hello-world"\n'
+    script = write_script(tmp_path / "s.json", [
+        {"step": "generate", "text": whole(test=anchored, impl=WORSE_IMPL)},
+        {"step": "fix", "text": "DISPUTE: assert slugify('Hello World') == 'hello-world'\n" + whole(test=None)},
+        {"step": "commit_message", "text": "feat: add slugify"},
+    ])
+    s = summary(cli("run", EXAMPLE_TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json", env=COMBINED))
+    assert s["status"] == "success", s
+    notes = [n for e in events(s["trajectory"]) if e["kind"] == "disputes" for n in e["notes"]]
+    assert notes == ["dispute refused: `assert slugify('Hello World') == 'hello-world'` checks the task's own "
+                     "example; the code must meet it"]
+    assert "hello-world" in git(repo, "show", f"{s['commit']}:tests/test_slug.py")
 
 
 def test_an_anchor_is_never_dropped_by_agreement(repo: Path, tmp_path: Path) -> None:

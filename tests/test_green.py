@@ -164,10 +164,28 @@ def test_assertion_free_and_always_passing_tests_are_named_as_vacuous(project: P
     fix = prompts(s)[0]
     assert "tests/test_slug.py::test_runs asserts nothing" in fix
     assert "tests/test_slug.py::test_math asserts nothing" in fix
-    assert "test_real" not in fix.split("Current")[0] and "test_old_behaviour asserts nothing" not in fix
-    assert "tests/test_slug.py::test_old_behaviour passes without the implementation" in fix  # new module: a stub
+    assert "test_real" not in fix.split("Current")[0] and "test_old_behaviour" not in fix.split("Current")[0]
+    red = [e for e in events(s["trajectory"]) if e["kind"] == "red_run"]  # test_real fails without the code: the
+    assert red and red[0]["tests"] == ["tests/test_slug.py"] and len(red[0]["vacuous"]) == 2  # old one is a guard
+
+
+def test_an_edge_case_the_stub_already_meets_is_kept_beside_a_test_that_fails_without_the_code(
+        repo: Path, tmp_path: Path) -> None:
+    """HumanEval/12 with the 1.5B: `longest([]) is None` passed against the docstring-only stub (its implicit
+    None), was called vacuous, and the model resent the same right files until the budget ran out."""
+    stub = 'def longest(words):\n    """The longest word; None for no words."""\n'
+    (repo / "textkit" / "words.py").write_text(stub)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "stub")
+    test = ("from textkit.words import longest\n\n\ndef test_empty():\n    assert longest([]) is None\n\n\n"
+            "def test_longest():\n    assert longest(['a', 'abc', 'ab']) == 'abc'\n")
+    code = stub + "    return max(words, key=len) if words else None\n"
+    s = run(repo, tmp_path, [{"text": f"tests/test_words.py\n```python\n{test}```\ntextkit/words.py\n```python\n{code}```\n"},
+                             {"text": "feat: longest"}], task="Implement longest in textkit/words.py as its docstring says")
+    assert s["status"] == "success" and s["attempts"] == 1, s
+    assert git(repo, "show", f"{s['commit']}:tests/test_words.py") == test  # the edge case stays a test
     red = [e for e in events(s["trajectory"]) if e["kind"] == "red_run"]
-    assert red and red[0]["tests"] == ["tests/test_slug.py"] and len(red[0]["vacuous"]) == 3
+    assert red and red[0]["vacuous"] == []
 
 
 def test_a_test_that_passes_without_the_implementation_is_vacuous(project: Path, tmp_path: Path) -> None:

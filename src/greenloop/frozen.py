@@ -137,13 +137,30 @@ def weakened(reference: str, new: str, loosened: set[str] | None = None) -> list
     return problems
 
 
-def _calls_of(examples: Sequence[Example]) -> set[str]:
-    out = set()
+def _calls_of(examples: Sequence[Example]) -> dict[str, list[str]]:
+    """The examples' calls, as ast.unparse writes them, each with the results the examples expect of it."""
+    out: dict[str, list[str]] = {}
     for ex in examples:
         tree = parse_module(ex.call)
         if tree is not None and tree.body:
-            out.add(ast.unparse(tree.body[0]))
+            out.setdefault(ast.unparse(tree.body[0]), []).append(ex.expected)
     return out
+
+
+def _contradicts(test: ast.expr, protected: dict[str, list[str]]) -> bool:
+    """`call == literal` on an example's call, where the literal is none of the results the examples expect: the
+    task's own example overrules it (the code must meet the example, so no program meets both)."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+        return False
+    for call, other in ((test.left, test.comparators[0]), (test.comparators[0], test.left)):
+        expected = protected.get(ast.unparse(call))
+        if expected is not None:
+            try:
+                value = ast.literal_eval(other)
+                return all(value != ast.literal_eval(e) for e in expected)
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                return False  # not a literal: it may be the example itself, written another way
+    return False
 
 
 def lines_dropped(reference: str, new: str) -> list[str]:
@@ -218,7 +235,7 @@ class TestGuard:
             target = ast.unparse(tree.body[0])
             test = tree.body[0].test
             sides = [test.left, *test.comparators] if isinstance(test, ast.Compare) else [test]
-            if any(ast.unparse(side) in protected_calls for side in sides):
+            if any(ast.unparse(side) in protected_calls for side in sides) and not _contradicts(test, protected_calls):
                 notes.append(f"dispute refused: `{target}` checks the task's own example; the code must meet it")
                 continue
             found = next(((p, d) for p, src in self.frozen.items() if (d := _drop(src, target)) is not None), None)
