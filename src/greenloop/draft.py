@@ -78,6 +78,11 @@ def tests_owed(st: State, settings: Settings) -> str | None:
     return st.test_path if settings.require_tests and not st.ledger.tests else None
 
 
+def designs(st: State, settings: Settings) -> bool:
+    """The run's tests come from the test-design call (it owes them, and test_design is on)."""
+    return settings.test_design and tests_owed(st, settings) is not None
+
+
 def no_tests(owed: str) -> str:
     """The error of a reply that sends no test file while the run owes its tests."""
     return f"The reply has no test file. Write the tests first, in a new {owed}."
@@ -172,7 +177,7 @@ def draft(step: Step, st: State, model: MeteredModel, sandbox: Sandbox, ws: Work
     """One reply, prepared, not written; or, with `candidates` > 1, the best of several by execution. Also
     returns how many first drafts it asked for. `stuck`: the last reply changed nothing, sample this one."""
     designed = None
-    if step == "generate" and settings.test_design and tests_owed(st, settings):
+    if step == "generate" and designs(st, settings):
         designed = design_tests(st, model, ws, settings, traj)
         if designed.errors:
             return "", designed, 0

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from greenloop.attempt import ReplyOutcome, prepare_reply
 from greenloop.config import Settings
-from greenloop.draft import design_tests, lean, messages_for, tests_owed, with_tests
+from greenloop.draft import design_tests, designs, lean, messages_for, with_tests
 from greenloop.models.meter import MeteredModel
 from greenloop.state import State
 from greenloop.trajectory import Trajectory
@@ -22,11 +22,6 @@ def applies(st: State, settings: Settings) -> bool:
     lean first draft that comes without its tests (they are not required), which is one reply."""
     return (len(st.context.plan) >= FILE_BY_FILE and not st.ledger.written() and settings.candidates == 1
             and (not lean(settings) or designs(st, settings)))
-
-
-def designs(st: State, settings: Settings) -> bool:
-    """The run's tests come from the test-design call before the plan's files."""
-    return settings.test_design and tests_owed(st, settings) is not None
 
 
 def write_planned(st: State, model: MeteredModel, ws: Workspace, settings: Settings, traj: Trajectory,
