@@ -169,6 +169,18 @@ def test_a_single_unnamed_block_goes_to_the_target_file() -> None:
     assert [(e.path, e.content) for e in named_by_its_name.edits] == [("lib/slug.js", "module.exports = {};\n")]
 
 
+def test_a_language_name_on_the_line_after_a_bare_fence_is_not_code() -> None:
+    # the 1.5B model's "```" then "python" on a line of its own (HumanEval/110): taken as code, the file's first
+    # statement was the name `python`, and importing it raised NameError
+    single = parse_reply("```\npython\ndef f():\n    return 1\n```\n", default_path="solution.py")
+    assert single.edits[0].content == "def f():\n    return 1\n"
+    named = parse_reply("tests/test_a.py\n```\npython\nfrom a import f\n```\na.py\n```\nJS = 1\n```\n")
+    assert [(e.path, e.content) for e in named.edits] == [("tests/test_a.py", "from a import f\n"),
+                                                          ("a.py", "JS = 1\n")]
+    kept = parse_reply("a.py\n```python\npy\n```\n")  # a language given: the first line is the file's
+    assert kept.edits[0].content == "py\n"
+
+
 def test_json_contents_are_exact() -> None:
     parsed = parse_reply("```json\n" + J(WHOLE) + "\n```")
     assert parsed.edits[1].content == "X = 1\n" and parsed.test_paths == ["tests/test_a.py"]

@@ -21,7 +21,10 @@ _TEST_NAME = re.compile(
     r"(^|/)(tests?/|test_[^/]*$|[^/]*_test\.py$|[^/]*\.(test|spec)\.[jt]sx?$|conftest\.py$)")
 
 _TEST_CODE = re.compile(r"^\s*(def test_\w*\(|class Test\w*\(.*TestCase\))", re.M)  # a block that defines tests
-_CODE_BLOCKS = re.compile(r"^[ \t]*```[\w+-]*[ \t]*\n(.*?)^[ \t]*```[ \t]*$", re.M | re.S)
+# a fence with no language whose first line names one ("```\npython\n"): that line is not code
+_LANGUAGE_LINE = r"(?:python3?|py|javascript|js|typescript|ts|jsx|tsx)"
+_CODE_BLOCKS = re.compile(
+    rf"^[ \t]*```(?:[\w+-]+[ \t]*\n|[ \t]*\n(?:[ \t]*{_LANGUAGE_LINE}[ \t]*\n)?)(.*?)^[ \t]*```[ \t]*$", re.M | re.S)
 _PATH_COMMENT = re.compile(r"^\s*(?://|#|/\*|<!--)\s*(?:(?:File|file|Path|path|Filename|filename):)?\s*(\S+?)\s*(?:\*/|-->)?\s*$")
 _PATH_TOKEN = re.compile(
     r"^[\w.-]+(/[\w.-]+)*\.(py|pyi|js|mjs|cjs|ts|tsx|jsx|json|md|txt|toml|cfg|ini|ya?ml|html|css)$")
@@ -187,6 +190,8 @@ def _fenced_files(text: str, skip: frozenset[int] = frozenset()) -> list[tuple[i
         if path is None and start < len(lines) and (named := _PATH_COMMENT.match(lines[start])):
             path = _path_in(named.group(1))  # the path as the block's first line: `// lib/slug.js`
             start += path is not None
+        if not info and start < len(lines) and re.fullmatch(_LANGUAGE_LINE, lines[start].strip()):
+            start += 1  # "```" then "python" on a line of its own: the language, not the file's first line
         end = i + 1
         while end < len(lines) and (lines[end].strip() != fence or end in skip):
             end += 1
