@@ -287,6 +287,28 @@ def test_repair_adds_only_obvious_imports(source: str, added: list[str]) -> None
     assert fixed == "".join(f"{n}\n" for n in added) + source
 
 
+def test_a_test_name_one_module_of_the_run_defines_is_imported_from_it() -> None:
+    from greenloop.repair import add_missing_imports
+    test = "def test_max():\n    assert find_max(['ab', 'c']) == 'ab'\n"
+    fixed, names = add_missing_imports(test, {"solution": frozenset({"find_max"}), "util": frozenset({"other"})})
+    assert names == ["from solution import find_max"] and fixed == "from solution import find_max\n" + test
+    two_homes = {"a": frozenset({"find_max"}), "b": frozenset({"find_max"})}
+    assert add_missing_imports(test, two_homes) == (test, [])  # which one is meant is unknown: left as sent
+    assert add_missing_imports("from a import *\n" + test, {"a": frozenset({"find_max"})})[1] == []
+
+
+def test_a_test_that_never_imports_the_function_it_tests_is_repaired_without_a_model_call(repo: Path,
+                                                                                         tmp_path: Path) -> None:
+    # the 1.5B model's fix reply in HumanEval/158 sent its test without `from solution import find_max`, three
+    # times: each test run failed with NameError, whatever the code did
+    test = GOOD_TEST.removeprefix("from textkit.slug import slugify\n")
+    s = run(repo, tmp_path, [{"text": whole(test=test)}, {"text": "feat: slugify"}])
+    assert s["status"] == "success" and s["attempts"] == 1 and s["usage"]["calls"] == 3
+    assert git(repo, "show", f"{s['commit']}:tests/test_slug.py") == "from textkit.slug import slugify\n" + test
+    repairs = [(e["path"], tuple(e["added_imports"])) for e in events(s["trajectory"]) if e["kind"] == "repair"]
+    assert ("tests/test_slug.py", ("from textkit.slug import slugify",)) in repairs
+
+
 def test_an_implementation_missing_a_standard_name_is_repaired_without_a_model_call(repo: Path,
                                                                                     tmp_path: Path) -> None:
     impl = ("def slugify(text):\n    words = ''.join(c if c.isalnum() else ' ' for c in text.lower()).split()\n"

@@ -3,7 +3,7 @@ writes to disk: the run's ledger does (attempts.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from types import MappingProxyType
@@ -11,13 +11,15 @@ from types import MappingProxyType
 from greenloop.config import Settings
 from greenloop.edits import AppliedFile, apply_all
 from greenloop.errors import FormatError, GuardrailViolation
+from greenloop.examples import module_name
 from greenloop.frozen import TestGuard
 from greenloop.guardrails import WritePolicy
 from greenloop.ledger import TEST_CONFIG
 from greenloop.omitted import keep_omitted
+from greenloop.outline import top_level_names
 from greenloop.repair import add_missing_imports, drop_self_tests
 from greenloop.repair_js import repair_test
-from greenloop.replies import parse_reply
+from greenloop.replies import is_test_path, parse_reply
 from greenloop.runners.project import JS_SUFFIXES
 from greenloop.tamper import gaming
 from greenloop.trajectory import Trajectory
@@ -85,13 +87,14 @@ def prepare_reply(text: str, ws: Workspace, settings: Settings, already: set[str
                 files[path] = f = replace(f, after=kept.source)
                 out.warnings.append(kept.warning(path))
                 traj.event(step, "repair", path=path, added_imports=[], restored=list(kept.restored))
+    providers = _providers({p: f.after for p, f in files.items()}, [*already, *([target] if target else [])], read)
     for path, f in list(files.items()):
         dropped: list[str] = []
         if f.is_test and path.endswith(JS_SUFFIXES):
             fixed, added = repair_test(path, f.after, ws.root, set(files) | already)
         elif path.endswith(".py") and (f.is_test or f.after != f.before):
             fixed, dropped = (f.after, []) if f.is_test else drop_self_tests(f.after, f.before)
-            fixed, added = add_missing_imports(fixed)
+            fixed, added = add_missing_imports(fixed, providers if f.is_test else {})
         else:
             continue
         if added or dropped:
@@ -134,6 +137,19 @@ def prepare_reply(text: str, ws: Workspace, settings: Settings, already: set[str
     traj.event(step, "validation", errors=out.errors, warnings=out.warnings, written=sorted(out.written))
     if out.errors:
         out.kind = "invalid"
+    return out
+
+
+def _providers(sent: Mapping[str, str], others: Iterable[str], read: Callable[[str], str | None]
+               ) -> dict[str, frozenset[str]]:
+    """The run's Python modules (the reply's, the files the run wrote, the task's target) by importable name,
+    each with its top-level functions and classes: where a test's unimported name comes from."""
+    out: dict[str, frozenset[str]] = {}
+    for path in dict.fromkeys([*sent, *others]):
+        if not path.endswith(".py") or is_test_path(path) or (name := module_name(path)) is None:
+            continue
+        source = sent[path] if path in sent else _readable(read, path)
+        out[name] = frozenset(top_level_names(source or "") or ())
     return out
 
 

@@ -1,13 +1,17 @@
 """Deterministic repairs of a reply's Python files, no model call: an obvious missing import is added —
-a module used by its plain name (`pytest.raises`, `re.match`) or a well-known standard-library name used
-bare (`factorial`, `List`, `Counter`). Small models make this mistake often; a test that fails with
-NameError says nothing about the code, and an implementation that fails at import fails every test."""
+a module used by its plain name (`pytest.raises`, `re.match`), a well-known standard-library name used
+bare (`factorial`, `List`, `Counter`), or, in a test, a function or class that exactly one of the run's
+modules defines (`find_max` with no `from solution import find_max`). Small models make this mistake often; a
+test that fails with NameError says nothing about the code, and an implementation that fails at import fails
+every test."""
 
 from __future__ import annotations
 
 import ast
 import builtins
 from collections import Counter
+from collections.abc import Mapping
+from types import MappingProxyType
 
 from greenloop.outline import is_string_statement, parse_module
 
@@ -50,9 +54,10 @@ def _bound_names(tree: ast.Module) -> set[str]:
     return names
 
 
-def missing_imports(source: str) -> list[str]:
-    """The import statements the source lacks: known modules it uses (`name.attr`) and known names it uses
-    bare, where nothing in the file binds them."""
+def missing_imports(source: str, providers: Mapping[str, frozenset[str]] = MappingProxyType({})) -> list[str]:
+    """The import statements the source lacks: known modules it uses (`name.attr`), known names it uses
+    bare, and names that exactly one module of `providers` (module -> its top-level functions and classes)
+    defines, where nothing in the file binds them."""
     tree = parse_module(source)
     if tree is None:
         return []
@@ -67,13 +72,17 @@ def missing_imports(source: str) -> list[str]:
     if not starred:
         lines += [f"from {KNOWN_NAMES[n]} import {n}" for n in sorted(free & KNOWN_NAMES.keys(),
                                                                         key=lambda n: (KNOWN_NAMES[n], n))]
+        for name in sorted(free - KNOWN_NAMES.keys() - KNOWN_MODULES):
+            homes = [m for m, names in providers.items() if name in names]
+            lines += [f"from {homes[0]} import {name}"] if len(homes) == 1 else []
     return lines
 
 
-def add_missing_imports(source: str) -> tuple[str, list[str]]:
+def add_missing_imports(source: str, providers: Mapping[str, frozenset[str]] = MappingProxyType({})
+                        ) -> tuple[str, list[str]]:
     """The source with the missing imports added after its docstring and `__future__` imports, and the
-    import statements added."""
-    names = missing_imports(source)
+    import statements added. `providers`: as for missing_imports (give them for a test file only)."""
+    names = missing_imports(source, providers)
     if not names:
         return source, []
     tree = ast.parse(source)
