@@ -67,6 +67,22 @@ def test_a_test_design_without_tests_is_asked_for_them_by_path(repo: Path, tmp_p
     assert git(repo, "show", f"{s['commit']}:tests/test_slug.py") == GOOD_TEST
 
 
+def test_a_test_design_cut_off_at_the_cap_keeps_its_complete_tests_three_checks_each(repo: Path,
+                                                                                     tmp_path: Path) -> None:
+    # the 1.5B model's cut test designs loop: one made-up assert after another (HumanEval/158: "z" for a list whose
+    # words tie). Before, the cut reply was a format error and the run fell back to the one call for tests and code
+    looping = "".join(f"    assert slugify('{'a ' * n}b') == '{'a-' * n}b'\n" for n in range(1, 9))
+    cut = (f"tests/test_slug.py\n```python\n{GOOD_TEST}\n\ndef test_more():\n    assert slugify('A b') == 'a-b'\n"
+           f"{looping}    assert slugify('a a a a a")
+    s = run(repo, tmp_path, [{"step": "test_design", "text": cut}, {"step": "generate", "text": CODE}, COMMIT])
+    assert s["status"] == "success" and [step for step, _ in requests(s)] == [
+        "test_design", "generate", "commit_message"], s
+    kept = git(repo, "show", f"{s['commit']}:tests/test_slug.py")
+    assert kept.startswith(GOOD_TEST) and "assert slugify('A b') == 'a-b'" in kept and "'a-a-b'" in kept
+    assert "'a-a-a-b'" not in kept and "a a a a a" not in kept  # three checks of test_more; the cut line is gone
+    assert [e["kind"] for e in events(s["trajectory"]) if e["kind"] == "salvaged"] == ["salvaged"]
+
+
 def test_off_the_one_generate_call_writes_tests_and_code(repo: Path, tmp_path: Path) -> None:
     s = run(repo, tmp_path, [{"step": "generate", "text": whole()}, COMMIT], env={"GREENLOOP_TEST_DESIGN": "false"})
     assert s["status"] == "success" and [step for step, _ in requests(s)] == ["generate", "commit_message"], s
@@ -110,3 +126,13 @@ def test_the_lean_request_of_a_repository_of_one_module_has_no_map(tmp_path: Pat
     s = summary(cli("run", task, "--repo", str(root), "--model", f"scripted:{script}", "--json"))
     lean = requests(s)[1][1]
     assert s["status"] == "success" and lean.startswith(task) and "Map of the repository" not in lean, lean
+
+
+def test_salvage_keeps_what_is_complete_and_only_an_open_block() -> None:
+    from greenloop.cutoff import salvage
+    assert salvage(TESTS) is None  # closed: nothing to salvage
+    assert salvage("tests/test_slug.py\n```python\nfrom textkit.slug import slug") is None  # no test left
+    raises = ("tests/t.py\n```python\nimport pytest\n\ndef test_a():\n    with pytest.raises(ValueError):\n"
+              "        int('x')\n    assert 1 == 1\n    assert 2 == 2\n    assert 3 == 3\n    assert 4 ==")
+    assert salvage(raises) == ("tests/t.py\n```python\nimport pytest\n\ndef test_a():\n    with pytest.raises("
+                               "ValueError):\n        int('x')\n    assert 1 == 1\n    assert 2 == 2\n```\n")

@@ -13,6 +13,7 @@ from greenloop.attempt import ReplyOutcome, prepare_reply
 from greenloop.candidates import select
 from greenloop.config import Settings
 from greenloop.context import NAMED_FILE_CHARS, file_view
+from greenloop.cutoff import salvage
 from greenloop.errors import BudgetExceeded, ModelError
 from greenloop.examples import module_name
 from greenloop.ledger import is_project_test_file
@@ -212,10 +213,15 @@ def draft(step: Step, st: State, model: MeteredModel, sandbox: Sandbox, ws: Work
 
 def design_tests(st: State, model: MeteredModel, ws: Workspace, settings: Settings,
                  traj: Trajectory) -> ReplyOutcome:
-    """The test-design call: its test files are kept; anything else it sends is ignored."""
+    """The test-design call: its test files are kept; anything else it sends is ignored. A reply cut off at the
+    token cap keeps its complete tests, three checks each (cutoff.py)."""
     text = model.complete(test_design_messages(st), "test_design").text
     outcome = prepare_reply(text, ws, settings, set(), traj, "test_design", None, st.guard, st.task,
                             tests_to=st.test_path)
+    if outcome.kind == "format_error" and (salvaged := salvage(text)) is not None:
+        traj.event("test_design", "salvaged", why=outcome.errors[0], kept=salvaged)
+        outcome = prepare_reply(salvaged, ws, settings, set(), traj, "test_design", None, st.guard, st.task,
+                                tests_to=st.test_path)
     outcome.written = {p: f for p, f in outcome.written.items() if f.is_test}
     if not outcome.errors and not outcome.written:
         outcome.errors, outcome.kind = [no_tests(st.test_path)], "invalid"

@@ -191,6 +191,12 @@ class Redirect(Event):
     notes: list[str]
 
 
+@_kind("salvaged")
+class Salvaged(Event):
+    why: str  # the format error of the test-design reply, cut off at its token cap
+    kept: str  # the reply as prepared instead: its complete tests, three checks each (cutoff.py)
+
+
 @_kind("candidates")
 class Candidates(Event):
     count: int
