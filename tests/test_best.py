@@ -106,6 +106,26 @@ def test_a_second_implementation_that_is_no_program_is_asked_for_once_more(repo:
     assert [r["step"] for r in _requests(s)] == ["test_design", "generate", "generate", "generate", "commit_message"]
 
 
+def test_a_second_implementation_that_misses_a_task_example_is_no_witness_and_one_more_is_asked_for(
+        repo: Path, tmp_path: Path) -> None:
+    """HumanEval/110: right code, a wrong model test, and the one agreement sample missed the task's example, so
+    nothing was decided and the wrong test stood until the budget ran out."""
+    script = write_script(tmp_path / "s.json", [
+        {"step": "generate", "text": whole(test=WRONG_TEST)},  # right code, one wrong expectation
+        {"step": "generate", "text": "textkit/slug.py\n```python\ndef slugify(text):\n    return text.lower()\n```"},
+        {"step": "generate", "text": f"textkit/slug.py\n```python\n{SECOND_IMPL}```"},
+        {"step": "commit_message", "text": "feat: add slugify"},
+    ])
+    s = summary(cli("run", EXAMPLE_TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json"))
+    assert s["status"] == "success", s
+    agreement = [e for e in events(s["trajectory"]) if e["kind"] == "agreement"]
+    assert [(e["decided"], e.get("why", "")) for e in agreement] == [
+        (False, "the second implementation misses a task example"), (True, "")]
+    assert "Ünïcode" not in git(repo, "show", f"{s['commit']}:tests/test_slug.py")
+    assert git(repo, "show", f"{s['commit']}:textkit/slug.py") == GOOD_IMPL
+    assert [r["step"] for r in _requests(s)] == ["test_design", "generate", "generate", "generate", "commit_message"]
+
+
 def test_a_repository_inside_another_projects_checkout_keeps_its_test_ids(repo: Path, tmp_path: Path) -> None:
     """A pytest configuration above the repository (a demo repository inside a checkout) made pytest's ids
     relative to that directory: the run's tests were never frozen, so agreement could not drop a wrong assert."""

@@ -26,7 +26,7 @@ from greenloop.state import State
 from greenloop.trajectory import Trajectory
 from greenloop.workspace import Workspace
 
-SAMPLES = 2  # samples asked for until one is a valid program
+SAMPLES = 2  # samples asked for until one is a valid program that meets every task example
 
 
 @dataclass
@@ -79,21 +79,27 @@ def settle(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, sett
            traj: Trajectory, python: Path, step: str) -> Agreement:
     """One more lean implementation, cross-checked with the current one (see the module's doc). The chosen
     one is returned, not written (attempts.py). A sample that is not a program (the 1.5B model once sent
-    only a fence around the file's name) is no evidence either way: one more is asked for."""
-    for _ in range(SAMPLES):
+    only a fence around the file's name), or one that misses a task example, is no witness either way: one
+    more is asked for (HumanEval/110: the one sample missed an example, and right code then lost to a wrong
+    test)."""
+    for n in range(SAMPLES):
         text, sample, same = _sample(st, model, ws, settings, traj, step)
-        if sample.written and not sample.errors:
+        if not sample.written or sample.errors:
+            traj.event(step, "agreement", decided=False, why="the second implementation is not valid",
+                       errors=sample.errors)
+            continue
+        cands = [_current(st), sample]
+        matrix, modules, example_module = cross_check(cands, st.examples, ws, sandbox, python,
+                                                      settings.test_timeout, st.ledger.tests)
+        checks = {i: [c for m in ms for c in m.checks] for i, ms in modules.items()}
+        example_ids = [c.id for c in example_module.checks] if example_module else []
+        choice = choose(matrix, checks, example_ids)
+        if 1 in choice.eligible or n == SAMPLES - 1:
             break
-        traj.event(step, "agreement", decided=False, why="the second implementation is not valid",
-                   errors=sample.errors)
+        traj.event(step, "agreement", decided=False, why="the second implementation misses a task example",
+                   eligible=choice.eligible)
     else:
         return Agreement(ReplyOutcome(), text=text)
-    cands = [_current(st), sample]
-    matrix, modules, example_module = cross_check(cands, st.examples, ws, sandbox, python, settings.test_timeout,
-                                                  st.ledger.tests)
-    checks = {i: [c for m in ms for c in m.checks] for i, ms in modules.items()}
-    example_ids = [c.id for c in example_module.checks] if example_module else []
-    choice = choose(matrix, checks, example_ids)
     result = Agreement(ReplyOutcome(), text=text)
     if choice.implementation == 1 and not same:
         result.outcome = sample
