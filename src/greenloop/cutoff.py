@@ -10,11 +10,10 @@ statements and, in each test, its first three checks; what was cut off is droppe
 from __future__ import annotations
 
 import ast
-import re
 
 from greenloop.frozen import test_functions
+from greenloop.replies import FENCE
 
-_FENCE = re.compile(r"^[ \t]*(```|~~~)")
 CHECKS_KEPT = 3  # per test function
 
 
@@ -41,7 +40,7 @@ def salvage(text: str) -> str | None:
     """`text` with its last, unclosed code block cut back to what is complete and closed; None when no block is
     open or nothing complete with a test in it is left."""
     lines = text.split("\n")
-    fences = [i for i, line in enumerate(lines) if _FENCE.match(line)]
+    fences = [i for i, line in enumerate(lines) if FENCE.match(line)]
     if len(fences) % 2 == 0:
         return None
     opener = fences[-1]
@@ -54,5 +53,5 @@ def salvage(text: str) -> str | None:
         for extra in _checks(fn)[CHECKS_KEPT:]:
             drop.update(range(extra.lineno, (extra.end_lineno or extra.lineno) + 1))
     kept = [line for n, line in enumerate(source.splitlines(), 1) if n not in drop]
-    fence = _FENCE.match(lines[opener]).group(1)  # type: ignore[union-attr]
+    fence = FENCE.match(lines[opener]).group(1)  # type: ignore[union-attr]
     return "\n".join([*lines[:opener + 1], *kept, fence, ""])

@@ -215,13 +215,14 @@ def design_tests(st: State, model: MeteredModel, ws: Workspace, settings: Settin
                  traj: Trajectory) -> ReplyOutcome:
     """The test-design call: its test files are kept; anything else it sends is ignored. A reply cut off at the
     token cap keeps its complete tests, three checks each (cutoff.py)."""
+    def prepare(text: str) -> ReplyOutcome:
+        return prepare_reply(text, ws, settings, set(), traj, "test_design", None, st.guard, st.task,
+                             tests_to=st.test_path)
     text = model.complete(test_design_messages(st), "test_design").text
-    outcome = prepare_reply(text, ws, settings, set(), traj, "test_design", None, st.guard, st.task,
-                            tests_to=st.test_path)
+    outcome = prepare(text)
     if outcome.kind == "format_error" and (salvaged := salvage(text)) is not None:
         traj.event("test_design", "salvaged", why=outcome.errors[0], kept=salvaged)
-        outcome = prepare_reply(salvaged, ws, settings, set(), traj, "test_design", None, st.guard, st.task,
-                                tests_to=st.test_path)
+        outcome = prepare(salvaged)
     outcome.written = {p: f for p, f in outcome.written.items() if f.is_test}
     if not outcome.errors and not outcome.written:
         outcome.errors, outcome.kind = [no_tests(st.test_path)], "invalid"

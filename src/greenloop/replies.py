@@ -16,7 +16,7 @@ _DECODER = json.JSONDecoder(strict=False)  # models put raw newlines in JSON str
 _SEARCH = re.compile(r"^[ \t]*<{5,9} ?SEARCH\b.*$", re.M)
 _DIVIDER = re.compile(r"^[ \t]*={5,9}[ \t]*$", re.M)
 _REPLACE = re.compile(r"^[ \t]*>{5,9} ?REPLACE\b.*$", re.M)
-_FENCE = re.compile(r"^[ \t]*(```|~~~)")
+FENCE = re.compile(r"^[ \t]*(```|~~~)")
 _TEST_NAME = re.compile(
     r"(^|/)(tests?/|test_[^/]*$|[^/]*_test\.py$|[^/]*\.(test|spec)\.[jt]sx?$|conftest\.py$)")
 
@@ -175,7 +175,7 @@ def _fenced_files(text: str, skip: frozenset[int] = frozenset()) -> list[tuple[i
     i = 0
     pending: str | None = None  # a path sent in a fence of its own names the next block
     while i < len(lines):
-        opener = _FENCE.match(lines[i])
+        opener = FENCE.match(lines[i])
         if not opener or i in skip:
             i += 1
             continue
@@ -216,7 +216,7 @@ def _fenced_files(text: str, skip: frozenset[int] = frozenset()) -> list[tuple[i
 def _filename_before(lines: list[str]) -> str | None:
     for line in reversed(lines):
         stripped = line.strip()
-        if not stripped or _FENCE.match(stripped):
+        if not stripped or FENCE.match(stripped):
             continue
         name = stripped.strip("`*#:'\" ").removeprefix("File").removeprefix("file").strip(" :`*")
         if name.lower().startswith(("path:", "filename:")):
