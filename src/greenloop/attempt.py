@@ -87,7 +87,9 @@ def prepare_reply(text: str, ws: Workspace, settings: Settings, already: set[str
                 files[path] = f = replace(f, after=kept.source)
                 out.warnings.append(kept.warning(path))
                 traj.event(step, "repair", path=path, added_imports=[], restored=list(kept.restored))
-    providers = _providers({p: f.after for p, f in files.items()}, [*already, *([target] if target else [])], read)
+    providers: dict[str, frozenset[str]] = {}  # read and parsed only when there is a Python test to repair
+    if any(f.is_test and p.endswith(".py") for p, f in files.items()):
+        providers = _providers({p: f.after for p, f in files.items()}, [*already, *([target] if target else [])], read)
     for path, f in list(files.items()):
         dropped: list[str] = []
         if f.is_test and path.endswith(JS_SUFFIXES):
