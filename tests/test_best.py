@@ -126,6 +126,32 @@ def test_a_second_implementation_that_misses_a_task_example_is_no_witness_and_on
     assert [r["step"] for r in _requests(s)] == ["test_design", "generate", "generate", "generate", "commit_message"]
 
 
+CRASHES_ON_EMPTY = ('import re\n\n\ndef slugify(text):\n    words = re.findall(r"[a-z0-9]+", text.lower())\n'
+                    '    return words[0] + "".join("-" + w for w in words[1:])\n')
+CRASHES_TOO = ('import re\n\n\ndef slugify(text):\n    first, *rest = re.findall(r"[a-z0-9]+", text.lower())\n'
+               '    return "-".join([first, *rest])\n')
+
+
+def test_two_implementations_that_raise_on_a_model_assert_are_no_witness_against_it(repo: Path,
+                                                                                      tmp_path: Path) -> None:
+    """HumanEval/70 with the 1.5B: both samples raised on an odd-length list and agreement dropped the right
+    assert that showed it, a false green. A crash is no witness: the assert stays and the code is fixed."""
+    empty = GOOD_TEST + '\n\ndef test_empty():\n    assert slugify("") == ""\n'
+    script = write_script(tmp_path / "s.json", [
+        {"step": "generate", "text": whole(test=empty, impl=CRASHES_ON_EMPTY)},
+        {"step": "generate", "text": f"textkit/slug.py\n```python\n{CRASHES_TOO}```"},
+        {"step": "fix", "text": f"textkit/slug.py\n```python\n{GOOD_IMPL}```"},
+        {"step": "commit_message", "text": "feat: add slugify"},
+    ])
+    s = summary(cli("run", EXAMPLE_TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json"))
+    assert s["status"] == "success", s
+    agreement = [e for e in events(s["trajectory"]) if e["kind"] == "agreement"]
+    assert agreement and agreement[0]["dropped"] == [] and not agreement[0]["decided"]
+    assert "a crash is no witness" in agreement[0]["refused"][0]
+    assert 'slugify("") == ""' in git(repo, "show", f"{s['commit']}:tests/test_slug.py")
+    assert git(repo, "show", f"{s['commit']}:textkit/slug.py") == GOOD_IMPL
+
+
 def test_a_repository_inside_another_projects_checkout_keeps_its_test_ids(repo: Path, tmp_path: Path) -> None:
     """A pytest configuration above the repository (a demo repository inside a checkout) made pytest's ids
     relative to that directory: the run's tests were never frozen, so agreement could not drop a wrong assert."""

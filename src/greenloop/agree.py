@@ -4,7 +4,8 @@ wrong expectations). Instead of "fixing" code that may be right, a second implem
 lean prompt and both are run against every assertion (CodeT's dual agreement, candidates.py):
 - the second one meets the examples and more of the tests: it replaces the first;
 - both meet every example and neither meets an assertion: two independent implementations that satisfy the
-  task disagree with that assertion, so it is dropped from the frozen tests (recorded, shown as a warning);
+  task disagree with that assertion, so it is dropped from the frozen tests (recorded, shown as a warning) —
+  unless one of them raised on it instead of returning a value: a crash is no witness;
 - otherwise nothing is decided and the loop asks for a fix as usual.
 An assertion that restates a task example can never be dropped (frozen.TestGuard.dispute)."""
 
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from greenloop.attempt import ReplyOutcome, prepare_reply
-from greenloop.candidates import choose, cross_check
+from greenloop.candidates import Matrix, choose, cross_check
 from greenloop.config import Settings
 from greenloop.draft import implement_messages, loosen
 from greenloop.edits import AppliedFile
@@ -62,6 +63,13 @@ def _one_line(check: Check) -> str | None:
     return ast.unparse(node) if isinstance(node, ast.Assert) else None
 
 
+def _raised(matrix: Matrix, eligible: list[int], check: Check) -> bool:
+    """An implementation raised on the check instead of giving a value: it is no witness that the expected value
+    is wrong (HumanEval/70 with the 1.5B: both samples raised on an odd-length list, and agreement dropped the
+    right assert that showed it)."""
+    return any((o := matrix[i].get(check.id)) is not None and o.raised for i in eligible)
+
+
 def _sample(st: State, model: MeteredModel, ws: Workspace, settings: Settings, traj: Trajectory,
             step: str) -> tuple[str, ReplyOutcome, bool]:
     """A second implementation from the lean prompt at retry_temperature, its tests set aside; and whether it
@@ -103,14 +111,16 @@ def settle(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, sett
     result = Agreement(ReplyOutcome(), text=text)
     if choice.implementation == 1 and not same:
         result.outcome = sample
-    disputes = [line for c in choice.disputed if (line := _one_line(c))]
-    refused: list[str] = []
+    crashed = [c for c in choice.disputed if _raised(matrix, choice.eligible, c)]
+    disputes = [line for c in choice.disputed if c not in crashed and (line := _one_line(c))]
+    refused = [f"{c.path}: {line} (an implementation raised on it: a crash is no witness)"
+               for c in crashed if (line := _one_line(c))]
     if disputes and st.guard is not None:
         notes, changed = st.guard.dispute("\n".join(f"DISPUTE: {d}" for d in disputes), st.examples)
         loosen(st, changed)
         result.dropped = [n.removeprefix("dispute accepted: ").split(" was dropped")[0]
                           for n in notes if n.startswith("dispute accepted")]
-        refused = [n.removeprefix("dispute refused: ") for n in notes if n.startswith("dispute refused")]
+        refused += [n.removeprefix("dispute refused: ") for n in notes if n.startswith("dispute refused")]
     traj.event(step, "agreement", decided=result.decided, implementation=choice.implementation,
                eligible=choice.eligible, scores=choice.scores, dropped=result.dropped,
                refused=refused,

@@ -94,10 +94,10 @@ import inspect, io, json, os, sys
 data = json.loads(sys.argv[1])
 out = os.dup(1)
 results = {}
-def _gl_record(cid, ok, got):
+def _gl_record(cid, ok, got, raised=False):
     prev = results.get(cid)
     if prev is None or (prev[0] and not ok):
-        results[cid] = [bool(ok), got[:300]]
+        results[cid] = [bool(ok), got[:300], raised]
 import_errors = []
 def _gl_import_failed(name, exc):
     import_errors.append("importing " + name + " raised " + repr(exc)[:150])
@@ -110,13 +110,13 @@ def _gl_check(cid, test):
     try:
         ok = bool(test()); got = ""
     except BaseException as exc:
-        ok, got = False, _gl_raised(exc)
+        return _gl_record(cid, False, _gl_raised(exc), True)
     _gl_record(cid, ok, got)
 def _gl_equal(cid, left, right):
     try:
         value = left()
     except BaseException as exc:
-        return _gl_record(cid, False, _gl_raised(exc))
+        return _gl_record(cid, False, _gl_raised(exc), True)
     try:
         ok = bool(value == right())
     except BaseException as exc:
@@ -158,6 +158,7 @@ os.write(out, ("\n''' + MARKER + r'''" + json.dumps(results) + "\n").encode())
 class Outcome:
     ok: bool
     got: str  # repr of the left side of an ==, or the exception; "" when unknown
+    raised: bool = False  # the checked expression raised: the program gave no value to compare
 
 
 def run_checks(sandbox: Sandbox, python: Path, workdir: Path, modules: Sequence[Module],
@@ -169,4 +170,4 @@ def run_checks(sandbox: Sandbox, python: Path, workdir: Path, modules: Sequence[
     line = next((ln for ln in reversed(result.stdout.splitlines()) if ln.startswith(MARKER)), None)
     if line is None:
         return {}
-    return {cid: Outcome(bool(v[0]), str(v[1])) for cid, v in json.loads(line[len(MARKER):]).items()}
+    return {cid: Outcome(bool(v[0]), str(v[1]), bool(v[2])) for cid, v in json.loads(line[len(MARKER):]).items()}
