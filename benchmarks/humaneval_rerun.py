@@ -5,9 +5,12 @@ a failed draft (resample, redraft, fix), so only the other tasks need running ag
 the whole task set: the base run's records for the untouched tasks (minus the calls of `--drop-steps`, e.g. a
 feature that was on in the base run and is off now), the rerun's records for the rest, and one-shot beside it.
 
+A change with a narrower reach (it acts only where agreement dropped an assert, or only on tasks with no example)
+names the tasks it can touch from the base run's trajectories, reruns only those, and passes `--touched-only`.
+
 Usage:
   python benchmarks/humaneval_rerun.py --base DIR --rerun DIR [--rerun DIR ...] --oneshot FILE.jsonl
-      [--drop-steps crosscheck] [--out FILE.json]
+      [--drop-steps crosscheck] [--touched-only] [--out FILE.json]
 DIR: a `greenloop bench humaneval --report DIR` directory (humaneval-agent.jsonl or .partial.jsonl, and
 trajectories/).
 """
@@ -46,6 +49,9 @@ def main() -> None:
                         help="repeatable: a task in a later rerun replaces its record from an earlier one")
     parser.add_argument("--oneshot", type=Path, required=True)
     parser.add_argument("--drop-steps", default="")
+    parser.add_argument("--touched-only", action="store_true",
+                        help="the reruns hold every task the change can touch (found from the base's trajectories, "
+                             "e.g. the tasks where agreement dropped an assert): every other task keeps its record")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     drop = {s for s in args.drop_steps.split(",") if s}
@@ -53,7 +59,7 @@ def main() -> None:
     oneshot = {r["task_id"]: r for line in args.oneshot.read_text().splitlines() if (r := json.loads(line))}
     rows: dict[str, dict] = {}
     for task, r in base.items():
-        if task not in rerun and first_green(args.base, task):
+        if task not in rerun and (args.touched_only or first_green(args.base, task)):
             rows[task] = {**r, "calls": r["calls"] - dropped_calls(args.base, task, drop), "from": "base"}
     missing = [t for t in base if t not in rows and t not in rerun]
     rows.update({t: {**r, "from": "rerun"} for t, r in rerun.items()})

@@ -152,43 +152,25 @@ def test_two_implementations_that_raise_on_a_model_assert_are_no_witness_against
     assert git(repo, "show", f"{s['commit']}:textkit/slug.py") == GOOD_IMPL
 
 
-WORD_CHARS_IMPL = 'import re\n\n\ndef slugify(text):\n    return re.sub(r"[^\\w]+", "-", text.lower()).strip("-")\n'
-ASCII_IMPL = ('import re\nimport unicodedata\n\n\ndef slugify(text):\n'
-              '    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()\n'
-              '    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")\n')
+LOWER_ONLY = 'def slugify(text):\n    return text.lower()\n'  # misses the task's example
 
 
-def test_without_a_task_example_two_implementations_returning_one_other_value_outvote_a_model_assert(
-        repo: Path, tmp_path: Path) -> None:
-    """HumanEval/38 and /50 (no example in the task): right code, and the model's hand-computed expectation was
-    wrong; with no anchor nothing weighed the test. Two implementations that return the same other value do."""
+def test_a_second_sample_is_compared_with_the_recorded_program_not_with_the_sample_before_it(repo: Path,
+                                                                                             tmp_path: Path) -> None:
+    """The first sample, installed to be checked, stayed on disk: a second sample identical to it read as "the
+    recorded program again", a second vote for the right code from a program that misses the task's example."""
     script = write_script(tmp_path / "s.json", [
-        {"step": "generate", "text": whole(test=WRONG_TEST)},  # both give slugify("Ünïcode") == "n-code"
-        {"step": "generate", "text": f"textkit/slug.py\n```python\n{SECOND_IMPL}```"},
-        {"step": "commit_message", "text": "feat: add slugify"},
+        {"step": "generate", "text": whole(test=WRONG_TEST)},  # right code, one wrong expectation
+        {"step": "generate", "text": f"textkit/slug.py\n```python\n{LOWER_ONLY}```"},
+        {"step": "generate", "text": f"textkit/slug.py\n```python\n{LOWER_ONLY}```"},
+        {"step": "fix", "text": f"textkit/slug.py\n```python\n{GOOD_IMPL}```"},  # undecided: a fix is asked
     ])
-    s = summary(cli("run", TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json"))
-    assert s["status"] == "success", s
+    s = summary(cli("run", EXAMPLE_TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json",
+                    "--max-iterations", "2"))
     agreement = [e for e in events(s["trajectory"]) if e["kind"] == "agreement"]
-    assert agreement and agreement[0]["dropped"] == ['tests/test_slug.py: `assert slugify(\'Ünïcode\') == \'unicode\'`']
-    assert "Ünïcode" not in git(repo, "show", f"{s['commit']}:tests/test_slug.py")
-
-
-def test_without_a_task_example_implementations_that_differ_are_no_witness(repo: Path, tmp_path: Path) -> None:
-    """With no anchor, two implementations that fail a model assert with different values prove nothing about
-    it: the assert stays and the code is fixed."""
-    script = write_script(tmp_path / "s.json", [
-        {"step": "generate", "text": whole(test=WRONG_TEST)},  # "n-code"
-        {"step": "generate", "text": f"textkit/slug.py\n```python\n{WORD_CHARS_IMPL}```"},  # "ünïcode"
-        {"step": "fix", "text": f"textkit/slug.py\n```python\n{ASCII_IMPL}```"},
-        {"step": "commit_message", "text": "feat: add slugify"},
-    ])
-    s = summary(cli("run", TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json"))
-    assert s["status"] == "success", s
-    agreement = [e for e in events(s["trajectory"]) if e["kind"] == "agreement"]
-    assert agreement and agreement[0]["dropped"] == [] and "has no example" in agreement[0]["refused"][0]
-    assert 'slugify("Ünïcode") == "unicode"' in git(repo, "show", f"{s['commit']}:tests/test_slug.py")
-    assert git(repo, "show", f"{s['commit']}:textkit/slug.py") == ASCII_IMPL
+    assert [e["decided"] for e in agreement] == [False, False]
+    assert agreement[1]["eligible"] == [0] and agreement[1]["dropped"] == []
+    assert s["status"] == "failed"  # the wrong test stands: nothing outvoted it
 
 
 def test_a_repository_inside_another_projects_checkout_keeps_its_test_ids(repo: Path, tmp_path: Path) -> None:

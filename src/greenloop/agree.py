@@ -1,12 +1,11 @@
-"""Broken test or broken code, decided by evidence. When the program meets every example of the task (or the
-task has none) and breaks nothing, but one of the run's own tests fails, the test may be what is wrong (small
-models often write wrong expectations). Instead of "fixing" code that may be right, a second implementation is
-sampled from the lean prompt and both are run against every assertion (CodeT's dual agreement, candidates.py):
+"""Broken test or broken code, decided by evidence. When the program meets every example of the task and
+breaks nothing, but one of the run's own tests fails, the test may be what is wrong (small models often write
+wrong expectations). Instead of "fixing" code that may be right, a second implementation is sampled from the
+lean prompt and both are run against every assertion (CodeT's dual agreement, candidates.py):
 - the second one meets the examples and more of the tests: it replaces the first;
 - both meet every example and neither meets an assertion: two independent implementations that satisfy the
   task disagree with that assertion, so it is dropped from the frozen tests (recorded, shown as a warning) —
-  unless one of them raised on it instead of returning a value (a crash is no witness); for a task with no
-  example at all, only when both return one and the same other value;
+  unless one of them raised on it instead of returning a value (a crash is no witness);
 - otherwise nothing is decided and the loop asks for a fix as usual.
 An assertion that restates a task example can never be dropped (frozen.TestGuard.dispute)."""
 
@@ -43,26 +42,10 @@ class Agreement:
 
 
 def applies(st: State, examples_missed: int, regressions: int, new_failed: int) -> bool:
-    """Every task example met (or the task has none), nothing broken, only the run's own tests failing, and not
-    tried yet."""
-    return (examples_missed == 0 and regressions == 0 and new_failed > 0
+    """Every task example met, nothing broken, only the run's own tests failing, and not tried yet. A task with
+    no example has no anchor to tell right code from a shared misreading: agreement does not apply."""
+    return (bool(st.examples) and examples_missed == 0 and regressions == 0 and new_failed > 0
             and not st.agreement_tried and st.guard is not None)
-
-
-def _no_witness(st: State, matrix: Matrix, eligible: list[int], check: Check) -> str:
-    """Why the implementations are no witness against the check, or "" when they are."""
-    if _raised(matrix, eligible, check):
-        return "an implementation raised on it: a crash is no witness"
-    if not st.examples and not _same_value(matrix, eligible, check):
-        return "the task has no example, and the implementations do not return one and the same other value"
-    return ""
-
-
-def _same_value(matrix: Matrix, eligible: list[int], check: Check) -> bool:
-    """Every implementation gave one and the same value on the check."""
-    got = {o.got if (o := matrix[i].get(check.id)) is not None and not o.raised and o.got else None
-           for i in eligible}
-    return len(got) == 1 and None not in got
 
 
 def _current(st: State) -> ReplyOutcome:
@@ -109,6 +92,8 @@ def settle(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, sett
     more is asked for (HumanEval/110: the one sample missed an example, and right code then lost to a wrong
     test)."""
     for n in range(SAMPLES):
+        if n:  # the recorded program back on disk: the next sample is compared with it, not with the last one
+            st.ledger.restore(ws)
         text, sample, same = _sample(st, model, ws, settings, traj, step)
         if not sample.written or sample.errors:
             traj.event(step, "agreement", decided=False, why="the second implementation is not valid",
@@ -129,9 +114,10 @@ def settle(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, sett
     result = Agreement(ReplyOutcome(), text=text)
     if choice.implementation == 1 and not same:
         result.outcome = sample
-    kept = {c.id: why for c in choice.disputed if (why := _no_witness(st, matrix, choice.eligible, c))}
-    disputes = [line for c in choice.disputed if c.id not in kept and (line := _one_line(c))]
-    refused = [f"{c.path}: {line} ({kept[c.id]})" for c in choice.disputed if c.id in kept and (line := _one_line(c))]
+    crashed = [c for c in choice.disputed if _raised(matrix, choice.eligible, c)]
+    disputes = [line for c in choice.disputed if c not in crashed and (line := _one_line(c))]
+    refused = [f"{c.path}: {line} (an implementation raised on it: a crash is no witness)"
+               for c in crashed if (line := _one_line(c))]
     if disputes and st.guard is not None:
         notes, changed = st.guard.dispute("\n".join(f"DISPUTE: {d}" for d in disputes), st.examples)
         loosen(st, changed)
