@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import platform
 import statistics
+import subprocess
+import time
 from pathlib import Path
 
 
@@ -66,7 +69,11 @@ def main() -> None:
     tasks = [t for t in rows if t in oneshot]
     green = [t for t in tasks if rows[t]["green"]]
     false_green = [t for t in green if not rows[t]["solved"]]
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                            timeout=30).stdout.strip()
     table = {
+        "machine": platform.node(), "date": time.strftime("%Y-%m-%d"), "assembled_at": commit,
+        "base": str(args.base), "reruns": [str(r) for r in args.rerun], "touched_only": args.touched_only,
         "tasks": len(tasks), "from_base": sum(rows[t]["from"] == "base" for t in tasks),
         "from_rerun": sum(rows[t]["from"] == "rerun" for t in tasks), "not_run": missing,
         "agent_solved": sum(rows[t]["solved"] for t in tasks),
