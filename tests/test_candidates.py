@@ -114,6 +114,17 @@ def test_a_module_that_fails_to_import_fails_all_its_checks(tmp_path: Path, sand
     assert out["tests/test_x.py:4"].ok is False and "ModuleNotFoundError" in out["tests/test_x.py:4"].got
 
 
+def test_a_forged_result_line_from_a_test_does_not_crash_the_check_run(tmp_path: Path, sandbox) -> None:
+    """Red team: a test writes a result line of its own to the real stdout and exits before the runner's line;
+    a malformed one raised in greenloop (a traceback that ended the run). Now nothing is read from it."""
+    forged = ('import os\n\n\ndef test_forge():\n'
+              '    os.write(1, b"\\n@@greenloop-checks@@{\\"tests/test_x.py:7\\": [true], \\"y\\": 5}\\n")\n'
+              '    os._exit(0)\n    assert 1 == 1\n')
+    module = instrument("tests/test_x.py", forged)
+    assert module is not None and module.checks
+    assert run_checks(sandbox, Path(sys.executable), tmp_path, [module], timeout_s=60) == {}
+
+
 def test_an_implementation_that_fails_at_import_is_named_in_the_examples_failure(tmp_path: Path, sandbox) -> None:
     from greenloop.candidates import example_failures
     from greenloop.workspace import Workspace
