@@ -132,11 +132,15 @@ CRASHES_TOO = ('import re\n\n\ndef slugify(text):\n    first, *rest = re.findall
                '    return "-".join([first, *rest])\n')
 
 
-def test_two_implementations_that_raise_on_a_model_assert_are_no_witness_against_it(repo: Path,
-                                                                                      tmp_path: Path) -> None:
+@pytest.mark.parametrize("empty_test", [
+    'def test_empty():\n    assert slugify("") == ""\n',
+    'def test_empty():\n    out = slugify("")\n    assert out == ""\n',  # raises before the assert: it never runs
+])
+def test_two_implementations_that_raise_on_a_model_assert_are_no_witness_against_it(repo: Path, tmp_path: Path,
+                                                                                      empty_test: str) -> None:
     """HumanEval/70 with the 1.5B: both samples raised on an odd-length list and agreement dropped the right
     assert that showed it, a false green. A crash is no witness: the assert stays and the code is fixed."""
-    empty = GOOD_TEST + '\n\ndef test_empty():\n    assert slugify("") == ""\n'
+    empty = GOOD_TEST + '\n\n' + empty_test
     script = write_script(tmp_path / "s.json", [
         {"step": "generate", "text": whole(test=empty, impl=CRASHES_ON_EMPTY)},
         {"step": "generate", "text": f"textkit/slug.py\n```python\n{CRASHES_TOO}```"},
@@ -148,7 +152,7 @@ def test_two_implementations_that_raise_on_a_model_assert_are_no_witness_against
     agreement = [e for e in events(s["trajectory"]) if e["kind"] == "agreement"]
     assert agreement and agreement[0]["dropped"] == [] and not agreement[0]["decided"]
     assert "a crash is no witness" in agreement[0]["refused"][0]
-    assert 'slugify("") == ""' in git(repo, "show", f"{s['commit']}:tests/test_slug.py")
+    assert empty_test in git(repo, "show", f"{s['commit']}:tests/test_slug.py")
     assert git(repo, "show", f"{s['commit']}:textkit/slug.py") == GOOD_IMPL
 
 

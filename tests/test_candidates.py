@@ -107,6 +107,20 @@ def test_every_assertion_is_checked_on_its_own_in_the_sandbox(tmp_path: Path, sa
     assert not (tmp_path / "tests").exists() and not list(tmp_path.rglob("__pycache__"))
 
 
+def test_a_check_that_raises_on_any_run_is_recorded_as_raised(tmp_path: Path, sandbox) -> None:
+    """In a loop the first failure is the one shown, but a raise on a later iteration still marks the check as
+    raised (agreement never drops such an assert); so does a raise on the expected side of an ==."""
+    (tmp_path / "calc.py").write_text("def half(x):\n    return x // 2\n")
+    tests = ("from calc import half\n\n\ndef test_half():\n    for x in [3, None]:\n        assert half(x) == 2\n"
+             "    assert half(4) == half(None)\n    assert half(6) == 4\n")
+    module = instrument("tests/test_calc.py", tests)
+    assert module is not None
+    out = run_checks(sandbox, Path(sys.executable), tmp_path, [module], timeout_s=60)
+    assert out["tests/test_calc.py:6"] == Outcome(False, "1", True)  # 3 gave 1, then None raised
+    assert out["tests/test_calc.py:7"].raised and not out["tests/test_calc.py:7"].ok
+    assert out["tests/test_calc.py:8"] == Outcome(False, "3", False)  # a value, not a crash
+
+
 def test_a_module_that_fails_to_import_fails_all_its_checks(tmp_path: Path, sandbox) -> None:
     module = instrument("tests/test_x.py", "from nowhere import thing\n\ndef test_a():\n    assert thing() == 1\n")
     assert module is not None

@@ -5,7 +5,7 @@ lean prompt and both are run against every assertion (CodeT's dual agreement, ca
 - the second one meets the examples and more of the tests: it replaces the first;
 - both meet every example and neither meets an assertion: two independent implementations that satisfy the
   task disagree with that assertion, so it is dropped from the frozen tests (recorded, shown as a warning) —
-  unless one of them raised on it instead of returning a value (a crash is no witness);
+  unless one of them raised on it, or before it, instead of returning a value (a crash is no witness);
 - otherwise nothing is decided and the loop asks for a fix as usual.
 An assertion that restates a task example can never be dropped (frozen.TestGuard.dispute)."""
 
@@ -65,10 +65,10 @@ def _one_line(check: Check) -> str | None:
 
 
 def _raised(matrix: Matrix, eligible: list[int], check: Check) -> bool:
-    """An implementation raised on the check instead of giving a value: it is no witness that the expected value
-    is wrong (HumanEval/70 with the 1.5B: both samples raised on an odd-length list, and agreement dropped the
-    right assert that showed it)."""
-    return any((o := matrix[i].get(check.id)) is not None and o.raised for i in eligible)
+    """An implementation raised on the check, or before it (the check never ran), instead of giving a value: it
+    is no witness that the expected value is wrong (HumanEval/70 with the 1.5B: both samples raised on an
+    odd-length list, and agreement dropped the right assert that showed it)."""
+    return any((o := matrix[i].get(check.id)) is None or o.raised for i in eligible)
 
 
 def _sample(st: State, model: MeteredModel, ws: Workspace, settings: Settings, traj: Trajectory,

@@ -98,6 +98,8 @@ def _gl_record(cid, ok, got, raised=False):
     prev = results.get(cid)
     if prev is None or (prev[0] and not ok):
         results[cid] = [bool(ok), got[:300], raised]
+    elif raised:
+        prev[2] = True
 import_errors = []
 def _gl_import_failed(name, exc):
     import_errors.append("importing " + name + " raised " + repr(exc)[:150])
@@ -120,7 +122,7 @@ def _gl_equal(cid, left, right):
     try:
         ok = bool(value == right())
     except BaseException as exc:
-        ok = False
+        return _gl_record(cid, False, repr(value), True)
     _gl_record(cid, ok, repr(value))
 sys.stdout = sys.stderr = io.StringIO()
 for mod in data:
@@ -158,7 +160,7 @@ os.write(out, ("\n''' + MARKER + r'''" + json.dumps(results) + "\n").encode())
 class Outcome:
     ok: bool
     got: str  # repr of the left side of an ==, or the exception; "" when unknown
-    raised: bool = False  # the checked expression raised: the program gave no value to compare
+    raised: bool = False  # the checked expression raised (once, of all the times it ran): no value to compare
 
 
 def run_checks(sandbox: Sandbox, python: Path, workdir: Path, modules: Sequence[Module],
