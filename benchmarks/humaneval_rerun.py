@@ -6,11 +6,11 @@ the whole task set: the base run's records for the untouched tasks (minus the ca
 feature that was on in the base run and is off now), the rerun's records for the rest, and one-shot beside it.
 
 A change with a narrower reach (it acts only where agreement dropped an assert, or only on tasks with no example)
-names the tasks it can touch from the base run's trajectories, reruns only those, and passes `--touched-only`.
+names the tasks it can touch from the base run's trajectories, reruns only those, and names them in `--touched`.
 
 Usage:
   python benchmarks/humaneval_rerun.py --base DIR --rerun DIR [--rerun DIR ...] --oneshot FILE.jsonl
-      [--drop-steps crosscheck] [--touched-only] [--out FILE.json]
+      [--drop-steps crosscheck] [--touched 70,110] [--out FILE.json]
 DIR: a `greenloop bench humaneval --report DIR` directory (humaneval-agent.jsonl or .partial.jsonl, and
 trajectories/).
 """
@@ -52,28 +52,30 @@ def main() -> None:
                         help="repeatable: a task in a later rerun replaces its record from an earlier one")
     parser.add_argument("--oneshot", type=Path, required=True)
     parser.add_argument("--drop-steps", default="")
-    parser.add_argument("--touched-only", action="store_true",
-                        help="the reruns hold every task the change can touch (found from the base's trajectories, "
-                             "e.g. the tasks where agreement dropped an assert): every other task keeps its record")
+    parser.add_argument("--touched", default="",
+                        help="comma-separated ids of every task the change can touch (found from the base's "
+                             "trajectories, e.g. where agreement dropped an assert): every other task keeps its "
+                             "base record, and a touched task missing from the reruns is listed as not run")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     drop = {s for s in args.drop_steps.split(",") if s}
+    touched = {t if t.startswith("HumanEval/") else f"HumanEval/{t}" for t in args.touched.split(",") if t}
     base, rerun = records(args.base), {t: r for run in args.rerun for t, r in records(run).items()}
     oneshot = {r["task_id"]: r for line in args.oneshot.read_text().splitlines() if (r := json.loads(line))}
     rows: dict[str, dict] = {}
     for task, r in base.items():
-        if task not in rerun and (args.touched_only or first_green(args.base, task)):
+        if task not in rerun and ((touched and task not in touched) or (not touched and first_green(args.base, task))):
             rows[task] = {**r, "calls": r["calls"] - dropped_calls(args.base, task, drop), "from": "base"}
     missing = [t for t in base if t not in rows and t not in rerun]
     rows.update({t: {**r, "from": "rerun"} for t, r in rerun.items()})
     tasks = [t for t in rows if t in oneshot]
     green = [t for t in tasks if rows[t]["green"]]
     false_green = [t for t in green if not rows[t]["solved"]]
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                            timeout=30).stdout.strip()
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=30,
+                            cwd=Path(__file__).parent).stdout.strip()
     table = {
-        "machine": platform.node(), "date": time.strftime("%Y-%m-%d"), "assembled_at": commit,
-        "base": str(args.base), "reruns": [str(r) for r in args.rerun], "touched_only": args.touched_only,
+        "machine": platform.node(), "date": time.strftime("%Y-%m-%d"), "commit": commit,
+        "base": str(args.base), "reruns": [str(r) for r in args.rerun], "touched": sorted(touched),
         "tasks": len(tasks), "from_base": sum(rows[t]["from"] == "base" for t in tasks),
         "from_rerun": sum(rows[t]["from"] == "rerun" for t in tasks), "not_run": missing,
         "agent_solved": sum(rows[t]["solved"] for t in tasks),

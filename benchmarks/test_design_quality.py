@@ -40,7 +40,8 @@ from greenloop.sandboxes.select import choose, limits_of
 from greenloop.types import Message
 
 IMPLEMENTING = ("generate", "redraft", "resample", "rewrite", "fix")
-# Runs each test function of tests/test_solution.py and prints {name: passed}; a file that does not import
+MARKER = "@@design-quality@@"
+# Runs each test function of tests/test_solution.py and prints MARKER {name: passed}; a file that does not import
 # prints {"": false}.
 RUNNER = """
 import importlib.util, inspect, json, sys
@@ -50,7 +51,7 @@ try:
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
 except BaseException:
-    print(json.dumps({"": False})); sys.exit(0)
+    print("\\n" + MARKER + json.dumps({"": False})); sys.exit(0)
 out = {}
 for name, fn in list(vars(mod).items()):
     if name.startswith("test") and inspect.isfunction(fn) and not inspect.signature(fn).parameters:
@@ -58,8 +59,8 @@ for name, fn in list(vars(mod).items()):
             fn(); out[name] = True
         except BaseException:
             out[name] = False
-print(json.dumps(out))
-"""
+print("\\n" + MARKER + json.dumps(out))
+""".replace("MARKER", repr(MARKER))
 
 
 def events(run: Path, task: str) -> list[dict[str, Any]]:
@@ -106,9 +107,9 @@ def run_tests(tests: str, program: str, sandbox: Sandbox) -> dict[str, bool]:
         (root / "solution.py").write_text(program)
         (root / "runner.py").write_text(RUNNER)
         result = sandbox.run([sys.executable, "runner.py"], root, timeout_s=30.0)
-    lines = result.stdout.strip().splitlines()
+    line = next((ln for ln in reversed(result.stdout.splitlines()) if ln.startswith(MARKER)), None)
     try:
-        return json.loads(lines[-1]) if lines else {"": False}
+        return json.loads(line[len(MARKER):]) if line else {"": False}
     except json.JSONDecodeError:
         return {"": False}
 
@@ -120,7 +121,16 @@ def wrong_programs(problem: dict[str, Any], runs: list[Path], sandbox: Sandbox) 
             wrote = e["kind"] == "model_reply" and e["step"] in IMPLEMENTING
             if wrote and f"def {problem['entry_point']}" in e["text"]:
                 seen.setdefault(program_from_reply(problem, e["text"]), None)
-    return [p for p in seen if not hidden_check(problem, p, sandbox)]
+    return [p for p in seen if _compiles(p) and not hidden_check(problem, p, sandbox)]
+
+
+def _compiles(program: str) -> bool:
+    """A reply that is not one whole program (an edit, several files) is no wrong program to catch."""
+    try:
+        compile(program, "solution.py", "exec")
+    except (SyntaxError, ValueError):
+        return False
+    return True
 
 
 def main() -> None:
