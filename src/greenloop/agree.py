@@ -116,7 +116,8 @@ def settle(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, sett
         result.outcome = sample
     crashed = [c for c in choice.disputed if _raised(matrix, choice.eligible, c)]
     disputes = [line for c in choice.disputed if c not in crashed and (line := _one_line(c))]
-    refused = [f"{c.path}: {line} (an implementation raised on it: a crash is no witness)"
+    refused = [f"{c.path}: {line} (an implementation raised on it, or before it so that it never ran: a crash is "
+               "no witness)"
                for c in crashed if (line := _one_line(c))]
     if disputes and st.guard is not None:
         notes, changed = st.guard.dispute("\n".join(f"DISPUTE: {d}" for d in disputes), st.examples)
