@@ -37,6 +37,7 @@ from greenloop.protocols import Sandbox
 from greenloop.repair import add_missing_imports
 from greenloop.replies import parse_reply
 from greenloop.sandboxes.select import choose, limits_of
+from greenloop.trajectory import read_events
 from greenloop.types import Message
 
 IMPLEMENTING = ("generate", "redraft", "resample", "rewrite", "fix")
@@ -65,7 +66,7 @@ print("\\n" + MARKER + json.dumps(out))
 
 def events(run: Path, task: str) -> list[dict[str, Any]]:
     path = run / "trajectories" / f"{task.replace('/', '-')}.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    return list(read_events(path)) if path.exists() else []
 
 
 def design_request(evs: list[dict[str, Any]]) -> tuple[list[dict[str, str]], str] | None:
@@ -150,12 +151,12 @@ def main() -> None:
     rows = []
     for problem in problems:
         task = problem["task_id"]
-        found = design_request(events(args.base[0], task))
+        evs = events(args.base[0], task)
+        found = design_request(evs)
         if found is None:
             continue
         messages, reply = found
         if model is not None:
-            evs = events(args.base[0], task)
             user = rendered(problem, evs[0]["task"], sandbox)
             sent = [Message("system", messages[0]["content"]), Message("user", user)]
             reply = model.complete(sent, "test_design").text
