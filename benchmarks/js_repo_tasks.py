@@ -19,15 +19,16 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import asdict
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from repotasks import ROOT, Hidden, Task, make_project, model_label, run_task, short_commit
+
 VITEST = Path("/tmp/greenloop-js-fixtures/vitest/node_modules")
 KEEP = ROOT / "benchmarks" / "results" / f"js-repo-tasks-trajectories-{time.strftime('%F')}"  # real-model runs
 CART = ("const { formatCents } = require('./money');\n\nfunction lineTotal(item) {\n  return item.cents * item.qty;\n}"
@@ -92,22 +93,6 @@ TS_TASK = {"task": "Add clamp(x, lo, hi) in src/clamp.ts", "env": {"GREENLOOP_ME
                      "  return Math.min(Math.max(x, lo), hi);\n}\n")}
 
 
-def git(root: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, timeout=60)
-
-
-def make_project(root: Path, files: dict[str, str], modules: Path | None) -> Path:
-    for rel, text in files.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
-    if modules is not None:
-        shutil.copytree(modules, root / "node_modules", symlinks=True)
-    git(root, "init", "-q", "-b", "main")
-    git(root, "-c", "user.email=dev@example.com", "-c", "user.name=Dev", "add", "-A")
-    git(root, "-c", "user.email=dev@example.com", "-c", "user.name=Dev", "commit", "-qm", "init")
-    return root
-
-
 def shopcart(root: Path) -> Path:
     package = {"name": "shopcart", "version": "1.2.0", "main": "lib/cart.js", "scripts": {"test": "node --test"}}
     return make_project(root, {"package.json": json.dumps(package, indent=2) + "\n", ".gitignore": "node_modules/\n",
@@ -121,47 +106,23 @@ def tsclamp(root: Path) -> Path:
                                "src/index.ts": "export const version = '0.1.0';\n"}, VITEST)
 
 
-def hidden_check(project: Path, branch: str, task: dict, tmp: Path) -> bool:
-    """The task's test, hidden from the run, against the run's branch: a clone, in the jail, never on the host."""
-    from greenloop.config import Settings
-    from greenloop.sandboxes.select import choose, limits_of
-
-    clone = tmp / f"hidden-{time.monotonic_ns()}"
-    subprocess.run(["git", "clone", "-q", "-b", branch, str(project), str(clone)], check=True, capture_output=True,
-                   timeout=60)
-    if (project / "node_modules").is_dir():
-        shutil.copytree(project / "node_modules", clone / "node_modules", symlinks=True)
+def js_task(task: dict) -> Task:
+    """The task for the shared runner: its hidden test run by node --test, or by vitest for a TypeScript test."""
     test_path, test = task["test"]
-    hidden = Path(test_path).with_name("hidden_" + Path(test_path).name)
-    (clone / hidden).parent.mkdir(parents=True, exist_ok=True)
-    (clone / hidden).write_text(test)
-    argv = ["node", "--test", str(hidden)] if test_path.endswith(".js") else \
-        ["node", "node_modules/vitest/vitest.mjs", "run", str(hidden)]
-    settings = Settings(memory_limit_mb=int(task.get("env", {}).get("GREENLOOP_MEMORY_LIMIT_MB", "2048")))
-    sandbox, _ = choose(settings.sandbox, limits_of(settings))
-    return sandbox.run(argv, clone, timeout_s=120).exit_code == 0
+    hidden = str(Path(test_path).with_name("hidden_" + Path(test_path).name))
+    argv = ("node", "--test", hidden) if test_path.endswith(".js") else \
+        ("node", "node_modules/vitest/vitest.mjs", "run", hidden)
+    memory = int(task.get("env", {}).get("GREENLOOP_MEMORY_LIMIT_MB", "2048"))
+    return Task(task["task"], Hidden({hidden: test}, argv, memory), env=task.get("env", {}))
 
 
 def run_model_task(project: Path, task: dict, tmp: Path, model: str) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), **task.get("env", {})}
-    start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "greenloop", "run", task["task"], "--repo", str(project),
-                           "--model", model, "--json"], capture_output=True, text=True, env=env, timeout=3600)
-    seconds = time.perf_counter() - start
-    summary = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.stdout.strip() else {"status": "crash"}
-    green = summary.get("status") == "success"
-    hidden = green and hidden_check(project, str(summary["branch"]), task, tmp)
-    if summary.get("trajectory") and Path(summary["trajectory"]).is_file():  # the project is deleted; this stays
-        KEEP.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(summary["trajectory"], KEEP / f"{Path(task['source']).stem}-{time.strftime('%H%M%S')}.jsonl")
-    return {"task": task["task"], "status": "success" if hidden else ("false_green" if green else
-                                                                       summary.get("status")),
-            "green": green, "hidden_passed": hidden, "attempts": summary.get("attempts"),
-            "calls": summary.get("usage", {}).get("calls"), "tests": summary.get("tests"),
-            "seconds": round(seconds, 2), "error": summary.get("error"), "stderr_tail": proc.stderr[-300:]}
+    name = f"{Path(task['source']).stem}-{time.strftime('%H%M%S')}"
+    outcome = run_task(project, js_task(task), tmp, model, KEEP, name)
+    return {"task": task["task"], **asdict(outcome)}
 
 
-def run_task(project: Path, task: dict, tmp: Path) -> dict:
+def run_scripted(project: Path, task: dict, tmp: Path) -> dict:
     test_path, test = task["test"]
     first = {"testFile": {"path": test_path, "content": test},
              "sourceFiles": [{"path": task["source"], "content": task["wrong"]}]}
@@ -195,10 +156,9 @@ def main() -> None:
         for run in range(args.runs):
             for i, (name, make, task) in enumerate(jobs):
                 project = make(tmp / f"p{run}-{i}")
-                row = run_model_task(project, task, tmp, args.model) if args.model else run_task(project, task, tmp)
+                row = run_model_task(project, task, tmp, args.model) if args.model else run_scripted(project, task, tmp)
                 rows.setdefault(f"{name}: {task['task']}", []).append(row)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                            timeout=30).stdout.strip()
+    commit = short_commit()
     table = [{"task": key, "solved": sum(r["status"] == "success" for r in runs), "runs": len(runs),
               "median_seconds": statistics.median(r["seconds"] for r in runs),
               "median_attempts": statistics.median(r["attempts"] or 0 for r in runs), "results": runs}
@@ -208,7 +168,7 @@ def main() -> None:
                                                        timeout=30).stdout.strip(),
               "model": args.model or "scripted (wrong first reply, right fix)", "skipped": [] if len(rows) > 3 else
               ["tsclamp: no vitest in /tmp/greenloop-js-fixtures/vitest"], "tasks": table}
-    label = f"{Path(args.model.split(':', 1)[-1]).stem.split('-instruct')[0]}-" if args.model else ""
+    label = f"{model_label(args.model)}-" if args.model else ""
     out = ROOT / "benchmarks" / "results" / f"js-repo-tasks-{label}{result['date']}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     for row in table:
