@@ -25,6 +25,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from greenloop.trajectory import read_events
+
 
 def records(path: Path) -> dict[str, dict]:
     name = "humaneval-agent.jsonl" if (path / "humaneval-agent.jsonl").exists() else "humaneval-agent.partial.jsonl"
@@ -32,8 +34,7 @@ def records(path: Path) -> dict[str, dict]:
 
 
 def events(run: Path, task: str) -> list[dict]:
-    path = run / "trajectories" / f"{task.replace('/', '-')}.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()]
+    return list(read_events(run / "trajectories" / f"{task.replace('/', '-')}.jsonl"))
 
 
 def first_green(run: Path, task: str) -> bool:
