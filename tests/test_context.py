@@ -113,3 +113,16 @@ def test_a_js_task_is_asked_for_a_js_test_file_beside_the_projects_tests() -> No
     bare = ProjectContext(files=["package.json"], named=[], examples=[], test_dir="tests", test_framework="node",
                           python_requires="")
     assert bare.suggested_test_path("slug.mjs") == "test/slug.test.mjs"
+
+
+def test_the_suggested_test_file_is_never_one_the_project_has() -> None:
+    from greenloop.context import ProjectContext
+
+    taken = ["pkg/money.py", "tests/test_money.py", "tests/test_money_2.py", "spec/slug.test.js", "src/slug.js"]
+    ctx = ProjectContext(files=taken[:1], tracked=frozenset(taken), named=[], examples=[], test_dir="tests",
+                         test_framework="pytest", python_requires="")
+    assert ctx.suggested_test_path("pkg/money.py") == "tests/test_money_3.py"
+    assert ctx.suggested_test_path("pkg/other.py") == "tests/test_other.py"
+    js = ProjectContext(files=taken, tracked=frozenset(taken), named=[], examples=[], test_dir="tests",
+                        test_framework="node", python_requires="")
+    assert js.suggested_test_path("src/slug.js") == "spec/slug-2.test.js"

@@ -7,8 +7,10 @@ otherwise refused is named in the prompt as refused, and its content is never re
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,6 +63,7 @@ class ProjectContext:
     repo_map: str = ""  # ranked outline of the files most related to the task (repomap.py)
     plan: list[str] = field(default_factory=list)  # the named files in dependency order (plan.py), if several
     style: str = ""  # the conventions detected (stylefacts.py)
+    tracked: frozenset[str] = frozenset()  # every file of the project (`files` lists only the first MAX_LISTED)
 
     @classmethod
     def empty(cls) -> ProjectContext:
@@ -73,12 +76,26 @@ class ProjectContext:
         return [f for f in self.named if not f.refused and not is_test_path(f.path)]
 
     def suggested_test_path(self, target: str | None) -> str:
+        """Where the run's tests go: beside the project's tests, named after the task's file, and never one of the
+        project's own files (those judge the work and are read-only): `tests/test_money.py` exists, so
+        `tests/test_money_2.py`."""
         stem, suffix = (Path(target).stem, Path(target).suffix) if target else ("feature", "")
         if suffix in JS_SUFFIXES:  # beside the project's JS tests (`test/x.test.js`), else in test/
             js_tests = [f for f in self.files if f.endswith(JS_SUFFIXES) and is_test_path(f)]
             folder = str(Path(js_tests[0]).parent) if js_tests else "test"
-            return f"{folder}/{stem}.test{suffix}" if folder != "." else f"{stem}.test{suffix}"
-        return f"{self.test_dir}/test_{stem}.py" if self.test_dir else f"test_{stem}.py"
+            prefix = f"{folder}/" if folder != "." else ""
+            names = (f"{prefix}{stem}{n}.test{suffix}" for n in _numbers("-"))
+        else:
+            prefix = f"{self.test_dir}/" if self.test_dir else ""
+            names = (f"{prefix}test_{stem}{n}.py" for n in _numbers("_"))
+        return next(p for p in names if p not in self.tracked and p not in self.files)
+
+
+def _numbers(sep: str) -> Iterator[str]:
+    """"", then sep + "2", sep + "3", ...: what tells a new file from the ones before it."""
+    yield ""
+    for n in itertools.count(2):
+        yield f"{sep}{n}"
 
 
 def _source(ws: Workspace, rel: str, task: str, budget: int) -> SourceFile:
@@ -175,7 +192,7 @@ def gather(root: Path, task: str, map_tokens: int = 0) -> ProjectContext:
     facts = _style(ws, [*named_paths, *tests[:2], *candidates[:6]], [*named_paths, *js] if js else [])
     if not js and any(f.startswith("src/") and f.endswith("/__init__.py") for f in listed):
         facts = dataclasses.replace(facts, src_layout=True)
-    return ProjectContext(files=listed[:MAX_LISTED], named=named, examples=examples, test_dir=test_dir,
-                          test_framework=facts.test_framework, style=facts.describe(), python_requires=requires,
-                          dependencies=deps,
+    return ProjectContext(files=listed[:MAX_LISTED], tracked=frozenset(listed), named=named, examples=examples,
+                          test_dir=test_dir, test_framework=facts.test_framework, style=facts.describe(),
+                          python_requires=requires, dependencies=deps,
                           repo_map=ranked.text if ranked else "", plan=plan)
