@@ -245,6 +245,32 @@ def test_an_anchor_is_never_dropped_by_agreement(repo: Path, tmp_path: Path) -> 
     assert not [e for e in events(s["trajectory"]) if e["kind"] == "agreement"]
 
 
+def test_a_test_that_uses_an_api_the_code_lacks_is_not_called_broken(repo: Path, tmp_path: Path) -> None:
+    """`len(stack)` raises TypeError in the test's own frame when the code defined a method `len` instead of
+    `__len__`. Called a broken test, it was released and rewritten to `stack.len()`: a false green
+    (py_repo_tasks.py `stack` with the 1.5B). The code is asked to change, and the frozen test stands."""
+    test = ("from textkit.stack import Stack\n\n\ndef test_len():\n    s = Stack()\n    s.push(1)\n"
+            "    assert len(s) == 1\n")
+    impl = ("class Stack:\n    def __init__(self):\n        self.items = []\n\n    def push(self, item):\n"
+            "        self.items.append(item)\n\n    def len(self):\n        return len(self.items)\n")
+    fitted = test.replace("len(s) == 1", "s.len() == 1")
+    right = impl.replace("def len(self)", "def __len__(self)")
+    files = {"tests/test_stack.py": test, "textkit/stack.py": impl}
+    script = write_script(tmp_path / "s.json", [
+        {"step": "generate", "text": whole(test=None, impl=None, **files)},
+        {"step": "fix", "text": whole(test=None, impl=None, **{"tests/test_stack.py": fitted})},
+        {"step": "fix", "text": whole(test=None, impl=None, **{"textkit/stack.py": right})},
+        {"step": "commit_message", "text": "feat: add Stack"},
+    ])
+    s = summary(cli("run", "Add a class Stack in textkit/stack.py with push(item) and len(stack)", "--repo",
+                    str(repo), "--model", f"scripted:{script}", "--json", "--max-iterations", "3", env=COMBINED))
+    fix = next(r for r in _requests(s) if r["step"] == "fix")["messages"][-1]["content"]
+    assert "These tests are broken" not in fix and "object of type 'Stack' has no len()" in fix
+    assert s["status"] == "success", s
+    assert git(repo, "show", f"{s['commit']}:tests/test_stack.py") == test
+    assert git(repo, "show", f"{s['commit']}:textkit/stack.py") == right
+
+
 def test_a_test_broken_in_its_own_code_is_named_and_released(repo: Path, tmp_path: Path) -> None:
     broken = GOOD_TEST + '\n\ndef test_blank():\n    cases = {"": ""}\n    assert slugify(cases[" "]) == ""\n'
     fixed = broken.replace('{"": ""}', '{" ": ""}')

@@ -1,7 +1,14 @@
 """A broken test or broken code? pytest ends each failure's traceback with the place the exception was
 raised (`tests/test_x.py:12: NameError`). An error other than a failed assertion, raised in the test's own
 frame, is the test's fault (a name it never defined, a call it got wrong), not the implementation's:
-telling the model to change the code there only makes correct code wrong."""
+telling the model to change the code there only makes correct code wrong.
+
+Except a TypeError or AttributeError whose message names a class or function of the implementation
+(`object of type 'Stack' has no len()`, `'Stack' object has no attribute 'peek'`): the test uses an API the code
+lacks, and which of the two is wrong is the task's to say. Telling the model its test is broken invites it to fit
+the test to the code; asking for the code to change at worst adds an API. (py_repo_tasks.py `stack`: the task asks
+for `len(stack)`, the code defined a method `len`, the test was called broken and rewritten to `stack.len()`: a
+false green.)"""
 
 from __future__ import annotations
 
@@ -13,6 +20,7 @@ from greenloop.types import TestOutcome
 
 _RAISED_AT = re.compile(r"^([^\s:][^:\n]*\.py):(\d+): (\w+(?:\.\w+)*)\s*$", re.M)
 _TEST_FAILURES = {"AssertionError", "Failed", "DID NOT RAISE", "pytest.fail.Exception"}
+_API_ERRORS = {"TypeError", "AttributeError"}
 
 
 @dataclass(frozen=True)
@@ -27,8 +35,10 @@ class BrokenTest:
         return f"- {self.id}: {self.error} raised at {self.where}, in the test itself: {self.message}"
 
 
-def broken_tests(outcomes: Sequence[TestOutcome], test_files: Collection[str]) -> list[BrokenTest]:
-    """The run's failing tests whose error was raised in a test file's own code, not in the code under test."""
+def broken_tests(outcomes: Sequence[TestOutcome], test_files: Collection[str],
+                 api: Collection[str] = ()) -> list[BrokenTest]:
+    """The run's failing tests whose error was raised in a test file's own code, not in the code under test, and
+    is not about the implementation's API (`api`: the names of its classes and functions; see the module's doc)."""
     out = []
     for o in outcomes:
         if o.status not in ("failed", "error") or o.file not in test_files or o.id.endswith("::<collection>"):
@@ -37,10 +47,18 @@ def broken_tests(outcomes: Sequence[TestOutcome], test_files: Collection[str]) -
         if not raised:
             continue
         path, line, error = raised[-1]
-        if path in test_files and error.rsplit(".", 1)[-1] not in _TEST_FAILURES:
-            first = next((ln.strip() for ln in o.message.splitlines() if ln.strip()), error)
-            out.append(BrokenTest(o.id, o.file, f"{path}:{line}", error, first[:200]))
+        name = error.rsplit(".", 1)[-1]
+        if path not in test_files or name in _TEST_FAILURES:
+            continue
+        first = next((ln.strip() for ln in o.message.splitlines() if ln.strip()), error)
+        if name in _API_ERRORS and _names_any(first, api):
+            continue
+        out.append(BrokenTest(o.id, o.file, f"{path}:{line}", error, first[:200]))
     return out
+
+
+def _names_any(text: str, names: Collection[str]) -> bool:
+    return any(re.search(rf"(?<![\w.]){re.escape(n)}(?!\w)", text) for n in names)
 
 
 def broken_text(broken: Sequence[BrokenTest]) -> str:

@@ -16,6 +16,7 @@ from greenloop.blame import broken_tests, broken_text
 from greenloop.candidates import example_failures
 from greenloop.jsexamples import js_example_failures, node_of
 from greenloop.judge import Verdict, judge, red_run
+from greenloop.outline import top_level_names
 from greenloop.protocols import Sandbox
 from greenloop.state import State
 from greenloop.testrun import failure_summary
@@ -109,7 +110,9 @@ def check(st: State, tools: Tools, attempt: int, step: Step, extra: str) -> Chec
 
 def _blame(st: State, verdict: Verdict, traj: Trajectory) -> str:
     """Tests that fail in their own code are released from the freeze and named as broken (blame.py)."""
-    broken = broken_tests(verdict.new, st.ledger.tests)
+    api = [name for path in st.ledger.sources if path.endswith(".py")
+           for name in top_level_names(st.ledger.entries[path].current) or ()]
+    broken = broken_tests(verdict.new, st.ledger.tests, api)
     if not broken or st.guard is None:
         return ""
     for path in {b.file for b in broken}:
