@@ -47,6 +47,11 @@ SLUG_TASK = ("Add a slugify(text) helper in textkit/slug.py: lowercase; every ru
     # but a sequence's definition beside the function's example is no example of either (HumanEval/130)
     ("tri(1) = 3\ntri(4) = 3\nExamples:\ntri(3) = [1, 3, 2, 8]", []),
     ("f(x) = 2x + 1, g(2) = 3 + 4", []),
+    # a bug report: what the code does now is no example; what it should do is (py_repo_tasks.py `negative`)
+    ("Fix it: negative amounts come out wrong (format_cents(-5) gives '$-1.95'); it should give '-$0.05'",
+     [Example("format_cents(-5)", "'-$0.05'")]),
+    ("f(1) returns 3 instead of 2. g(1) returns 3 but should return 4", [Example("f(1)", "2"), Example("g(1)", "4")]),
+    ("Currently f(2) returns 5. h(2) gives 5, which is wrong; k(1) == 1", [Example("k(1)", "1")]),
 ])
 def test_examples_are_read_from_the_task(task: str, expected: list[Example]) -> None:
     assert extract(task) == expected

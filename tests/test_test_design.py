@@ -141,7 +141,9 @@ def test_salvage_keeps_what_is_complete_and_only_an_open_block() -> None:
 def test_the_tests_of_a_fix_go_to_a_new_file_when_the_task_files_test_exists(tmp_path: Path) -> None:
     """A bug fix in textkit/slug.py, whose tests/test_slug.py is the project's own (read-only: it judges the
     work). The test designer was asked for tests/test_slug.py, its reply was refused, and every request after it
-    asked for that file again (py_repo_tasks.py `negative`: red in 5 calls). It is asked for a new file now."""
+    asked for that file again (py_repo_tasks.py `negative`: red in 5 calls). It is asked for a new file now.
+    And the bug report's value of today (`gives 'a,-b'`) is no example the fix must meet; the one it should
+    give is."""
     from conftest import BAD_IMPL, init_repo
 
     root = tmp_path / "project"
@@ -152,7 +154,7 @@ def test_the_tests_of_a_fix_go_to_a_new_file_when_the_task_files_test_exists(tmp
     own = 'from textkit.slug import slugify\n\n\ndef test_words():\n    assert slugify("a b") == "a-b"\n'
     (root / "tests" / "test_slug.py").write_text(own)
     repo = init_repo(root)
-    task = "Fix slugify in textkit/slug.py so that punctuation is dropped"
+    task = "Fix slugify in textkit/slug.py: punctuation stays in (slugify('A, b') gives 'a,-b'); it should give 'a-b'"
     script = write_script(tmp_path / "s.json", [
         {"step": "test_design", "text": f"tests/test_slug_2.py\n```python\n{GOOD_TEST}```\n"},
         {"step": "generate", "text": CODE}, COMMIT])
@@ -160,5 +162,7 @@ def test_the_tests_of_a_fix_go_to_a_new_file_when_the_task_files_test_exists(tmp
     design = requests(s)[0][1]
     assert "Write only the tests for this task, in tests/test_slug_2.py" in design, design
     assert s["status"] == "success" and s["tests"]["regressions"] == 0, s
+    context = next(e for e in events(s["trajectory"]) if e["kind"] == "context")
+    assert context["task_examples"] == ["assert slugify('A, b') == 'a-b'"], context
     assert git(repo, "show", f"{s['commit']}:tests/test_slug_2.py") == GOOD_TEST
     assert git(repo, "show", f"{s['commit']}:tests/test_slug.py") == own

@@ -7,6 +7,11 @@ Recognised: `CALL == LITERAL` (also `=`, `->`, `→`, `➞`, `=>`, `==>`, `retur
 pairs (`>>> CALL` followed by the expected value on the next line), where CALL is `name(literals)`; in a
 Python function's docstring also `Input: x = [1, 2], k = 3` followed by `Output: [2]`, and
 `For lst = [1, 2] the output should be 3` (also `the result should be`).
+
+A bug report states what the code does now, which is no example of what it must do: `format_cents(-5) gives
+'$-1.95'; it should give '-$0.05'` is the example `format_cents(-5) == '-$0.05'` (also `returns A instead of B`,
+`returns A but should return B`), and a value in a clause that says the code is wrong now (`wrong`, `incorrectly`,
+`bug`, `broken`, `currently`, `today`: `f(2) gives 5, which is wrong`) is none.
 """
 
 from __future__ import annotations
@@ -25,6 +30,10 @@ _ARROW = re.compile(r"\s*(?:===|==>|==|->|→|➞|=>|=(?![=>])|\breturns\b|\bsho
 _WORDS = {"true": "True", "false": "False", "null": "None"}  # JSON's, as written in prose: `f(1) => true`
 _WORD = re.compile(r"(true|false|null)\b")
 _DOCTEST = re.compile(r"^\s*>>> (.+)\n\s*(?!>>>)(\S.*)$", re.M)
+_NOW = re.compile(r"\b(?:wrong(?:ly)?|incorrect(?:ly)?|bug(?:gy|s)?|broken|currently|today)\b", re.I)
+_CLAUSE_END = re.compile(r"[.!?;]\s|\n")
+_CORRECTED = re.compile(r"[ \t]*\)?[ \t]*[;,]?[ \t]*(?:(?:but|and|while|whereas)[ \t]+)?(?:(?:it|this|that)[ \t]+)?"
+                        r"(?:should[ \t]+(?:give|return|be)|instead[ \t]+of)[ \t]+", re.I)
 MAX_EXPR = 300
 EXAMPLES_PATH = "<task examples>"
 
@@ -182,11 +191,33 @@ def _extract(task: str, origin: str, tree: ast.Module | None) -> list[Example]:
             found.append(Example(task[m.start():end], _WORDS[word.group(1)], origin))
             pos = word.end()
         elif expected is not None:
+            after = arrow.end() + len(expected)
+            corrected = _corrected(task, after)
+            if corrected is not None or _NOW.search(_clause(task, m.start(), after)):  # what it does now
+                if corrected and not _ambiguous(corrected):
+                    found.append(Example(task[m.start():end], corrected, origin))
+                pos = after
+                continue
             if not _ambiguous(expected):
                 (loose if arrow.group().strip() == "=" else found).append(Example(task[m.start():end], expected,
                                                                                   origin))
             pos = arrow.end() + len(expected)
     return list(dict.fromkeys(found + _one_kind(loose, found)))
+
+
+def _corrected(text: str, after: int) -> str | None:
+    """What the value that ends at `after` should be instead (`; it should give B`, `instead of B`): that
+    literal, or "" when it is no literal; None when the text says no such thing (see the module's doc)."""
+    m = _CORRECTED.match(text, after)
+    return None if m is None else (literal_at(text, m.end()) or "")
+
+
+def _clause(text: str, start: int, end: int) -> str:
+    """The clause around text[start:end] (at most 80 characters on either side)."""
+    before, after = text[max(0, start - 80):start], text[end:end + 80]
+    ends = list(_CLAUSE_END.finditer(before))
+    stop = _CLAUSE_END.search(after)
+    return (before[ends[-1].end():] if ends else before) + " " + (after[:stop.start()] if stop else after)
 
 
 def _one_kind(loose: list[Example], found: list[Example]) -> list[Example]:
