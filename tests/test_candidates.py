@@ -52,6 +52,14 @@ SLUG_TASK = ("Add a slugify(text) helper in textkit/slug.py: lowercase; every ru
      [Example("format_cents(-5)", "'-$0.05'")]),
     ("f(1) returns 3 instead of 2. g(1) returns 3 but should return 4", [Example("f(1)", "2"), Example("g(1)", "4")]),
     ("Currently f(2) returns 5. h(2) gives 5, which is wrong; k(1) == 1", [Example("k(1)", "1")]),
+    # a task about one function of one parameter, its examples written without its name (py_repo_tasks `duration`)
+    ("Add parse_duration(text) in t.py returning seconds: '1h30m' -> 5400, '45s' -> 45; raise ValueError", [
+        Example("parse_duration('1h30m')", "5400"), Example("parse_duration('45s')", "45")]),
+    ("Add neg(x): -5 -> 5, [1, [2]] -> [[2], 1] and 0.5 → -0.5", [
+        Example("neg(-5)", "5"), Example("neg([1, [2]])", "[[2], 1]"), Example("neg(0.5)", "-0.5")]),
+    ("Add f(x) and g(y): 1 -> 2", []),  # which function?
+    ("Add add(a, b): 1 -> 2", []),  # two parameters
+    ("Fix neg(x): today -5 -> -5, which is wrong", []),
 ])
 def test_examples_are_read_from_the_task(task: str, expected: list[Example]) -> None:
     assert extract(task) == expected

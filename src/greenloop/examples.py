@@ -6,7 +6,8 @@ Recognised: `CALL == LITERAL` (also `=`, `->`, `→`, `➞`, `=>`, `==>`, `retur
 `null` as Python's) anywhere in the text, and doctest
 pairs (`>>> CALL` followed by the expected value on the next line), where CALL is `name(literals)`; in a
 Python function's docstring also `Input: x = [1, 2], k = 3` followed by `Output: [2]`, and
-`For lst = [1, 2] the output should be 3` (also `the result should be`).
+`For lst = [1, 2] the output should be 3` (also `the result should be`). In a task's text about one function of
+one parameter (`parse_duration(text)`), also `LITERAL -> LITERAL` (`'45s' -> 45`, also `→`, `➞`, `=>`).
 
 A bug report states what the code does now, which is no example of what it must do: `format_cents(-5) gives
 '$-1.95'; it should give '-$0.05'` is the example `format_cents(-5) == '-$0.05'` (also `returns A instead of B`,
@@ -145,10 +146,58 @@ def extract(task: str, origin: str = "") -> list[Example]:
     `grade_equation` in a file that defines `numerical_letter_grade`: no program of that file can meet it)."""
     tree = parse_module(task) if origin.endswith(".py") else None
     found = _extract(task, origin, tree)
-    if tree is None:  # prose, or a file that does not parse: nothing to hold the examples to
+    if not origin:
+        return list(dict.fromkeys(found + _pairs(task)))
+    if tree is None:  # a file that does not parse: nothing to hold the examples to
         return found
     names = _top_level_names(tree)
     return [ex for ex in found if _called(ex.call) in names]
+
+
+_SIGNATURE = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\(\s*([A-Za-z_]\w*)\s*\)")
+_PAIR_ARROW = re.compile(r"[ \t]*(?:->|→|➞|=>)[ \t]*")
+_BOUNDARY = " \t\n,:;("
+
+
+def _pairs(task: str) -> list[Example]:
+    """`'1h30m' -> 5400` in a task about one function of one parameter (`parse_duration(text)`): the example
+    `parse_duration('1h30m') == 5400`. Prose often writes a helper's examples without its name."""
+    functions = {m.group(1) for m in _SIGNATURE.finditer(task)}
+    if len(functions) != 1:
+        return []
+    (name,) = functions
+    found = []
+    for arrow in _PAIR_ARROW.finditer(task):
+        left = _literal_before(task, arrow.start())
+        right = _literal_after(task, arrow.end())
+        if (left is not None and right is not None and not _ambiguous(left) and not _ambiguous(right)
+                and not _NOW.search(_clause(task, arrow.start() - len(left), arrow.end() + len(right)))):
+            found.append(Example(f"{name}({left})", right))
+    return found
+
+
+_PAIR_END = re.compile(r"[ \t]*(?:[,;)]|\.(?:\s|$)|\n|$)|[ \t]+(?:and|or)\b")
+
+
+def _literal_after(text: str, start: int) -> str | None:
+    """The shortest Python literal at `start` that ends its item of a list of examples (`5400, '45s' -> 45`:
+    `5400`, not the tuple `5400, '45s'`)."""
+    for end in range(start + 1, min(len(text), start + MAX_EXPR) + 1):
+        candidate = text[start:end]
+        if _PAIR_END.match(text, end) and _parses(candidate, literal=True):
+            return candidate
+    return None
+
+
+def _literal_before(text: str, end: int) -> str | None:
+    """The shortest Python literal that ends at `end` and starts after a space, a comma, a colon or the text's
+    start (`f(1)` is no literal `(1)`)."""
+    for start in range(end - 1, max(-1, end - MAX_EXPR), -1):
+        if (start == 0 or text[start - 1] in _BOUNDARY) and text[start] not in " \t\n":
+            candidate = text[start:end]
+            if _parses(candidate, literal=True):
+                return candidate
+    return None
 
 
 def _called(call: str) -> str:
