@@ -32,6 +32,18 @@ def _project(root: Path, filler: int = 40) -> None:
     git(root, "commit", "-qm", "project")
 
 
+def test_a_files_definitions_are_shown_in_its_order_each_method_under_its_class(repo: Path) -> None:
+    """The task's names were listed first, out of their classes (`def total` above `class Invoice:`), and two
+    methods of one name showed once (py_repo_tasks.py `summary`: the 1.5B wrote classes of its own)."""
+    (repo / "inv.py").write_text("class Line:\n    def total(self):\n        return 1\n\n\nclass Invoice:\n"
+                                 "    def add(self, line):\n        pass\n\n    def total(self):\n        return 2\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "invoice")
+    m = repo_map(repo, "add a summary of the invoice total", max_tokens=200)
+    assert ("inv.py:\n│class Line:\n│    def total(self):\n│class Invoice:\n│    def add(self, line):\n"
+            "│    def total(self):\n") in m.text, m.text
+
+
 def test_the_file_the_task_is_about_ranks_first_within_the_budget(repo: Path) -> None:
     _project(repo)
     m = repo_map(repo, "give apply_discount a minimum price", max_tokens=60)

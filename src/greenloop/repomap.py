@@ -157,7 +157,8 @@ def render(idx: Index, ranked: list[str], task: str, max_tokens: int) -> RepoMap
             tags.update(idx.tags(ranked[pos:pos + max(16, pos)]))  # 16 files, then twice as many each time
         defs = tags[rel].defs if rel in tags else []
         first = [d for d in defs if d[1].lower() in words] + [d for d in defs if not d[2].startswith((" ", "\t"))]
-        lines = list(dict.fromkeys(d[2] for d in first + defs))[:30]
+        chosen = list(dict.fromkeys(first + defs))[:30]  # the task's names first, then top-level ones ...
+        lines = [d[2] for d in sorted(chosen)]  # ... shown in the file's order: a method under its class
         block = f"{rel}:\n" + "".join(f"│{line}\n" for line in lines)
         if used + len(block) > budget:
             if used + len(rel) + 2 > budget:
