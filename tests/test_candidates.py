@@ -60,9 +60,25 @@ SLUG_TASK = ("Add a slugify(text) helper in textkit/slug.py: lowercase; every ru
     ("Add f(x) and g(y): 1 -> 2", []),  # which function?
     ("Add add(a, b): 1 -> 2", []),  # two parameters
     ("Fix neg(x): today -5 -> -5, which is wrong", []),
+    ("Add slug(text): 'A b' gives 'a-b' (not 'A-b'). 'x' should give 'x'", [
+        Example("slug('A b')", "'a-b'"), Example("slug('x')", "'x'")]),
 ])
 def test_examples_are_read_from_the_task(task: str, expected: list[Example]) -> None:
     assert extract(task) == expected
+
+
+def test_a_function_of_a_named_file_may_be_named_without_parentheses() -> None:
+    """py_repo_tasks.py `hyphen`: the task names normalize_name, the one-parameter function of names.py."""
+    from greenloop.examples import one_parameter_functions
+
+    source = "def normalize_name(name):\n    return name\n\n\ndef join(a, b):\n    return a + b\n"
+    assert one_parameter_functions(source) == {"normalize_name"}
+    task = ("Fix normalize_name in names.py: 'jean-luc PICARD' should give 'Jean-Luc Picard' (today it gives "
+            "'Jean-luc Picard')")
+    assert extract(task, functions=["normalize_name"]) == [Example("normalize_name('jean-luc PICARD')",
+                                                                   "'Jean-Luc Picard'")]
+    assert extract(task) == []  # which function, the text alone does not say
+    assert extract("Fix join in names.py: 'a' -> 'b'", functions=["normalize_name"]) == []
 
 
 def test_module_names() -> None:

@@ -166,3 +166,31 @@ def test_the_tests_of_a_fix_go_to_a_new_file_when_the_task_files_test_exists(tmp
     assert context["task_examples"] == ["assert slugify('A, b') == 'a-b'"], context
     assert git(repo, "show", f"{s['commit']}:tests/test_slug_2.py") == GOOD_TEST
     assert git(repo, "show", f"{s['commit']}:tests/test_slug.py") == own
+
+
+def test_a_fixs_example_of_a_function_named_without_parentheses_holds_the_fix(tmp_path: Path) -> None:
+    """py_repo_tasks.py `hyphen`: "Fix normalize_name in ...: 'jean-luc PICARD' should give 'Jean-Luc Picard'".
+    A fix that misses it, with a test too weak to tell, was a green; the example is an anchor now."""
+    from conftest import init_repo
+
+    root = tmp_path / "project"
+    (root / "textkit").mkdir(parents=True)
+    (root / "textkit" / "__init__.py").write_text("")
+    before = 'def normalize_name(name):\n    return " ".join(p.capitalize() for p in name.split())\n'
+    (root / "textkit" / "names.py").write_text(before)
+    repo = init_repo(root)
+    wrong = before.replace("p.capitalize()", "p.upper()")
+    right = before.replace("p.capitalize()", '"-".join(q.capitalize() for q in p.split("-"))')
+    weak = "from textkit.names import normalize_name\n\n\ndef test_hyphen():\n" \
+           "    assert normalize_name('jean-luc') != 'Jean-luc'\n"
+    task = ("Fix normalize_name in textkit/names.py: 'jean-luc PICARD' should give 'Jean-Luc Picard' (today it "
+            "gives 'Jean-luc Picard')")
+    script = write_script(tmp_path / "s.json", [
+        {"step": "test_design", "text": f"tests/test_names.py\n```python\n{weak}```\n"},
+        {"step": "generate", "text": f"textkit/names.py\n```python\n{wrong}```\n"},
+        {"step": "redraft", "text": f"textkit/names.py\n```python\n{right}```\n"}, COMMIT])
+    s = summary(cli("run", task, "--repo", str(repo), "--model", f"scripted:{script}", "--json"))
+    context = next(e for e in events(s["trajectory"]) if e["kind"] == "context")
+    assert context["task_examples"] == ["assert normalize_name('jean-luc PICARD') == 'Jean-Luc Picard'"], context
+    assert s["status"] == "success" and s["attempts"] == 2, s
+    assert git(repo, "show", f"{s['commit']}:textkit/names.py") == right

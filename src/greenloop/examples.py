@@ -7,7 +7,8 @@ Recognised: `CALL == LITERAL` (also `=`, `->`, `→`, `➞`, `=>`, `==>`, `retur
 pairs (`>>> CALL` followed by the expected value on the next line), where CALL is `name(literals)`; in a
 Python function's docstring also `Input: x = [1, 2], k = 3` followed by `Output: [2]`, and
 `For lst = [1, 2] the output should be 3` (also `the result should be`). In a task's text about one function of
-one parameter (`parse_duration(text)`), also `LITERAL -> LITERAL` (`'45s' -> 45`, also `→`, `➞`, `=>`).
+one parameter (`parse_duration(text)`), also `LITERAL -> LITERAL` (`'45s' -> 45`, also `→`, `➞`, `=>`, `gives`,
+`returns`, `becomes`, `should give`, `should return`, `should become`).
 
 A bug report states what the code does now, which is no example of what it must do: `format_cents(-5) gives
 '$-1.95'; it should give '-$0.05'` is the example `format_cents(-5) == '-$0.05'` (also `returns A instead of B`,
@@ -33,6 +34,7 @@ _WORD = re.compile(r"(true|false|null)\b")
 _DOCTEST = re.compile(r"^\s*>>> (.+)\n\s*(?!>>>)(\S.*)$", re.M)
 _NOW = re.compile(r"\b(?:wrong(?:ly)?|incorrect(?:ly)?|bug(?:gy|s)?|broken|currently|today)\b", re.I)
 _CLAUSE_END = re.compile(r"[.!?;]\s|\n")
+_ASIDE = re.compile(r"\s\(")  # after an example, a remark in parentheses is a clause of its own
 _CORRECTED = re.compile(r"[ \t]*\)?[ \t]*[;,]?[ \t]*(?:(?:but|and|while|whereas)[ \t]+)?(?:(?:it|this|that)[ \t]+)?"
                         r"(?:should[ \t]+(?:give|return|be)|instead[ \t]+of)[ \t]+", re.I)
 MAX_EXPR = 300
@@ -140,14 +142,16 @@ def _call_of(f: ast.FunctionDef, arguments: str) -> str | None:
     return None
 
 
-def extract(task: str, origin: str = "") -> list[Example]:
+def extract(task: str, origin: str = "", functions: Iterable[str] = ()) -> list[Example]:
     """The examples written in `task` (a task's text, or the content of a file it names: `origin`). In a
     Python file, an example must call a name the file defines or imports (HumanEval/81's docstring calls
-    `grade_equation` in a file that defines `numerical_letter_grade`: no program of that file can meet it)."""
+    `grade_equation` in a file that defines `numerical_letter_grade`: no program of that file can meet it).
+    `functions`: the one-parameter functions of the files the task names (`one_parameter_functions`), which
+    the task may name without parentheses (`Fix normalize_name in names.py: 'a-b' should give 'A-B'`)."""
     tree = parse_module(task) if origin.endswith(".py") else None
     found = _extract(task, origin, tree)
     if not origin:
-        return list(dict.fromkeys(found + _pairs(task)))
+        return list(dict.fromkeys(found + _pairs(task, functions)))
     if tree is None:  # a file that does not parse: nothing to hold the examples to
         return found
     names = _top_level_names(tree)
@@ -155,14 +159,24 @@ def extract(task: str, origin: str = "") -> list[Example]:
 
 
 _SIGNATURE = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\(\s*([A-Za-z_]\w*)\s*\)")
-_PAIR_ARROW = re.compile(r"[ \t]*(?:->|→|➞|=>)[ \t]*")
+_PAIR_ARROW = re.compile(r"[ \t]*(?:->|→|➞|=>|\b(?:should[ \t]+(?:give|return|become)|gives|returns|becomes)\b)[ \t]*")
 _BOUNDARY = " \t\n,:;("
 
 
-def _pairs(task: str) -> list[Example]:
-    """`'1h30m' -> 5400` in a task about one function of one parameter (`parse_duration(text)`): the example
-    `parse_duration('1h30m') == 5400`. Prose often writes a helper's examples without its name."""
-    functions = {m.group(1) for m in _SIGNATURE.finditer(task)}
+def one_parameter_functions(source: str) -> set[str]:
+    """The module's top-level functions that take exactly one argument."""
+    tree = parse_module(source)
+    return set() if tree is None else {
+        f.name for f in tree.body if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and len([*f.args.posonlyargs, *f.args.args]) == 1 and not (f.args.vararg or f.args.kwonlyargs)}
+
+
+def _pairs(task: str, known: Iterable[str]) -> list[Example]:
+    """`'1h30m' -> 5400` in a task about one function of one parameter (`parse_duration(text)`, or a name of
+    `known` the task mentions): the example `parse_duration('1h30m') == 5400`. Prose often writes a helper's
+    examples without its name."""
+    functions = {m.group(1) for m in _SIGNATURE.finditer(task)} | {
+        n for n in known if re.search(rf"(?<![\w.]){re.escape(n)}(?![\w(])", task)}
     if len(functions) != 1:
         return []
     (name,) = functions
@@ -176,7 +190,7 @@ def _pairs(task: str) -> list[Example]:
     return found
 
 
-_PAIR_END = re.compile(r"[ \t]*(?:[,;)]|\.(?:\s|$)|\n|$)|[ \t]+(?:and|or)\b")
+_PAIR_END = re.compile(r"[ \t]*(?:[,;)]|\.(?:\s|$)|\n|$)|[ \t]+(?:and\b|or\b|\()")
 
 
 def _literal_after(text: str, start: int) -> str | None:
@@ -262,10 +276,11 @@ def _corrected(text: str, after: int) -> str | None:
 
 
 def _clause(text: str, start: int, end: int) -> str:
-    """The clause around text[start:end] (at most 80 characters on either side)."""
+    """The clause around text[start:end] (at most 80 characters on either side; after it, up to a remark in
+    parentheses: `'a' should give 'B' (today it gives 'b')`)."""
     before, after = text[max(0, start - 80):start], text[end:end + 80]
     ends = list(_CLAUSE_END.finditer(before))
-    stop = _CLAUSE_END.search(after)
+    stop = _CLAUSE_END.search(after) or _ASIDE.search(after)
     return (before[ends[-1].end():] if ends else before) + " " + (after[:stop.start()] if stop else after)
 
 

@@ -16,7 +16,7 @@ from greenloop.confirm import confirm
 from greenloop.context import ProjectContext, gather
 from greenloop.draft import commit_message, framings, no_tests, tests_owed
 from greenloop.errors import BudgetExceeded, GreenloopError, UsageError
-from greenloop.examples import extract
+from greenloop.examples import extract, one_parameter_functions
 from greenloop.frozen import TestGuard
 from greenloop.grade import Graded
 from greenloop.jsexamples import node_of
@@ -177,7 +177,10 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
             sandbox = runners.with_project_modules(sandbox, project, repo.root)
         named = [ex for f in st.context.named if f.exists and f.path.endswith(".py")
                  for ex in extract(f.content, f.path)]
-        st.examples = list(dict.fromkeys(extract(task) + named))  # the task's, then its files' doctests
+        functions = [n for f in st.context.named if f.exists and f.path.endswith(".py")
+                     for n in sorted(one_parameter_functions(f.content))]
+        # the task's examples (of a function it may name without parentheses), then its files' doctests
+        st.examples = list(dict.fromkeys(extract(task, functions=functions) + named))
         traj.event("context", "context", files=len(st.context.files), named=[f.path for f in st.context.named],
                    examples=[f.path for f in st.context.examples], test_dir=st.context.test_dir,
                    task_examples=[e.assertion for e in st.examples], plan=st.context.plan)
