@@ -179,13 +179,16 @@ def test_human_output_without_json(repo: Path, tmp_path: Path) -> None:
 
 
 def test_a_reply_that_changes_nothing_makes_the_next_call_sample(repo: Path, tmp_path: Path) -> None:
+    """With an example the code meets (and agreement off), the fix is asked again at retry_temperature; without
+    one, fresh drafts are sampled instead (test_redraft.py)."""
     script = write_script(tmp_path / "s.json", [
         {"step": "generate", "text": whole(impl=BAD_IMPL)},
         {"step": "fix", "text": whole(test=None, impl=BAD_IMPL)},  # no change: a greedy model's fixed point
         {"step": "fix", "text": whole(test=None)},
         {"step": "commit_message", "text": "feat: add slugify"},
     ])
-    s = summary(cli("run", TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json"))
+    s = summary(cli("run", TASK + ". Example: slugify('Hello World') == 'hello-world'", "--repo", str(repo),
+                    "--model", f"scripted:{script}", "--json", env={"GREENLOOP_AGREEMENT": "false"}))
     assert s["status"] == "success" and s["attempts"] == 3
     requests = [e for e in events(s["trajectory"]) if e["kind"] == "model_request"]
     assert [r["temperature"] for r in requests] == [None, None, None, 0.7, None]  # test design first

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import BAD_IMPL, GOOD_IMPL, cli, events, git, summary, write_script
+from conftest import BAD_IMPL, GOOD_IMPL, GOOD_TEST, cli, events, git, summary, write_script
 
 from greenloop.context import gather
 from greenloop.draft import framings
@@ -196,6 +196,25 @@ def test_a_new_file_has_one_framing_so_a_wrong_draft_is_fixed(repo: Path, tmp_pa
     s = run(repo, tmp_path, [{"step": "generate", "text": block(BAD_IMPL)}, {"step": "fix", "text": block(GOOD_IMPL)}],
             task="Add slugify(text) in textkit/slug.py: lower-case words joined by hyphens")
     assert s["status"] == "success" and [r[0] for r in requests(s)] == ["generate", "fix"]
+
+
+def test_code_resent_unchanged_against_its_failing_test_is_resampled_when_no_example_weighs_it(
+        repo: Path, tmp_path: Path) -> None:
+    """py_repo_tasks.py slug and words with the 1.5B: the test was right, the code wrong, and every fix request
+    brought the code back unchanged until the budget ran out. With no example to weigh the dispute, fresh first
+    drafts are sampled once, chosen by the run's tests."""
+    test = f"tests/test_slug.py\n```python\n{GOOD_TEST}```\n"
+    s = run(repo, tmp_path, [{"step": "generate", "text": test + block(BAD_IMPL)},
+                             {"step": "fix", "text": block(BAD_IMPL)},
+                             {"step": "resample", "text": block(BAD_IMPL + "# again\n")},
+                             {"step": "resample", "text": block("def slugify(text):\n    return text.upper()\n")},
+                             {"step": "resample", "text": block(GOOD_IMPL)}, {"step": "resample", "text": block(BAD_IMPL)},
+                             {"step": "commit_message", "text": "feat: slugify"}],
+            "--max-iterations", "3", task="Add slugify(text) in textkit/slug.py: lower-case words joined by hyphens",
+            env=COMBINED)
+    assert [r[0] for r in requests(s)] == ["generate", "fix"] + ["resample"] * 4
+    assert s["status"] == "success", s
+    assert git(repo, "show", f"{s['commit']}:textkit/slug.py") == GOOD_IMPL
 
 
 @pytest.mark.parametrize(("task", "content", "expected"), [

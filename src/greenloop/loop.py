@@ -53,10 +53,18 @@ def _next_step(st: State) -> Step:
             # the greedy drafts (or a first fix) still miss the task's own examples: fresh samples chosen by
             # them (draft.py); a fix of such a program was never green in the 1.5B HumanEval run (0 of 12)
             return "resample"
+        if st.resample and not st.examples and last.outcome == "unchanged" and not _resampled(st):
+            # the model resends the code its test fails, and no example weighs that dispute: fresh first drafts,
+            # chosen by the run's tests (a fix asked again rarely changes anything: py_repo_tasks slug, words)
+            return "resample"
     sigs = [a.signature for a in st.history]
     if len(sigs) >= 3 and sigs[-1] and sigs[-1] == sigs[-3]:
         return "rewrite"
     return "fix"
+
+
+def _resampled(st: State) -> bool:
+    return any(a.step == "resample" for a in st.history)
 
 
 def _lacking(st: State, settings: Settings) -> list[str]:
