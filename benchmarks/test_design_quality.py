@@ -84,7 +84,7 @@ def rendered(problem: dict[str, Any], task: str, sandbox: Sandbox) -> str:
              SimpleNamespace(path="tests/test_visible.py", exists=True, refused=False,
                              shown=visible_tests(problem, sandbox))]
     return render("test_design", task=task, named=named, test_path="tests/test_solution.py", module="solution",
-                  js=None)
+                  js=None, repo_map="", project_test=None)  # no other source file: no map, no project test
 
 
 def test_file(text: str, entry_point: str) -> str | None:

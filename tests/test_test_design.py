@@ -194,3 +194,23 @@ def test_a_fixs_example_of_a_function_named_without_parentheses_holds_the_fix(tm
     assert context["task_examples"] == ["assert normalize_name('jean-luc PICARD') == 'Jean-Luc Picard'"], context
     assert s["status"] == "success" and s["attempts"] == 2, s
     assert git(repo, "show", f"{s['commit']}:textkit/names.py") == right
+
+
+def test_the_test_designer_sees_the_code_its_tests_build_inputs_with(tmp_path: Path) -> None:
+    """py_repo_tasks.py `summary`: summary_line(invoice) was tested with three made-up arguments by a designer
+    that never saw Invoice. In a repository with other source files it gets the map and a test of the project."""
+    from conftest import init_repo
+
+    root = tmp_path / "project"
+    (root / "textkit").mkdir(parents=True)
+    (root / "tests").mkdir()
+    (root / "textkit" / "__init__.py").write_text("")
+    (root / "textkit" / "money.py").write_text("def format_cents(cents):\n    return f'${cents / 100:.2f}'\n")
+    own = "from textkit.money import format_cents\n\n\ndef test_format():\n    assert format_cents(5) == '$0.05'\n"
+    (root / "tests" / "test_money.py").write_text(own)
+    repo = init_repo(root)
+    s = summary(cli("run", "Add price_tag(cents) in textkit/tags.py: 'Price: ' and the amount by format_cents",
+                    "--repo", str(repo), "--model", f"scripted:{write_script(tmp_path / 's.json', [])}", "--json"))
+    design = requests(s)[0][1]
+    assert "A test of the project, tests/test_money.py (read-only;" in design and own in design, design
+    assert "Map of the repository" in design and "def format_cents(cents):" in design, design

@@ -129,29 +129,39 @@ def first_draft_messages(st: State, framing: Framing) -> list[Message]:
             Message("user", render(framing, **facts).rstrip("\n"))]
 
 
+def _others(st: State, shown: set[str]) -> bool:
+    """The repository has source files besides `shown` (not the project's tests): code the task may use."""
+    return any((p.endswith(".py") or is_js(p)) and p not in shown and not is_project_test_file(p)
+               for p in st.context.files)
+
+
 def implement_messages(st: State) -> list[Message]:
     """The lean request: the task and the source files it names (no tests: what the model does best alone is
     write the code from the task), and the repository map when the repository has source files the task does not
     name (the code it may use); the implementation only."""
     named = [f for f in st.context.named if not is_project_test_file(f.path)]
     js = js_facts(st)
-    shown = {f.path for f in named}
-    others = any((p.endswith(".py") or is_js(p)) and p not in shown and not is_project_test_file(p)
-                 for p in st.context.files)
+    others = _others(st, {f.path for f in named})
     return [Message("system", render("implement_system", dependencies=st.context.dependencies, js=js)),
             Message("user", render("implement", task=st.task, named=named, target=st.reply_target,
                                    plan=st.context.plan, js=js, repo_map=st.context.repo_map if others else ""))]
 
 
 def test_design_messages(st: State) -> list[Message]:
-    """Tests from the task and the files as they were before the run; the implementation is not shown."""
+    """Tests from the task and the files as they were before the run; the implementation is not shown. In a
+    repository with source files the task does not name, also the map and one of the project's own tests: the
+    code the tests must build their inputs with, and how the project tests it (py_repo_tasks.py `summary`: the
+    1.5B called summary_line(invoice) with three made-up arguments, never having seen Invoice)."""
     target = st.reply_target
     test_path = st.context.suggested_test_path(target)
     js = js_facts(st)
     module = (module_name(target) if target.endswith(".py") else target) if target else None
+    others = _others(st, {f.path for f in st.context.named})
+    project_test = next((f for f in st.context.examples if is_project_test_file(f.path)), None) if others else None
     return [Message("system", render("system", dependencies=st.context.dependencies, js=js)),
             Message("user", render("test_design", task=st.task, named=st.context.named, test_path=test_path,
-                                   module=module, js=js))]
+                                   module=module, js=js, repo_map=st.context.repo_map if others else "",
+                                   project_test=project_test))]
 
 
 def commit_message(model: MeteredModel, st: State, diff: str, passed: int, ask_model: bool) -> str:
