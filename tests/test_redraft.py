@@ -217,6 +217,27 @@ def test_code_resent_unchanged_against_its_failing_test_is_resampled_when_no_exa
     assert git(repo, "show", f"{s['commit']}:textkit/slug.py") == GOOD_IMPL
 
 
+def test_code_resent_unchanged_that_breaks_a_project_test_is_resampled(repo: Path, tmp_path: Path) -> None:
+    """py_repo_tasks.py negative: the fix met the task's example and broke a test of the project; every request
+    after it brought it back unchanged. Fresh drafts are sampled, checked against that project test too."""
+    (repo / "textkit" / "slug.py").write_text(BAD_IMPL)
+    (repo / "tests").mkdir()
+    (repo / "tests" / "test_words.py").write_text(
+        "from textkit.slug import slugify\n\n\ndef test_words():\n    assert slugify('Hello World') == 'hello-world'\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "slug")
+    breaks = ('import re\n\n\ndef slugify(text):\n    if "," in text:\n'
+              '        return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")\n    return text\n')
+    script = write_script(tmp_path / "s.json", [
+        {"step": "generate", "text": block(breaks)}, {"step": "redraft", "text": block(breaks)},
+        {"step": "resample", "text": block(breaks + "# again\n")}, {"step": "resample", "text": block(GOOD_IMPL)},
+        *({"step": "resample", "text": block(breaks)} for _ in range(2))])
+    s = summary(cli("run", "Fix slugify in textkit/slug.py. Example: slugify('  A, b!  ') == 'a-b'", "--repo",
+                    str(repo), "--model", f"scripted:{script}", "--json", "--max-iterations", "3", env=ENV))
+    assert [r[0] for r in requests(s)] == ["generate", "redraft"] + ["resample"] * 4
+    assert s["status"] == "success" and git(repo, "show", f"{s['commit']}:textkit/slug.py") == GOOD_IMPL, s
+
+
 @pytest.mark.parametrize(("task", "content", "expected"), [
     (TASK, STUB, ["function", "lean"]),  # the task names a function its file leaves unwritten
     ("Implement slugify in textkit/slug.py", "def slugify(text):\n    raise NotImplementedError\n",

@@ -53,9 +53,10 @@ def _next_step(st: State) -> Step:
             # the greedy drafts (or a first fix) still miss the task's own examples: fresh samples chosen by
             # them (draft.py); a fix of such a program was never green in the 1.5B HumanEval run (0 of 12)
             return "resample"
-        if st.resample and not st.examples and last.outcome == "unchanged" and not _resampled(st):
-            # the model resends the code its test fails, and no example weighs that dispute: fresh first drafts,
-            # chosen by the run's tests (a fix asked again rarely changes anything: py_repo_tasks slug, words)
+        if st.resample and last.outcome == "unchanged" and not _resampled(st) and (not st.examples or _regressed(st)):
+            # the model resends the code its test fails, and no example weighs that dispute (or the code meets the
+            # examples and breaks a test of the project): fresh first drafts, chosen by the examples and the tests
+            # (a fix asked again rarely changes anything: py_repo_tasks slug, words, negative)
             return "resample"
     sigs = [a.signature for a in st.history]
     if len(sigs) >= 3 and sigs[-1] and sigs[-1] == sigs[-3]:
@@ -65,6 +66,11 @@ def _next_step(st: State) -> Step:
 
 def _resampled(st: State) -> bool:
     return any(a.step == "resample" for a in st.history)
+
+
+def _regressed(st: State) -> bool:
+    """The last program judged met the task's examples and broke a test of the project."""
+    return st.missed == 0 and st.verdict is not None and bool(st.verdict.regressions)
 
 
 def _lacking(st: State, settings: Settings) -> list[str]:
