@@ -93,6 +93,18 @@ def test_what_the_run_itself_wrote_is_not_kept() -> None:
     assert keep_omitted(after, before, before).source == "def _helper(x):\n    return x\n\n\ndef f(x):\n    return x\n"
 
 
+def test_a_future_import_left_out_goes_back_to_the_top_of_the_file() -> None:
+    """py_repo_tasks.py discount: the reply sent invoice.py whole with an import of its own first and without
+    `from __future__ import annotations`, which was put back after that import: a SyntaxError of greenloop's."""
+    before = ('"""Invoices."""\n\nfrom __future__ import annotations\n\nimport math\n\n\n'
+              'def total(xs: list[int]) -> int:\n    return math.fsum(xs)\n')
+    after = "from decimal import Decimal\n\n\ndef total(xs):\n    return sum(xs)\n"
+    kept = keep_omitted(after, before, before)
+    assert kept.source.startswith("from __future__ import annotations\n"), kept.source
+    assert "import math\n" in kept.source and "from decimal import Decimal\n" in kept.source
+    compile(kept.source, "invoice.py", "exec")
+
+
 def test_a_rewritten_docstring_is_the_replys_and_broken_code_is_left_as_sent() -> None:
     before = 'def f(x):\n    """Double x.\n\n    >>> f(2)\n    4\n    """\n'
     reworded = 'def f(x):\n    """Twice x, for any number."""\n    return 2 * x\n'

@@ -123,9 +123,18 @@ def keep_omitted(after: str, before: str, original: str, task: str = "") -> Kept
     if not restored:
         return Kept(after, ())
     source = "".join(lines).rstrip("\n") + "\n"  # what was put back at the end leaves no blank lines after it
-    if parse_module(source) is None:
+    if parse_module(source) is None or not _compiles(source):
         return Kept(after, ())
     return Kept(source, tuple(dict.fromkeys(restored)))
+
+
+def _compiles(source: str) -> bool:
+    """The compiler's checks beyond the parser's (a `from __future__` import after other code); nothing runs."""
+    try:
+        compile(source, "<reply>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return False
+    return True
 
 
 def _gap(stmt: ast.stmt) -> list[str]:
@@ -152,7 +161,9 @@ def _placements(missing: list[ast.stmt], old_tree: ast.Module, new_tree: ast.Mod
     for i, stmt in enumerate(old_tree.body):
         if stmt not in missing:
             continue
-        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+        if isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__":
+            line = doc.end_lineno if doc else 0  # only the docstring may come before it
+        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
             line = top or 0
         else:
             later = (starts[n] for s in old_tree.body[i + 1:] for n in sorted(_names(s)) if n in starts)
