@@ -62,6 +62,23 @@ SLUG_TASK = ("Add a slugify(text) helper in textkit/slug.py: lowercase; every ru
     ("Fix neg(x): today -5 -> -5, which is wrong", []),
     ("Add slug(text): 'A b' gives 'a-b' (not 'A-b'). 'x' should give 'x'", [
         Example("slug('A b')", "'a-b'"), Example("slug('x')", "'x'")]),
+    # which value is wanted (from a review): after `should return` or a sign, `instead of` names the old one
+    ("f(2) should return 3 instead of 4. g(2) -> 4 instead of 5", [Example("f(2)", "3"), Example("g(2)", "4")]),
+    ("f(2) returns 5, expected 4. g(2) returns 5 (expected 4). h(2) returns 5 when it should return 4.",
+     [Example("f(2)", "4"), Example("g(2)", "4"), Example("h(2)", "4")]),
+    ("f(2) gives 5 but it must give 4. g(2) returns 5 rather than 4. h(2) returns 5. It should return 4.",
+     [Example("f(2)", "4"), Example("g(2)", "4"), Example("h(2)", "4")]),
+    ("Right now f(2) returns 5; fix it", []),
+    # a clause that calls the code wrong is cut at a colon, and `should return` is the wanted value
+    ("Fix the bug in slugify: slugify('A B') should return 'a-b'.", [Example("slugify('A B')", "'a-b'")]),
+    ("Return None on wrong input: parse('x') == None", [Example("parse('x')", "None")]),
+    ("f(2) should return 4, but it currently returns 5.", [Example("f(2)", "4")]),
+    # pairs stand in a list; `value(s)` is no function; a value of today in a pair is read as in a call
+    ("Change the default of load(path) from 'utf-8' -> 'latin-1'.", []),
+    ("Write double(x): 1, 2, 3 -> 2, 4, 6", []),
+    ("Add stats(xs) to stats.py; mean of [1,2,3] -> 2", []),
+    ("Make the parser accept more value(s): 'a//b' -> 'a/b'", []),
+    ("Fix f(x): 'x' gives 1, should give 2", [Example("f('x')", "2")]),
 ])
 def test_examples_are_read_from_the_task(task: str, expected: list[Example]) -> None:
     assert extract(task) == expected
@@ -79,6 +96,9 @@ def test_a_function_of_a_named_file_may_be_named_without_parentheses() -> None:
                                                                    "'Jean-Luc Picard'")]
     assert extract(task) == []  # which function, the text alone does not say
     assert extract("Fix join in names.py: 'a' -> 'b'", functions=["normalize_name"]) == []
+    assert extract("Fix the date format in dates.py: 'x' -> 'y'", functions=["format"]) == []  # an English word
+    assert extract("Fix normalize_name in names.py: 'a-b' gives 'a-b', but should give 'A-B'",
+                   functions=["normalize_name"]) == [Example("normalize_name('a-b')", "'A-B'")]
 
 
 def test_module_names() -> None:

@@ -103,6 +103,8 @@ def test_a_future_import_left_out_goes_back_to_the_top_of_the_file() -> None:
     assert kept.source.startswith("from __future__ import annotations\n"), kept.source
     assert "import math\n" in kept.source and "from decimal import Decimal\n" in kept.source
     compile(kept.source, "invoice.py", "exec")
+    script = keep_omitted("#!/usr/bin/env python\n# -*- coding: utf-8 -*-\n" + after, before, before).source
+    assert script.startswith("#!/usr/bin/env python\n# -*- coding: utf-8 -*-\nfrom __future__ import annotations\n")
 
 
 def test_a_rewritten_docstring_is_the_replys_and_broken_code_is_left_as_sent() -> None:

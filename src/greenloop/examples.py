@@ -11,9 +11,8 @@ one parameter (`parse_duration(text)`), also `LITERAL -> LITERAL` (`'45s' -> 45`
 `returns`, `becomes`, `should give`, `should return`, `should become`).
 
 A bug report states what the code does now, which is no example of what it must do: `format_cents(-5) gives
-'$-1.95'; it should give '-$0.05'` is the example `format_cents(-5) == '-$0.05'` (also `returns A instead of B`,
-`returns A but should return B`), and a value in a clause that says the code is wrong now (`wrong`, `incorrectly`,
-`bug`, `broken`, `currently`, `today`: `f(2) gives 5, which is wrong`) is none.
+'$-1.95'; it should give '-$0.05'` is the example `format_cents(-5) == '-$0.05'` (prose.py says how a sentence
+is read).
 """
 
 from __future__ import annotations
@@ -26,17 +25,13 @@ from dataclasses import dataclass
 from greenloop import validate
 from greenloop.outline import parse_module
 from greenloop.probe import Module, instrument
+from greenloop.prose import arrow_kind, reading, says_wrong_now
 
 CALL_START = re.compile(r"(?<![\w.])[A-Za-z_][\w.]*\(")
 _ARROW = re.compile(r"\s*(?:===|==>|==|->|→|➞|=>|=(?![=>])|\breturns\b|\bshould return\b|\bgives\b)\s*")
 _WORDS = {"true": "True", "false": "False", "null": "None"}  # JSON's, as written in prose: `f(1) => true`
 _WORD = re.compile(r"(true|false|null)\b")
 _DOCTEST = re.compile(r"^\s*>>> (.+)\n\s*(?!>>>)(\S.*)$", re.M)
-_NOW = re.compile(r"\b(?:wrong(?:ly)?|incorrect(?:ly)?|bug(?:gy|s)?|broken|currently|today)\b", re.I)
-_CLAUSE_END = re.compile(r"[.!?;]\s|\n")
-_ASIDE = re.compile(r"\s\(")  # after an example, a remark in parentheses is a clause of its own
-_CORRECTED = re.compile(r"[ \t]*\)?[ \t]*[;,]?[ \t]*(?:(?:but|and|while|whereas)[ \t]+)?(?:(?:it|this|that)[ \t]+)?"
-                        r"(?:should[ \t]+(?:give|return|be)|instead[ \t]+of)[ \t]+", re.I)
 MAX_EXPR = 300
 EXAMPLES_PATH = "<task examples>"
 
@@ -158,9 +153,12 @@ def extract(task: str, origin: str = "", functions: Iterable[str] = ()) -> list[
     return [ex for ex in found if _called(ex.call) in names]
 
 
-_SIGNATURE = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\(\s*([A-Za-z_]\w*)\s*\)")
+_SIGNATURE = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\(\s*(?!e?s\s*\))([A-Za-z_]\w*)\s*\)")  # not `value(s)`
 _PAIR_ARROW = re.compile(r"[ \t]*(?:->|→|➞|=>|\b(?:should[ \t]+(?:give|return|become)|gives|returns|becomes)\b)[ \t]*")
 _BOUNDARY = " \t\n,:;("
+_LIST_START = re.compile(r"(?::|\be\.g\.,?|\bfor example,?|\bsuch as)[ \t]*$", re.I)
+_LIST_NEXT = re.compile(r"^[ \t]*(?:[,;]|,?[ \t]+and)[ \t]*$")
+_CODE_LIKE = re.compile(r"_|\d|[a-z][A-Z]")  # normalize_name, parse2, toDict: no English word like `format`
 
 
 def one_parameter_functions(source: str) -> set[str]:
@@ -172,22 +170,47 @@ def one_parameter_functions(source: str) -> set[str]:
 
 
 def _pairs(task: str, known: Iterable[str]) -> list[Example]:
-    """`'1h30m' -> 5400` in a task about one function of one parameter (`parse_duration(text)`, or a name of
-    `known` the task mentions): the example `parse_duration('1h30m') == 5400`. Prose often writes a helper's
-    examples without its name."""
+    """`'1h30m' -> 5400, '45s' -> 45` in a task about one function of one parameter (`parse_duration(text)`, or
+    a name of `known` the task mentions as code: `normalize_name`): the example `parse_duration('1h30m') == 5400`.
+    Prose often writes a helper's examples without its name. A pair with a sign or a verb of the present must
+    stand in a list (after a colon, `e.g.`, `for example` or `such as`, or after the pair before it: not `mean of
+    [1, 2] -> 2` or `from 'utf-8' -> 'latin-1'`); one with `should give` may stand anywhere. A bug report's value
+    of today is read as prose.py says."""
     functions = {m.group(1) for m in _SIGNATURE.finditer(task)} | {
-        n for n in known if re.search(rf"(?<![\w.]){re.escape(n)}(?![\w(])", task)}
+        n for n in known if _CODE_LIKE.search(n) and re.search(rf"(?<![\w.]){re.escape(n)}(?![\w(])", task)}
     if len(functions) != 1:
         return []
     (name,) = functions
-    found = []
+    found: list[Example] = []
+    last_end = -1
     for arrow in _PAIR_ARROW.finditer(task):
         left = _literal_before(task, arrow.start())
         right = _literal_after(task, arrow.end())
-        if (left is not None and right is not None and not _ambiguous(left) and not _ambiguous(right)
-                and not _NOW.search(_clause(task, arrow.start() - len(left), arrow.end() + len(right)))):
-            found.append(Example(f"{name}({left})", right))
+        if left is None or right is None or left.rstrip().endswith(","):
+            continue
+        start, end = arrow.start() - len(left), arrow.end() + len(right)
+        listed = bool(_LIST_START.search(task[max(0, start - 20):start]) or
+                      (last_end >= 0 and _LIST_NEXT.match(task[last_end:start])))
+        if not listed and arrow_kind(arrow.group()) != "desired":
+            continue
+        value = _meant(task, start, end, arrow.group(), right)
+        if value and not _ambiguous(left) and not _ambiguous(value):
+            found.append(Example(f"{name}({left})", value))
+            last_end = end
     return found
+
+
+def _meant(text: str, start: int, end: int, arrow: str, value: str) -> str:
+    """The value the code must give, for `value` written after `arrow` (text[start:end] is the example): `value`,
+    or the one the sentence says it should be instead of it, or "" when it is a value of today and nothing says
+    what it should be (prose.py)."""
+    kind = arrow_kind(arrow)
+    said, instead = reading(text, end, kind, literal_at)
+    if said == "current":
+        return instead
+    if said == "none" and kind != "desired" and says_wrong_now(text, start, end):
+        return ""
+    return value
 
 
 _PAIR_END = re.compile(r"[ \t]*(?:[,;)]|\.(?:\s|$)|\n|$)|[ \t]+(?:and\b|or\b|\()")
@@ -255,10 +278,10 @@ def _extract(task: str, origin: str, tree: ast.Module | None) -> list[Example]:
             pos = word.end()
         elif expected is not None:
             after = arrow.end() + len(expected)
-            corrected = _corrected(task, after)
-            if corrected is not None or _NOW.search(_clause(task, m.start(), after)):  # what it does now
-                if corrected and not _ambiguous(corrected):
-                    found.append(Example(task[m.start():end], corrected, origin))
+            value = _meant(task, m.start(), after, arrow.group(), expected)
+            if value != expected:  # a bug report's value of today: the one it should be instead, if it says
+                if value and not _ambiguous(value):
+                    found.append(Example(task[m.start():end], value, origin))
                 pos = after
                 continue
             if not _ambiguous(expected):
@@ -266,22 +289,6 @@ def _extract(task: str, origin: str, tree: ast.Module | None) -> list[Example]:
                                                                                   origin))
             pos = arrow.end() + len(expected)
     return list(dict.fromkeys(found + _one_kind(loose, found)))
-
-
-def _corrected(text: str, after: int) -> str | None:
-    """What the value that ends at `after` should be instead (`; it should give B`, `instead of B`): that
-    literal, or "" when it is no literal; None when the text says no such thing (see the module's doc)."""
-    m = _CORRECTED.match(text, after)
-    return None if m is None else (literal_at(text, m.end()) or "")
-
-
-def _clause(text: str, start: int, end: int) -> str:
-    """The clause around text[start:end] (at most 80 characters on either side; after it, up to a remark in
-    parentheses: `'a' should give 'B' (today it gives 'b')`)."""
-    before, after = text[max(0, start - 80):start], text[end:end + 80]
-    ends = list(_CLAUSE_END.finditer(before))
-    stop = _CLAUSE_END.search(after) or _ASIDE.search(after)
-    return (before[ends[-1].end():] if ends else before) + " " + (after[:stop.start()] if stop else after)
 
 
 def _one_kind(loose: list[Example], found: list[Example]) -> list[Example]:

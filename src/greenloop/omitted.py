@@ -132,9 +132,15 @@ def _compiles(source: str) -> bool:
     """The compiler's checks beyond the parser's (a `from __future__` import after other code); nothing runs."""
     try:
         compile(source, "<reply>", "exec", dont_inherit=True)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     return True
+
+
+def _comments(source: str) -> int:
+    """How many lines the file opens with that are comments or blank (a shebang, an encoding line)."""
+    lines = source.splitlines()
+    return next((i for i, ln in enumerate(lines) if ln.strip() and not ln.lstrip().startswith("#")), len(lines))
 
 
 def _gap(stmt: ast.stmt) -> list[str]:
@@ -162,7 +168,7 @@ def _placements(missing: list[ast.stmt], old_tree: ast.Module, new_tree: ast.Mod
         if stmt not in missing:
             continue
         if isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__":
-            line = doc.end_lineno if doc else 0  # only the docstring may come before it
+            line = doc.end_lineno if doc else _comments(after)  # only the docstring and comments come before it
         elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
             line = top or 0
         else:
