@@ -25,12 +25,14 @@ import subprocess
 import time
 from pathlib import Path
 
+from humaneval_same_tasks import records as task_records
+
 from greenloop.trajectory import read_events
 
 
 def records(path: Path) -> dict[str, dict]:
     name = "humaneval-agent.jsonl" if (path / "humaneval-agent.jsonl").exists() else "humaneval-agent.partial.jsonl"
-    return {r["task_id"]: r for line in (path / name).read_text().splitlines() if (r := json.loads(line))}
+    return task_records([path / name])
 
 
 def events(run: Path, task: str) -> list[dict]:
@@ -62,7 +64,7 @@ def main() -> None:
     drop = {s for s in args.drop_steps.split(",") if s}
     touched = {t if t.startswith("HumanEval/") else f"HumanEval/{t}" for t in args.touched.split(",") if t}
     base, rerun = records(args.base), {t: r for run in args.rerun for t, r in records(run).items()}
-    oneshot = {r["task_id"]: r for line in args.oneshot.read_text().splitlines() if (r := json.loads(line))}
+    oneshot = task_records([args.oneshot])
     rows: dict[str, dict] = {}
     for task, r in base.items():
         if task not in rerun and ((touched and task not in touched) or (not touched and first_green(args.base, task))):

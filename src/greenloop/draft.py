@@ -215,13 +215,14 @@ def draft(step: Step, st: State, model: MeteredModel, sandbox: Sandbox, ws: Work
     has_tests = tests_to is None
     valid = [o for o in prepared if not o.errors and o.written
              and (has_tests or any(f.is_test for f in o.written.values()))]
+    checked = [*st.ledger.tests, *_broken_project_tests(st)]
     chosen = (valid or prepared)[0] if len(valid) < 2 else select(
-        valid, st.examples, ws, sandbox, python, settings.test_timeout, traj, step, [*st.ledger.tests, *_regressed(st)])
+        valid, st.examples, ws, sandbox, python, settings.test_timeout, traj, step, checked)
     chosen.notes.extend(notes)
     return texts[0], with_tests(designed, chosen), drafts
 
 
-def _regressed(st: State) -> list[str]:
+def _broken_project_tests(st: State) -> list[str]:
     """The project's test files with a test the last program broke: candidates are checked against them too."""
     ids = st.verdict.regressions if st.verdict is not None else ()
     return sorted({i.split("::")[0] for i in ids if "::" in i and i.split("::")[0].endswith(".py")})

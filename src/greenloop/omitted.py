@@ -123,7 +123,7 @@ def keep_omitted(after: str, before: str, original: str, task: str = "") -> Kept
     if not restored:
         return Kept(after, ())
     source = "".join(lines).rstrip("\n") + "\n"  # what was put back at the end leaves no blank lines after it
-    if parse_module(source) is None or not _compiles(source):
+    if not _compiles(source):  # the parser's checks and the compiler's
         return Kept(after, ())
     return Kept(source, tuple(dict.fromkeys(restored)))
 
