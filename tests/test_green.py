@@ -347,6 +347,25 @@ def test_only_self_tests_the_reply_added_are_dropped(source: str, before: str | 
     assert (fixed == source) == (not dropped)
 
 
+@pytest.mark.parametrize(("source", "dropped"), [
+    ("def f(x):\n    return x\n\n\ndef test_f():\n    assert f(1) == 1\n", ["f"]),
+    ("import functools\n\n\n@functools.cache\ndef f(x):\n    return x\n\n\ndef test_f():\n    assert f(1)\n", ["f"]),
+    ("class Stack:\n    pass\n\n\ndef test_stack():\n    assert Stack()\n", ["Stack"]),
+    ("def helper():\n    return 1\n\n\ndef test_f():\n    assert helper() == 1\n", []),  # no module defines it
+    ("def test_f():\n    assert True\n", []),  # a test named like a module's function stays
+    ("def f(x): return x; y = 1\n\n\ndef test_f():\n    assert f(1)\n", ["f"]),
+])
+def test_a_test_files_copy_of_a_function_the_run_defines_is_dropped(source: str, dropped: list[str]) -> None:
+    from greenloop.repair import add_missing_imports, drop_shadowing_definitions
+    providers = {"solution": frozenset({"f", "Stack", "test_f"})}
+    fixed, gone = drop_shadowing_definitions(source, providers)
+    assert gone == dropped
+    assert (fixed == source) == (not dropped)
+    for name in dropped:
+        assert f"def {name}" not in fixed and f"class {name}" not in fixed
+        assert f"from solution import {name}" in add_missing_imports(fixed, providers)[0]
+
+
 CALC = "def add(a, b):\n    return a - b\n"
 CALC_TEST = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
 

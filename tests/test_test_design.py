@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import GOOD_IMPL, GOOD_TEST, cli, events, git, summary, whole, write_script
+from conftest import BAD_IMPL, GOOD_IMPL, GOOD_TEST, cli, events, git, summary, whole, write_script
 
 from greenloop.models.scripted import ScriptedModel
 from greenloop.types import Message
@@ -144,7 +144,7 @@ def test_the_tests_of_a_fix_go_to_a_new_file_when_the_task_files_test_exists(tmp
     asked for that file again (py_repo_tasks.py `negative`: red in 5 calls). It is asked for a new file now.
     And the bug report's value of today (`gives 'a,-b'`) is no example the fix must meet; the one it should
     give is."""
-    from conftest import BAD_IMPL, init_repo
+    from conftest import init_repo
 
     root = tmp_path / "project"
     (root / "textkit").mkdir(parents=True)
@@ -214,3 +214,52 @@ def test_the_test_designer_sees_the_code_its_tests_build_inputs_with(tmp_path: P
     design = requests(s)[0][1]
     assert "A test of the project, tests/test_money.py (read-only;" in design and own in design, design
     assert "Map of the repository" in design and "def format_cents(cents):" in design, design
+
+
+def test_an_unusable_test_design_leaves_the_tasks_examples_as_the_runs_tests(repo: Path, tmp_path: Path) -> None:
+    """The 0.5B model's usual unusable test design (HumanEval, shipped defaults: 14 of 37): the implementation
+    written into the test file and no test. Before, the attempt asked for no code and every later request asked
+    for tests again. Now the task's examples are the run's tests, written by greenloop, and the same attempt asks
+    for the code; they judge it: a wrong draft is red, the right one green."""
+    task = "Add slugify(text) in textkit/slug.py: lower-case words joined by hyphens; slugify('A, b!') == 'a-b'"
+    bad = f"textkit/slug.py\n```python\n{BAD_IMPL}```\n"
+    script = write_script(tmp_path / "s.json", [
+        {"step": "test_design", "text": f"tests/test_slug.py\n```python\n{GOOD_IMPL}```\n"},
+        {"step": "generate", "text": bad},
+        *[{"step": "resample", "text": text} for text in (bad, CODE, bad, bad)], COMMIT])
+    s = summary(cli("run", task, "--repo", str(repo), "--model", f"scripted:{script}", "--json"))
+    assert [step for step, _ in requests(s)] == ["test_design", "generate", *["resample"] * 4, "commit_message"], s
+    assert s["status"] == "success" and s["attempts"] == 2 and s["tests"]["new_passed"] == 1, s
+    outcomes = [e["outcome"] for e in events(s["trajectory"]) if e["kind"] == "attempt"]
+    assert outcomes == ["tests_failed", "passed"], outcomes
+    tests = git(repo, "show", f"{s['commit']}:tests/test_slug.py")
+    assert "from textkit.slug import slugify\n" in tests and "    assert slugify('A, b!') == 'a-b'\n" in tests, tests
+    assert "def slugify" not in tests
+    assert any("the run's tests are the task's 1 example(s), written by greenloop" in w for w in s["warnings"]), s
+
+
+def test_a_test_file_that_defines_the_function_it_tests_tests_the_real_one(tmp_path: Path) -> None:
+    """The 0.5B model copied the function under test into its test file (HumanEval 4, 8, 14): its tests checked
+    the copy, passed without the implementation, and were sent back as checking nothing, again and again. The
+    copy is dropped and the function imported from the file that defines it; the tests then judge the code."""
+    from conftest import init_repo
+
+    root = tmp_path / "project"
+    root.mkdir()
+    stub = 'def double(x):\n    """Twice x.\n    >>> double(2)\n    4\n    """\n'
+    (root / "solution.py").write_text(stub)
+    repo = init_repo(root)
+    copy = stub + "    return x * 2\n"
+    tests = f"{copy}\n\ndef test_double():\n    assert double(3) == 6\n"
+    wrong, right = stub + "    return x + 2\n", stub + "    return 2 * x\n"
+    script = write_script(tmp_path / "s.json", [
+        {"step": "test_design", "text": f"tests/test_solution.py\n```python\n{tests}```\n"},
+        {"step": "generate", "text": f"```python\n{wrong}```\n"},
+        {"step": "generate", "text": f"```python\n{right}```\n"}, COMMIT])  # a second sample settles the dispute
+    task = "Implement the function `double` in solution.py so that it does what its docstring says."
+    s = summary(cli("run", task, "--repo", str(repo), "--model", f"scripted:{script}", "--json"))
+    outcomes = [e["outcome"] for e in events(s["trajectory"]) if e["kind"] == "attempt"]
+    assert s["status"] == "success" and outcomes == ["tests_failed", "passed"], (outcomes, s)
+    committed = git(repo, "show", f"{s['commit']}:tests/test_solution.py")
+    assert "def double" not in committed and "from solution import double" in committed, committed
+    assert git(repo, "show", f"{s['commit']}:solution.py") == right

@@ -17,7 +17,7 @@ from greenloop.guardrails import WritePolicy
 from greenloop.ledger import TEST_CONFIG
 from greenloop.omitted import keep_omitted
 from greenloop.outline import top_level_names
-from greenloop.repair import add_missing_imports, drop_self_tests
+from greenloop.repair import add_missing_imports, drop_self_tests, drop_shadowing_definitions
 from greenloop.repair_js import repair_test
 from greenloop.replies import is_test_path, parse_reply
 from greenloop.runners.project import JS_SUFFIXES
@@ -43,7 +43,7 @@ def prepare_reply(text: str, ws: Workspace, settings: Settings, already: set[str
                   task: str = "", created: frozenset[str] = frozenset(),
                   pending: Mapping[str, str] = MappingProxyType({}),
                   originals: Mapping[str, str | None] = MappingProxyType({}),
-                  tests_to: str | None = None) -> ReplyOutcome:
+                  tests_to: str | None = None, sources: Iterable[str] = ()) -> ReplyOutcome:
     """Parse, guard, apply and validate a reply without writing: the valid files are in `written`, for the
     ledger to record and put on disk. `target`: the one implementation file of the task, if there is one (it
     receives an unnamed code block). `guard`: the tests the reply may not change. `task`: what the
@@ -53,7 +53,8 @@ def prepare_reply(text: str, ws: Workspace, settings: Settings, already: set[str
     the base commit's content of the files the run changed (None: created by it); the others are as on disk.
     A Python file sent whole keeps what it left out of the user's file (omitted.py). `tests_to`: the run's
     own test file while it has none; a whole test file the reply sends at one of the project's own (read-only)
-    test files is written there instead, and checked as that new file."""
+    test files is written there instead, and checked as that new file. `sources`: more modules the reply's
+    tests may import from (the test-design call's: the task's target, which it does not write)."""
     out = ReplyOutcome()
 
     def read(path: str) -> str | None:
@@ -89,19 +90,25 @@ def prepare_reply(text: str, ws: Workspace, settings: Settings, already: set[str
                 traj.event(step, "repair", path=path, added_imports=[], restored=list(kept.restored))
     providers: dict[str, frozenset[str]] = {}  # read and parsed only when there is a Python test to repair
     if any(f.is_test and p.endswith(".py") for p, f in files.items()):
-        providers = _providers({p: f.after for p, f in files.items()}, [*already, *([target] if target else [])], read)
+        providers = _providers({p: f.after for p, f in files.items()},
+                               [*already, *([target] if target else []), *sources], read)
     for path, f in list(files.items()):
         dropped: list[str] = []
+        copies: list[str] = []
         if f.is_test and path.endswith(JS_SUFFIXES):
             fixed, added = repair_test(path, f.after, ws.root, set(files) | already)
         elif path.endswith(".py") and (f.is_test or f.after != f.before):
-            fixed, dropped = (f.after, []) if f.is_test else drop_self_tests(f.after, f.before)
+            if f.is_test:
+                fixed, copies = drop_shadowing_definitions(f.after, providers)
+            else:
+                fixed, dropped = drop_self_tests(f.after, f.before)
             fixed, added = add_missing_imports(fixed, providers if f.is_test else {})
         else:
             continue
-        if added or dropped:
+        if added or dropped or copies:
             files[path] = replace(f, after=fixed)
-            traj.event(step, "repair", path=path, added_imports=added, dropped_self_tests=dropped)
+            traj.event(step, "repair", path=path, added_imports=added, dropped_self_tests=dropped,
+                       dropped_copies=copies)
     for path, f in list(files.items()):
         why = guard.check(path, f.before, f.after) if guard is not None and f.after != f.before else None
         try:

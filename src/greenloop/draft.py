@@ -16,6 +16,7 @@ from greenloop.context import NAMED_FILE_CHARS, file_view
 from greenloop.cutoff import salvage
 from greenloop.errors import BudgetExceeded, ModelError
 from greenloop.examples import module_name
+from greenloop.exampletests import example_tests
 from greenloop.ledger import is_project_test_file
 from greenloop.maptags import is_js
 from greenloop.models.meter import MeteredModel
@@ -233,16 +234,26 @@ def design_tests(st: State, model: MeteredModel, ws: Workspace, settings: Settin
     """The test-design call: its test files are kept; anything else it sends is ignored. A reply cut off at the
     token cap keeps its complete tests, three checks each (cutoff.py)."""
     def prepare(text: str) -> ReplyOutcome:
-        return prepare_reply(text, ws, settings, set(), traj, "test_design", None, st.guard, st.task,
-                             tests_to=st.test_path)
+        outcome = prepare_reply(text, ws, settings, set(), traj, "test_design", None, st.guard, st.task,
+                                tests_to=st.test_path, sources=[st.target] if st.target else [])
+        outcome.written = {p: f for p, f in outcome.written.items() if f.is_test}
+        if not outcome.errors and not outcome.written:
+            outcome.errors, outcome.kind = [no_tests(st.test_path)], "invalid"
+        return outcome
     text = model.complete(test_design_messages(st), "test_design").text
     outcome = prepare(text)
     if outcome.kind == "format_error" and (salvaged := salvage(text)) is not None:
         traj.event("test_design", "salvaged", why=outcome.errors[0], kept=salvaged)
         outcome = prepare(salvaged)
-    outcome.written = {p: f for p, f in outcome.written.items() if f.is_test}
-    if not outcome.errors and not outcome.written:
-        outcome.errors, outcome.kind = [no_tests(st.test_path)], "invalid"
+    if outcome.errors and st.runner is None and (written := example_tests(st.examples, st.target, st.test_path)):
+        # unusable tests: the task's examples are the run's tests, and the attempt goes on to the code
+        traj.event("test_design", "example_tests", why=outcome.errors[0], examples=len(st.examples))
+        fallback = prepare(written)
+        if not fallback.errors:
+            fallback.warnings.append(f"the model's tests were not usable ({outcome.errors[0].splitlines()[0]}); "
+                                     f"the run's tests are the task's {len(st.examples)} example(s), "
+                                     "written by greenloop")
+            return fallback
     return outcome
 
 

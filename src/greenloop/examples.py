@@ -46,6 +46,11 @@ class Example:
     def assertion(self) -> str:
         return f"assert {self.call} == {self.expected}"
 
+    @property
+    def function(self) -> str:
+        """The name of the function the example calls."""
+        return _called(self.call)
+
 
 def _parses(text: str, literal: bool) -> bool:
     """`literal`: a Python literal. Otherwise a self-contained call: `name(literal, key=literal)`;
