@@ -263,3 +263,35 @@ def test_a_test_file_that_defines_the_function_it_tests_tests_the_real_one(tmp_p
     committed = git(repo, "show", f"{s['commit']}:tests/test_solution.py")
     assert "def double" not in committed and "from solution import double" in committed, committed
     assert git(repo, "show", f"{s['commit']}:solution.py") == right
+
+
+def test_tests_that_copy_a_project_test_the_designer_was_shown_are_not_its_tests(tmp_path: Path) -> None:
+    """The 0.5B model sent back HumanEval's doctest runner (tests/test_visible.py, named by the task) as its
+    tests, its examples list broken: a test that fails in its own code whatever the implementation (82, 88, 90
+    lost so). Such a copy is no test of the task; the task's examples are the run's tests instead."""
+    from conftest import init_repo
+
+    root = tmp_path / "project"
+    (root / "tests").mkdir(parents=True)
+    stub = 'def double(x):\n    """Twice x.\n    >>> double(2)\n    4\n    """\n'
+    (root / "solution.py").write_text(stub)
+    runner = ("import doctest\n\nimport solution\n\n\ndef failures(examples):\n    failed = []\n"
+              "    for i, (source, want) in enumerate(examples):\n"
+              "        test = doctest.DocTest([doctest.Example(source, want)], dict(vars(solution)), 'd', 's', 0, None)\n"
+              "        runner = doctest.DocTestRunner()\n        runner.run(test, out=lambda text: None)\n"
+              "        if runner.failures:\n            failed.append(i)\n    return failed\n\n\n"
+              "EXAMPLES = [('double(2)', '4')]\n\n\ndef test_docstring_examples():\n"
+              "    assert not failures(EXAMPLES)\n")
+    (root / "tests" / "test_visible.py").write_text(runner)
+    repo = init_repo(root)
+    copy = runner.replace("EXAMPLES = [('double(2)', '4')]", "EXAMPLES = [('double(2)', 4), len(EXAMPLES)]")
+    script = write_script(tmp_path / "s.json", [
+        {"step": "test_design", "text": f"tests/test_solution.py\n```python\n{copy}```\n"},
+        {"step": "generate", "text": f"```python\n{stub}    return 2 * x\n```\n"}, COMMIT])
+    task = ("Implement the function `double` in solution.py so that it does what its docstring says. "
+            "tests/test_visible.py runs the docstring's examples as doctests.")
+    s = summary(cli("run", task, "--repo", str(repo), "--model", f"scripted:{script}", "--json"))
+    assert s["status"] == "success" and s["attempts"] == 1, s
+    tests = git(repo, "show", f"{s['commit']}:tests/test_solution.py")
+    assert "from solution import double" in tests and "assert double(2) == 4" in tests and "EXAMPLES" not in tests
+    assert any("a copy of the project's tests/test_visible.py" in w for w in s["warnings"]), s["warnings"]

@@ -12,7 +12,7 @@ from greenloop import __version__
 from greenloop.attempt import ReplyOutcome, prepare_reply
 from greenloop.candidates import select
 from greenloop.config import Settings
-from greenloop.context import NAMED_FILE_CHARS, file_view
+from greenloop.context import NAMED_FILE_CHARS, SourceFile, file_view
 from greenloop.cutoff import salvage
 from greenloop.errors import BudgetExceeded, ModelError
 from greenloop.examples import module_name
@@ -29,6 +29,13 @@ from greenloop.trajectory import Trajectory
 from greenloop.types import Message, Step
 from greenloop.validate import unwritten
 from greenloop.workspace import Workspace
+
+# A designed test file is a copy of a project test file it was shown when at least MIN_COPIED of its distinct lines
+# (of over 3 characters), and COPIED_SHARE of them, are lines of that file. The 0.5B's copies of HumanEval's doctest
+# runner: 26-31 such lines, 45-100%; the 1.5B's 82 HumanEval designs: at most 1; its py_repo_tasks designs at most
+# 4 of 13 (the project's imports and fixtures: its style, not a copy)
+MIN_COPIED = 12
+COPIED_SHARE = 0.4
 
 
 def messages_for(step: Step, st: State, ws: Workspace, attempt: int, settings: Settings, only: str | None = None,
@@ -158,11 +165,32 @@ def test_design_messages(st: State) -> list[Message]:
     js = js_facts(st)
     module = (module_name(target) if target.endswith(".py") else target) if target else None
     others = _others(st, {f.path for f in st.context.named})
-    project_test = next((f for f in st.context.examples if is_project_test_file(f.path)), None) if others else None
+    project_test = _project_test(st)
     return [Message("system", render("system", dependencies=st.context.dependencies, js=js)),
             Message("user", render("test_design", task=st.task, named=st.context.named, test_path=test_path,
                                    module=module, js=js, repo_map=st.context.repo_map if others else "",
                                    project_test=project_test))]
+
+
+def _project_test(st: State) -> SourceFile | None:
+    """The project test the test designer is shown beside the task's files, if any (see test_design_messages)."""
+    if not _others(st, {f.path for f in st.context.named}):
+        return None
+    return next((f for f in st.context.examples if is_project_test_file(f.path)), None)
+
+
+def _copied(outcome: ReplyOutcome, st: State) -> str | None:
+    """Why the designed tests are no tests of the task: a file of them copies a project test file the designer
+    was shown (the 0.5B model sent HumanEval's doctest runner back, its examples list broken, as its tests in 5
+    of the first 19 tasks at 6901ab1); None when none does."""
+    shown = [f for f in [*st.context.named, _project_test(st)] if f is not None and is_project_test_file(f.path)]
+    for path, f in outcome.written.items():
+        lines = {line.strip() for line in f.after.splitlines() if len(line.strip()) > 3}
+        for test in shown:
+            copied = lines & {line.strip() for line in test.content.splitlines()}
+            if len(copied) >= MIN_COPIED and len(copied) >= COPIED_SHARE * len(lines):
+                return f"{path}: a copy of the project's {test.path}, not tests of the task"
+    return None
 
 
 def commit_message(model: MeteredModel, st: State, diff: str, passed: int, ask_model: bool) -> str:
@@ -245,6 +273,8 @@ def design_tests(st: State, model: MeteredModel, ws: Workspace, settings: Settin
     if outcome.kind == "format_error" and (salvaged := salvage(text)) is not None:
         traj.event("test_design", "salvaged", why=outcome.errors[0], kept=salvaged)
         outcome = prepare(salvaged)
+    if not outcome.errors and (copied := _copied(outcome, st)) is not None:
+        outcome.errors, outcome.kind, outcome.written = [copied], "invalid", {}
     if outcome.errors and st.runner is None and (written := example_tests(st.examples, st.target, st.test_path)):
         # unusable tests: the task's examples are the run's tests, and the attempt goes on to the code
         traj.event("test_design", "example_tests", why=outcome.errors[0], examples=len(st.examples))
