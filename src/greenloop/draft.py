@@ -3,6 +3,7 @@ its DISPUTE lines, and the files it would write (attempts.py owns the attempt). 
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -20,6 +21,7 @@ from greenloop.exampletests import example_tests
 from greenloop.ledger import is_project_test_file
 from greenloop.maptags import is_js
 from greenloop.models.meter import MeteredModel
+from greenloop.outline import parse_module
 from greenloop.prompts import render
 from greenloop.protocols import Sandbox
 from greenloop.replies import parse_commit_message
@@ -33,7 +35,8 @@ from greenloop.workspace import Workspace
 # A designed test file is a copy of a project test file it was shown when at least MIN_COPIED of its distinct lines
 # (of over 3 characters), and COPIED_SHARE of them, are lines of that file. The 0.5B's copies of HumanEval's doctest
 # runner: 26-31 such lines, 45-100%; the 1.5B's 82 HumanEval designs: at most 1; its py_repo_tasks designs at most
-# 4 of 13 (the project's imports and fixtures: its style, not a copy)
+# 4 of 13 (the project's imports and fixtures: its style, not a copy). A file with a test the project's lacks is
+# never a copy (it extends the project's tests, or reuses their fixtures).
 MIN_COPIED = 12
 COPIED_SHARE = 0.4
 
@@ -188,9 +191,17 @@ def _copied(outcome: ReplyOutcome, st: State) -> str | None:
         lines = {line.strip() for line in f.after.splitlines() if len(line.strip()) > 3}
         for test in shown:
             copied = lines & {line.strip() for line in test.content.splitlines()}
-            if len(copied) >= MIN_COPIED and len(copied) >= COPIED_SHARE * len(lines):
+            if (len(copied) >= MIN_COPIED and len(copied) >= COPIED_SHARE * len(lines)
+                    and _test_names(f.after) <= _test_names(test.content)):
                 return f"{path}: a copy of the project's {test.path}, not tests of the task"
     return None
+
+
+def _test_names(source: str) -> set[str]:
+    """The top-level test functions of a Python file (a file that does not parse: none)."""
+    tree = parse_module(source)
+    return {s.name for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and s.name.startswith("test")} if tree is not None else set()
 
 
 def commit_message(model: MeteredModel, st: State, diff: str, passed: int, ask_model: bool) -> str:
@@ -275,11 +286,12 @@ def design_tests(st: State, model: MeteredModel, ws: Workspace, settings: Settin
         outcome = prepare(salvaged)
     if not outcome.errors and (copied := _copied(outcome, st)) is not None:
         outcome.errors, outcome.kind, outcome.written = [copied], "invalid", {}
-    if outcome.errors and st.runner is None and (written := example_tests(st.examples, st.target, st.test_path)):
+    if (outcome.errors and st.runner is None and st.test_path.endswith(".py")
+            and (content := example_tests(st.examples, st.target)) is not None):
         # unusable tests: the task's examples are the run's tests, and the attempt goes on to the code
         traj.event("test_design", "example_tests", why=outcome.errors[0], examples=len(st.examples))
-        fallback = prepare(written)
-        if not fallback.errors:
+        fallback = prepare(f"{st.test_path}\n```python\n{content}```\n")
+        if not fallback.errors and {p: f.after for p, f in fallback.written.items()} == {st.test_path: content}:
             fallback.warnings.append(f"the model's tests were not usable ({outcome.errors[0].splitlines()[0]}); "
                                      f"the run's tests are the task's {len(st.examples)} example(s), "
                                      "written by greenloop")

@@ -14,20 +14,20 @@ from greenloop.examples import Example, module_name
 HEADER = '"""The task\'s own examples, written as tests by greenloop (the model\'s tests were not usable)."""\n'
 
 
-def example_tests(examples: Sequence[Example], target: str | None, test_path: str) -> str | None:
-    """A reply in the fenced-file format that writes the examples to `test_path`, one test each, importing each
-    function from the file whose docstring holds its example, else from `target` (validated as any reply);
-    None without examples, or when a function has no module to import it from."""
-    imports: dict[str, set[str]] = {}
+def example_tests(examples: Sequence[Example], target: str | None) -> str | None:
+    """The examples as a test file, one test each, each function imported from the file whose docstring holds its
+    example, else from `target`; None without examples, or when a function has no module to import it from, or
+    two (a second import would shadow the first). The caller validates it as any reply, and keeps it only if it
+    is exactly this file (an example's literal may hold what a reply parser reads as a reply of its own)."""
+    homes: dict[str, str] = {}
     for ex in examples:
         module = module_name(ex.origin or target or "")
-        if module is None or not ex.function:
+        if module is None or not ex.function or homes.setdefault(ex.function, module) != module:
             return None
-        imports.setdefault(module, set()).add(ex.function)
-    if not examples or not test_path.endswith(".py"):
+    if not examples:
         return None
-    lines = [HEADER]
-    lines += [f"from {module} import {', '.join(sorted(names))}" for module, names in imports.items()]
+    modules = sorted(set(homes.values()))
+    lines = [HEADER] + [f"from {m} import {', '.join(sorted(n for n, h in homes.items() if h == m))}" for m in modules]
     for i, assertion in enumerate(dict.fromkeys(ex.assertion for ex in examples), 1):
         lines += ["", "", f"def test_task_example_{i}():", f"    {assertion}"]
-    return f"{test_path}\n```python\n" + "\n".join(lines) + "\n```\n"
+    return "\n".join(lines) + "\n"

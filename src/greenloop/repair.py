@@ -138,20 +138,29 @@ def drop_self_tests(source: str, before: str | None) -> tuple[str, list[str]]:
 
 
 def drop_shadowing_definitions(source: str, providers: Mapping[str, frozenset[str]]) -> tuple[str, list[str]]:
-    """A test file without its own top-level copies of the functions and classes a module of the run defines
-    (`providers`, as for missing_imports), and the names dropped. A test that defines the function it tests
-    checks its own copy and passes without the implementation: the 0.5B wrote the implementation into the
-    test file in 3 of 37 HumanEval test designs. Without the copy, add_missing_imports imports the real one."""
+    """A test file without its own top-level copies of the functions a module of the run defines (`providers`,
+    as for missing_imports), and the names dropped. A test that defines the function it tests checks its own
+    copy and passes without the implementation: the 0.5B wrote the implementation into the test file in 3 of 37
+    HumanEval test designs. A copy is dropped only where the real one takes its place: exactly one module
+    defines the name, the file only calls it (a fake passed to monkeypatch, a fixture or a subclass stays), it
+    is no test, and nothing in the file may bind the name otherwise (`import *`)."""
     tree = parse_module(source)
-    if tree is None:
+    if tree is None or any(isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names)
+                           for n in ast.walk(tree)):
         return source, []
-    provided = {name for names in providers.values() for name in names}
+    called = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    callees = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    as_value = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+                and id(n) not in callees}
+    arguments = {a.arg for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+                 for a in [*n.args.posonlyargs, *n.args.args, *n.args.kwonlyargs]}
     shared = Counter(n for s in tree.body for n in _lines(s))
-    drop = [s for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-            and s.name in provided and not s.name.startswith("test") and all(shared[n] == 1 for n in _lines(s))]
+    drop = [s for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and not s.decorator_list
+            and not s.name.startswith("test") and s.name in called and s.name not in as_value | arguments
+            and sum(s.name in names for names in providers.values()) == 1
+            and all(shared[n] == 1 for n in _lines(s))]
     if not drop:
         return source, []
-    gone = {n for s in drop for n in range(min([s.lineno, *(d.lineno for d in s.decorator_list)]),
-                                           (s.end_lineno or s.lineno) + 1)}
+    gone = {n for s in drop for n in _lines(s)}
     text = "".join(line for n, line in enumerate(source.splitlines(keepends=True), 1) if n not in gone)
     return text.strip("\n") + "\n", [s.name for s in drop]
