@@ -60,18 +60,22 @@ def test_agent_mode_end_to_end_with_a_false_green(tmp_path: Path) -> None:
 
 def test_require_tests_makes_the_agent_write_tests_of_its_own(tmp_path: Path) -> None:
     """By default the visible tests judge the agent (require_tests = false); --require-tests holds it to the
-    shipped rule: a right implementation without tests of its own is not green."""
+    shipped rule: the run commits tests of its own. A model that sends the implementation alone, where tests were
+    asked for, gets the task's examples written as the run's tests (exampletests.py), and its green is theirs."""
     impl_only = T0.split("solution.py\n", 1)[1]
-    for extra, green in (((), True), (("--require-tests",), False)):
+    for extra in ((), ("--require-tests",)):
         path = write_script(tmp_path / "script.json", [{"step": "generate", "text": impl_only}])
         report = tmp_path / f"report{len(extra)}"
         proc = cli("bench", "humaneval", "--model", f"scripted:{path}", "--tasks", "0", "--max-iterations", "1",
                    "--json", "--report", str(report), *extra, timeout=600)
         assert proc.returncode == 0, proc.stderr
         row = json.loads((report / "humaneval-agent.jsonl").read_text().splitlines()[0])
-        assert row["green"] is green, row
-        start = json.loads((report / "trajectories" / "HumanEval-0.jsonl").read_text().splitlines()[0])
-        assert start["config"]["require_tests"] is bool(extra)
+        assert row["green"] is True, row
+        events = [json.loads(line) for line in (report / "trajectories" / "HumanEval-0.jsonl").read_text().splitlines()]
+        assert events[0]["config"]["require_tests"] is bool(extra)
+        designs = [e["written"] for e in events if e["kind"] == "validation" and e["step"] == "test_design"]
+        assert designs == ([["solution.py"], ["tests/test_solution.py"]] if extra else []), designs  # the reply's; ours
+        assert any(e["kind"] == "example_tests" for e in events) is bool(extra)
 
 
 def test_oneshot_mode(tmp_path: Path) -> None:
