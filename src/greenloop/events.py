@@ -171,6 +171,7 @@ class Repair(Event):
     added_imports: list[str]
     dropped_self_tests: list[str] = field(default_factory=list)  # module-level self-tests removed (repair.py)
     restored: list[str] = field(default_factory=list)  # what a whole-file reply left out, put back (omitted.py)
+    dropped_copies: list[str] = field(default_factory=list)  # a test file's own copies of the run's functions
 
 
 @_kind("validation")
@@ -195,6 +196,12 @@ class Redirect(Event):
 class Salvaged(Event):
     why: str  # the format error of the test-design reply, cut off at its token cap
     kept: str  # the reply as prepared instead: its complete tests, three checks each (cutoff.py)
+
+
+@_kind("example_tests")
+class ExampleTests(Event):
+    why: str  # why the test design was not usable (draft.design_tests)
+    examples: int  # the task's examples written as the run's tests instead (exampletests.py)
 
 
 @_kind("candidates")
