@@ -3,7 +3,6 @@ its DISPUTE lines, and the files it would write (attempts.py owns the attempt). 
 
 from __future__ import annotations
 
-import ast
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -18,6 +17,7 @@ from greenloop.cutoff import salvage
 from greenloop.errors import BudgetExceeded, ModelError
 from greenloop.examples import module_name
 from greenloop.exampletests import example_tests
+from greenloop.frozen import test_functions
 from greenloop.ledger import is_project_test_file
 from greenloop.maptags import is_js
 from greenloop.models.meter import MeteredModel
@@ -198,10 +198,9 @@ def _copied(outcome: ReplyOutcome, st: State) -> str | None:
 
 
 def _test_names(source: str) -> set[str]:
-    """The top-level test functions of a Python file (a file that does not parse: none)."""
+    """The tests of a Python file, by qualified name (a file that does not parse: none)."""
     tree = parse_module(source)
-    return {s.name for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
-            and s.name.startswith("test")} if tree is not None else set()
+    return {name for name, _ in test_functions(tree)} if tree is not None else set()
 
 
 def commit_message(model: MeteredModel, st: State, diff: str, passed: int, ask_model: bool) -> str:

@@ -62,7 +62,7 @@ def missing_imports(source: str, providers: Mapping[str, frozenset[str]] = Mappi
     if tree is None:
         return []
     bound = _bound_names(tree)
-    starred = any(isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names) for n in ast.walk(tree))
+    starred = _star_import(tree)
     loaded = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
     modules = {node.value.id for node in ast.walk(tree)
                if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
@@ -100,6 +100,20 @@ def add_missing_imports(source: str, providers: Mapping[str, frozenset[str]] = M
     return "".join(lines[:insert_at]) + added + "".join(lines[insert_at:]), names
 
 
+def _star_import(tree: ast.Module) -> bool:
+    """The file has a `from ... import *`, which may bind any name."""
+    return any(isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names) for n in ast.walk(tree))
+
+
+def _without(source: str, tree: ast.Module, drop: list[ast.stmt]) -> tuple[str, list[ast.stmt]]:
+    """`source` without the top-level statements `drop` that have their lines to themselves (a line two
+    statements touch, `;`, stays with both), and the statements removed."""
+    shared = Counter(n for s in tree.body for n in _lines(s))
+    drop = [s for s in drop if all(shared[n] == 1 for n in _lines(s))]
+    gone = {n for s in drop for n in _lines(s)}
+    return "".join(line for n, line in enumerate(source.splitlines(keepends=True), 1) if n not in gone), drop
+
+
 def _calls_of(node: ast.AST) -> set[str]:
     return {n.func.id for n in ast.walk(node) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
 
@@ -127,13 +141,9 @@ def drop_self_tests(source: str, before: str | None) -> tuple[str, list[str]]:
     old = parse_module(before) if before else None
     kept = {ast.dump(s) for s in old.body} if old is not None else set()
     defined = {s.name for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
-    shared = Counter(n for s in tree.body for n in _lines(s))  # a line two statements touch (`;`) stays
-    drop = [s for s in tree.body if _self_test(s, defined) and ast.dump(s) not in kept
-            and all(shared[n] == 1 for n in _lines(s))]
+    text, drop = _without(source, tree, [s for s in tree.body if _self_test(s, defined) and ast.dump(s) not in kept])
     if not drop:
         return source, []
-    gone = {n for s in drop for n in _lines(s)}
-    text = "".join(line for n, line in enumerate(source.splitlines(keepends=True), 1) if n not in gone)
     return text.rstrip("\n") + "\n", [ast.get_source_segment(source, s) or ast.unparse(s) for s in drop]
 
 
@@ -145,22 +155,18 @@ def drop_shadowing_definitions(source: str, providers: Mapping[str, frozenset[st
     defines the name, the file only calls it (a fake passed to monkeypatch, a fixture or a subclass stays), it
     is no test, and nothing in the file may bind the name otherwise (`import *`)."""
     tree = parse_module(source)
-    if tree is None or any(isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names)
-                           for n in ast.walk(tree)):
+    if tree is None or _star_import(tree):
         return source, []
-    called = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    called = _calls_of(tree)
     callees = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
     as_value = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
                 and id(n) not in callees}
     arguments = {a.arg for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
                  for a in [*n.args.posonlyargs, *n.args.args, *n.args.kwonlyargs]}
-    shared = Counter(n for s in tree.body for n in _lines(s))
-    drop = [s for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and not s.decorator_list
-            and not s.name.startswith("test") and s.name in called and s.name not in as_value | arguments
-            and sum(s.name in names for names in providers.values()) == 1
-            and all(shared[n] == 1 for n in _lines(s))]
+    copies = [s for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and not s.decorator_list
+              and not s.name.startswith("test") and s.name in called and s.name not in as_value | arguments
+              and sum(s.name in names for names in providers.values()) == 1]
+    text, drop = _without(source, tree, copies)
     if not drop:
         return source, []
-    gone = {n for s in drop for n in _lines(s)}
-    text = "".join(line for n, line in enumerate(source.splitlines(keepends=True), 1) if n not in gone)
     return text.strip("\n") + "\n", [s.name for s in drop]
