@@ -50,15 +50,17 @@ def test_a_run_that_ends_worse_delivers_the_best_program(repo: Path, tmp_path: P
 
 
 def test_early_stop_when_rounds_stop_improving(repo: Path, tmp_path: Path) -> None:
-    same = [BAD_IMPL.replace("return", f"# try {i}\n    return") for i in range(3)]
+    same = [BAD_IMPL.replace("return", f"# try {i}\n    return") for i in range(4)]
     script = write_script(tmp_path / "s.json", [
         {"step": "generate", "text": whole(impl=BAD_IMPL)},
-        *({"step": "fix", "text": whole(test=None, impl=impl)} for impl in same),
+        {"step": "fix", "text": whole(test=None, impl=same[0])},  # the same failure again: the model disputes
+        {"step": "generate", "text": whole(test=None, impl=same[1])},  # agreement's sample: the same program
+        *({"step": "fix", "text": whole(test=None, impl=impl)} for impl in same[2:]),
     ])
     s = summary(cli("run", TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json",
                     "--max-iterations", "6"))  # default patience: 2
     assert s["status"] == "failed"
-    assert [r["step"] for r in _requests(s)] == ["test_design", "generate", "fix", "fix"]  # not six attempts
+    assert [r["step"] for r in _requests(s)] == ["test_design", "generate", "fix", "generate", "fix"]  # not six
     assert "stopped early: 2 attempt(s) in a row did not improve on attempt" in s["error"]
     assert [e["attempt"] for e in events(s["trajectory"]) if e["kind"] == "early_stop"] == [4]
 
@@ -154,6 +156,96 @@ def test_two_implementations_that_raise_on_a_model_assert_are_no_witness_against
     assert "a crash is no witness" in agreement[0]["refused"][0]
     assert empty_test in git(repo, "show", f"{s['commit']}:tests/test_slug.py")
     assert git(repo, "show", f"{s['commit']}:textkit/slug.py") == GOOD_IMPL
+
+
+WORD_CHARS_IMPL = 'import re\n\n\ndef slugify(text):\n    return re.sub(r"[^\\w]+", "-", text.lower()).strip("-")\n'
+ASCII_IMPL = ('import re\nimport unicodedata\n\n\ndef slugify(text):\n'
+              '    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()\n'
+              '    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")\n')
+ONLY_UNICODE = 'from textkit.slug import slugify\n\n\ndef test_unicode():\n    assert slugify("Ünïcode") == "unicode"\n'
+
+
+def _no_example_run(repo: Path, tmp_path: Path, test: str, second: str) -> tuple[dict, list[dict]]:
+    """A task with no example: GOOD_IMPL, sent again with a comment (the same failure: the model disputes the
+    test), then the agreement sample `second`, then ASCII_IMPL (it meets every test) if a fix is asked."""
+    script = write_script(tmp_path / "s.json", [
+        {"step": "generate", "text": whole(test=test)},  # GOOD_IMPL: slugify("Ünïcode") == "n-code"
+        {"text": f"textkit/slug.py\n```python\n{GOOD_IMPL}# the test is wrong\n```"},
+        {"step": "generate", "text": f"textkit/slug.py\n```python\n{second}```"},
+        *([{"step": "fix", "text": f"textkit/slug.py\n```python\n{ASCII_IMPL}```"}] if second != SECOND_IMPL
+          or test == ONLY_UNICODE else []),
+        {"step": "commit_message", "text": "feat: add slugify"},
+    ])
+    s = summary(cli("run", TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json"))
+    return s, [e for e in events(s["trajectory"]) if e["kind"] == "agreement"]
+
+
+def test_without_a_task_example_two_implementations_anchored_by_the_tests_outvote_a_model_assert(
+        repo: Path, tmp_path: Path) -> None:
+    """HumanEval/50 (no example in the task): right code, and two of the model's three hand-computed expectations
+    were wrong; with no example nothing weighed them. Two implementations that return one and the same other
+    value on the assert, and meet another assert of the tests together, do."""
+    s, agreement = _no_example_run(repo, tmp_path, WRONG_TEST, SECOND_IMPL)  # both "n-code"; both meet test_basic
+    assert s["status"] == "success", s
+    assert agreement and agreement[0]["dropped"] == ['tests/test_slug.py: `assert slugify(\'Ünïcode\') == \'unicode\'`']
+    committed = git(repo, "show", f"{s['commit']}:tests/test_slug.py")
+    assert "Ünïcode" not in committed and 'slugify("Hello World") == "hello-world"' in committed
+    assert git(repo, "show", f"{s['commit']}:textkit/slug.py") == GOOD_IMPL + "# the test is wrong\n"
+    steps = [r["step"] for r in _requests(s)]
+    assert steps[-2:] == ["generate", "commit_message"] and steps.count("generate") == 2  # one sample, no fix
+
+
+def test_without_a_task_example_a_fix_that_fails_differently_is_worked_on_without_a_sample(
+        repo: Path, tmp_path: Path) -> None:
+    """Agreement costs a call; in a task with no example it is spent only once the model has come back to the
+    same failure (its dispute of the test), not on a fix that fails in a new way."""
+    script = write_script(tmp_path / "s.json", [
+        {"step": "generate", "text": whole(test=WRONG_TEST, impl=BAD_IMPL)},  # fails test_punct and test_unicode
+        {"text": f"textkit/slug.py\n```python\n{GOOD_IMPL}```"},  # fails test_unicode alone: a new failure
+        {"text": f"textkit/slug.py\n```python\n{ASCII_IMPL}```"},
+        {"step": "commit_message", "text": "feat: add slugify"},
+    ])
+    s = summary(cli("run", TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json"))
+    assert s["status"] == "success", s
+    assert not [e for e in events(s["trajectory"]) if e["kind"] == "agreement"]
+    assert git(repo, "show", f"{s['commit']}:textkit/slug.py") == ASCII_IMPL
+
+
+def test_without_a_task_example_the_same_program_sampled_again_is_no_second_witness(
+        repo: Path, tmp_path: Path) -> None:
+    """py_repo_tasks slug with the 1.5B: its resamples were its own wrong code again. With an example the same
+    program is a second vote (the example anchors it); with none, it is the one witness twice."""
+    again = f"textkit/slug.py\n```python\n{GOOD_IMPL}\n\n# sampled again\n```"
+    script = write_script(tmp_path / "s.json", [
+        {"step": "generate", "text": whole(test=WRONG_TEST)},
+        {"text": f"textkit/slug.py\n```python\n{GOOD_IMPL}# the test is wrong\n```"},  # the same failure
+        {"step": "generate", "text": again},  # the agreement sample: not asked again
+        {"text": f"textkit/slug.py\n```python\n{ASCII_IMPL}```"},
+        {"step": "commit_message", "text": "feat: add slugify"},
+    ])
+    s = summary(cli("run", TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json"))
+    assert s["status"] == "success", s
+    agreement = [e for e in events(s["trajectory"]) if e["kind"] == "agreement"]
+    assert [e["why"] for e in agreement] == [
+        "the task has no example, and the second implementation is the same program: no second witness"]
+    assert 'slugify("Ünïcode") == "unicode"' in git(repo, "show", f"{s['commit']}:tests/test_slug.py")
+    assert git(repo, "show", f"{s['commit']}:textkit/slug.py") == ASCII_IMPL
+
+
+@pytest.mark.parametrize(("test", "second", "why"), [
+    (WRONG_TEST, WORD_CHARS_IMPL, "do not return one and the same other value"),  # "n-code" against "ünïcode"
+    (ONLY_UNICODE, SECOND_IMPL, "nothing anchors them"),  # py_repo_tasks words: the one assert was right
+])
+def test_without_a_task_example_unanchored_or_differing_implementations_are_no_witness(
+        repo: Path, tmp_path: Path, test: str, second: str, why: str) -> None:
+    """With no example, two implementations that fail a model assert with different values, or that meet no
+    other assert of the tests together, prove nothing about it (py_repo_tasks `words`: both samples returned
+    {'hello': 2} against the test's one, right, assert): the assert stays and the code is fixed."""
+    s, agreement = _no_example_run(repo, tmp_path, test, second)
+    assert s["status"] == "success", s
+    assert agreement and agreement[0]["dropped"] == [] and why in agreement[0]["refused"][0]
+    assert 'slugify("Ünïcode") == "unicode"' in git(repo, "show", f"{s['commit']}:tests/test_slug.py")
+    assert git(repo, "show", f"{s['commit']}:textkit/slug.py") == ASCII_IMPL
 
 
 LOWER_ONLY = 'def slugify(text):\n    return text.lower()\n'  # misses the task's example

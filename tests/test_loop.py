@@ -79,6 +79,8 @@ def test_the_same_failure_again_leads_to_a_rewrite_request(repo: Path, tmp_path:
     script = write_script(tmp_path / "s.json", [
         {"step": "generate", "text": whole(impl=BAD_IMPL)},
         {"step": "fix", "text": whole(test=None, impl=variant)},
+        # the same failure again in a task with no example: agreement samples once; the same program is no witness
+        {"step": "generate", "text": whole(test=None, impl=BAD_IMPL + "\n# sampled\n")},
         {"step": "fix", "text": whole(test=None, impl=BAD_IMPL)},  # the same failure as attempt 1
         {"step": "rewrite", "text": whole()},
         {"step": "commit_message", "text": "feat: add slugify"},
@@ -88,7 +90,7 @@ def test_the_same_failure_again_leads_to_a_rewrite_request(repo: Path, tmp_path:
     s = summary(proc)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     steps = [e["step"] for e in events(s["trajectory"]) if e["kind"] == "model_request"]
-    assert steps == ["test_design", "generate", "fix", "fix", "rewrite", "commit_message"]
+    assert steps == ["test_design", "generate", "fix", "generate", "fix", "rewrite", "commit_message"]
     rewrite = next(e for e in events(s["trajectory"]) if e["kind"] == "model_request"
                    and e["step"] == "rewrite")["messages"][-1]["content"]
     assert "Start from scratch" in rewrite

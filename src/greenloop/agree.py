@@ -1,11 +1,15 @@
-"""Broken test or broken code, decided by evidence. When the program meets every example of the task and
-breaks nothing, but one of the run's own tests fails, the test may be what is wrong (small models often write
-wrong expectations). Instead of "fixing" code that may be right, a second implementation is sampled from the
-lean prompt and both are run against every assertion (CodeT's dual agreement, candidates.py):
+"""Broken test or broken code, decided by evidence. When the program meets every example of the task (or the
+task has none) and breaks nothing, but one of the run's own tests fails, the test may be what is wrong (small
+models often write wrong expectations). Instead of "fixing" code that may be right, a second implementation is
+sampled from the lean prompt and both are run against every assertion (CodeT's dual agreement, candidates.py):
 - the second one meets the examples and more of the tests: it replaces the first;
 - both meet every example and neither meets an assertion: two independent implementations that satisfy the
   task disagree with that assertion, so it is dropped from the frozen tests (recorded, shown as a warning) —
   unless one of them raised on it, or before it, instead of returning a value (a crash is no witness);
+- a task with no example has no anchor of its own, so the tests must give one: the assertion is dropped only
+  when both return one and the same other value on it and both meet another assertion of the run's tests that
+  stays (HumanEval/50: right code, two wrong hand-computed expectations beside a right one; py_repo_tasks
+  `words`: two wrong implementations agreed against the test's one assert, which was right);
 - otherwise nothing is decided and the loop asks for a fix as usual.
 An assertion that restates a task example can never be dropped (frozen.TestGuard.dispute)."""
 
@@ -41,10 +45,13 @@ class Agreement:
         return bool(self.outcome.written or self.dropped)
 
 
-def applies(st: State, examples_missed: int, regressions: int, new_failed: int) -> bool:
+def applies(st: State, examples_missed: int, regressions: int, new_failed: int, signature: str) -> bool:
     """Every task example met, nothing broken, only the run's own tests failing, and not tried yet. A task with
-    no example has no anchor to tell right code from a shared misreading: agreement does not apply."""
-    return (bool(st.examples) and examples_missed == 0 and regressions == 0 and new_failed > 0
+    no example has no anchor of its own: there the model must have come back to the same failure (`signature`,
+    testrun.failure_signature) in an earlier attempt of the run, its way of disputing the test (HumanEval/38,
+    /50), before a sample is spent on it; a fix that fails otherwise is worked on as usual."""
+    repeated = any(a.outcome == "tests_failed" and a.signature == signature for a in st.history)
+    return (examples_missed == 0 and regressions == 0 and new_failed > 0 and (bool(st.examples) or repeated)
             and not st.agreement_tried and st.guard is not None)
 
 
@@ -62,6 +69,46 @@ def _one_line(check: Check) -> str | None:
         return None
     node = tree.body[0] if len(tree.body) == 1 else None
     return ast.unparse(node) if isinstance(node, ast.Assert) else None
+
+
+def _no_witness(st: State, matrix: Matrix, eligible: list[int], check: Check, anchored: bool) -> str:
+    """Why the implementations are no witness against the check, or "" when they are."""
+    if _raised(matrix, eligible, check):
+        return "an implementation raised on it, or before it so that it never ran: a crash is no witness"
+    if not st.examples and not _same_value(matrix, eligible, check):
+        return "the task has no example, and the implementations do not return one and the same other value"
+    if not st.examples and not anchored:
+        return ("the task has no example, and the implementations meet no other assertion of the tests together: "
+                "nothing anchors them")
+    return ""
+
+
+def _same_value(matrix: Matrix, eligible: list[int], check: Check) -> bool:
+    """Every implementation gave one and the same value on the check."""
+    got = {o.got if (o := matrix[i].get(check.id)) is not None and not o.raised and o.got else None
+           for i in eligible}
+    return len(got) == 1 and None not in got
+
+
+def _anchored(matrix: Matrix, eligible: list[int], tests: list[Check], disputed: list[Check]) -> bool:
+    """Every implementation meets one and the same assertion of the run's tests that is not disputed."""
+    return any(c not in disputed and all((o := matrix[i].get(c.id)) is not None and o.ok for i in eligible)
+               for c in tests)
+
+
+def _same_program(sample: ReplyOutcome) -> bool:
+    """The sample's files are the recorded ones but for comments and layout (the 1.5B model resends its own
+    code with a comment changed)."""
+    return all(_normal(f.path, f.before) == _normal(f.path, f.after) for f in sample.written.values())
+
+
+def _normal(path: str, text: str | None) -> str | None:
+    if text is None or not path.endswith(".py"):
+        return text
+    try:
+        return ast.dump(ast.parse(text))
+    except SyntaxError:
+        return text
 
 
 def _raised(matrix: Matrix, eligible: list[int], check: Check) -> bool:
@@ -99,6 +146,10 @@ def settle(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, sett
             traj.event(step, "agreement", decided=False, why="the second implementation is not valid",
                        errors=sample.errors)
             continue
+        if not st.examples and (same or _same_program(sample)):  # the model stands by its program: no more asked
+            traj.event(step, "agreement", decided=False, why="the task has no example, and the second "
+                       "implementation is the same program: no second witness")
+            return Agreement(ReplyOutcome(), text=text)
         cands = [_current(st), sample]
         matrix, modules, example_module = cross_check(cands, st.examples, ws, sandbox, python,
                                                       settings.test_timeout, st.ledger.tests)
@@ -114,11 +165,10 @@ def settle(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, sett
     result = Agreement(ReplyOutcome(), text=text)
     if choice.implementation == 1 and not same:
         result.outcome = sample
-    crashed = [c for c in choice.disputed if _raised(matrix, choice.eligible, c)]
-    disputes = [line for c in choice.disputed if c not in crashed and (line := _one_line(c))]
-    refused = [f"{c.path}: {line} (an implementation raised on it, or before it so that it never ran: a crash is "
-               "no witness)"
-               for c in crashed if (line := _one_line(c))]
+    anchored = _anchored(matrix, choice.eligible, checks.get(-1, []), choice.disputed)
+    kept = {c.id: why for c in choice.disputed if (why := _no_witness(st, matrix, choice.eligible, c, anchored))}
+    disputes = [line for c in choice.disputed if c.id not in kept and (line := _one_line(c))]
+    refused = [f"{c.path}: {line} ({kept[c.id]})" for c in choice.disputed if c.id in kept and (line := _one_line(c))]
     if disputes and st.guard is not None:
         notes, changed = st.guard.dispute("\n".join(f"DISPUTE: {d}" for d in disputes), st.examples)
         loosen(st, changed)

@@ -19,7 +19,7 @@ from greenloop.judge import Verdict, judge, red_run
 from greenloop.outline import top_level_names
 from greenloop.protocols import Sandbox
 from greenloop.state import State
-from greenloop.testrun import failure_summary
+from greenloop.testrun import failure_signature, failure_summary
 from greenloop.trajectory import Trajectory
 from greenloop.types import Step
 from greenloop.workspace import Workspace
@@ -100,11 +100,12 @@ def check(st: State, tools: Tools, attempt: int, step: Step, extra: str) -> Chec
     summary = missed[0] if missed else (f"broke {broke} existing test(s): {', '.join(broken[:3])}" if broken
                                         else failure_summary(report))
     failure = _blame(st, verdict, traj) + failure
+    signature = failure_signature(failure)  # how this attempt's program failed, even if it is undone below
     failure = _keep_best(st, traj, attempt, score(verdict, len(st.examples), len(missed), broke), failure)
     counts = verdict.counts(st.baseline_or_absent)
     # with candidates, every attempt already cross-checks several implementations (candidates.py)
     st.settle = settings.agreement and settings.candidates == 1 and applies(st, len(missed), broke,
-                                                                             counts["new_failed"])
+                                                                             counts["new_failed"], signature)
     return Checked("tests_failed", failure, summary)
 
 
