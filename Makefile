@@ -21,8 +21,13 @@ $(VENV)/.installed: $(VENV)/.system pyproject.toml
 setup: $(VENV)/.installed
 
 # llama-cpp-python compiles from source the first time (about 9 minutes on 2 cores); pip caches the wheel.
+# It builds for this CPU (-march=native) but without Intel AMX: on a host whose CPU reports AMX and whose
+# kernel or hypervisor does not grant it, the AMX kernels fault on the first token (a segmentation fault in
+# libggml-cpu, seen on 2026-12-05). The flags are kept only if the compiler knows them.
+NO_AMX := $(shell echo 'int main(void){return 0;}' | $${CC:-cc} -mno-amx-tile -mno-amx-int8 -mno-amx-bf16 -x c - \
+	-o /dev/null 2>/dev/null && echo -mno-amx-tile -mno-amx-int8 -mno-amx-bf16)
 $(VENV)/.local: $(VENV)/.installed
-	$(VENV)/bin/pip install -q -e '.[dev,local]'
+	CFLAGS="$(NO_AMX) $$CFLAGS" CXXFLAGS="$(NO_AMX) $$CXXFLAGS" $(VENV)/bin/pip install -q -e '.[dev,local]'
 	touch $@
 
 setup-local: $(VENV)/.local
