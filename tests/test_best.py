@@ -257,15 +257,14 @@ def test_a_second_sample_is_compared_with_the_recorded_program_not_with_the_samp
     recorded program again", a second vote for the right code from a program that misses the task's example."""
     script = write_script(tmp_path / "s.json", [
         {"step": "generate", "text": whole(test=WRONG_TEST)},  # right code, one wrong expectation
-        {"step": "generate", "text": f"textkit/slug.py\n```python\n{LOWER_ONLY}```"},
-        {"step": "generate", "text": f"textkit/slug.py\n```python\n{LOWER_ONLY}```"},
+        *({"step": "generate", "text": f"textkit/slug.py\n```python\n{LOWER_ONLY}```"} for _ in range(3)),
         {"step": "fix", "text": f"textkit/slug.py\n```python\n{GOOD_IMPL}```"},  # undecided: a fix is asked
     ])
     s = summary(cli("run", EXAMPLE_TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json",
                     "--max-iterations", "2"))
     agreement = [e for e in events(s["trajectory"]) if e["kind"] == "agreement"]
-    assert [e["decided"] for e in agreement] == [False, False]
-    assert agreement[1]["eligible"] == [0] and agreement[1]["dropped"] == []
+    assert [e["decided"] for e in agreement] == [False, False, False]
+    assert agreement[2]["eligible"] == [0] and agreement[2]["dropped"] == []
     assert s["status"] == "failed"  # the wrong test stands: nothing outvoted it
 
 
