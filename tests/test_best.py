@@ -165,15 +165,14 @@ ASCII_IMPL = ('import re\nimport unicodedata\n\n\ndef slugify(text):\n'
 ONLY_UNICODE = 'from textkit.slug import slugify\n\n\ndef test_unicode():\n    assert slugify("Ünïcode") == "unicode"\n'
 
 
-def _no_example_run(repo: Path, tmp_path: Path, test: str, second: str) -> tuple[dict, list[dict]]:
+def _no_example_run(repo: Path, tmp_path: Path, test: str, second: str, fix: bool = True) -> tuple[dict, list[dict]]:
     """A task with no example: GOOD_IMPL, sent again with a comment (the same failure: the model disputes the
     test), then the agreement sample `second`, then ASCII_IMPL (it meets every test) if a fix is asked."""
     script = write_script(tmp_path / "s.json", [
         {"step": "generate", "text": whole(test=test)},  # GOOD_IMPL: slugify("Ünïcode") == "n-code"
         {"text": f"textkit/slug.py\n```python\n{GOOD_IMPL}# the test is wrong\n```"},
         {"step": "generate", "text": f"textkit/slug.py\n```python\n{second}```"},
-        *([{"step": "fix", "text": f"textkit/slug.py\n```python\n{ASCII_IMPL}```"}] if second != SECOND_IMPL
-          or test == ONLY_UNICODE else []),
+        *([{"step": "fix", "text": f"textkit/slug.py\n```python\n{ASCII_IMPL}```"}] if fix else []),
         {"step": "commit_message", "text": "feat: add slugify"},
     ])
     s = summary(cli("run", TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json"))
@@ -185,7 +184,7 @@ def test_without_a_task_example_two_implementations_anchored_by_the_tests_outvot
     """HumanEval/50 (no example in the task): right code, and two of the model's three hand-computed expectations
     were wrong; with no example nothing weighed them. Two implementations that return one and the same other
     value on the assert, and meet another assert of the tests together, do."""
-    s, agreement = _no_example_run(repo, tmp_path, WRONG_TEST, SECOND_IMPL)  # both "n-code"; both meet test_basic
+    s, agreement = _no_example_run(repo, tmp_path, WRONG_TEST, SECOND_IMPL, fix=False)  # both "n-code", test_basic
     assert s["status"] == "success", s
     assert agreement and agreement[0]["dropped"] == ['tests/test_slug.py: `assert slugify(\'Ünïcode\') == \'unicode\'`']
     committed = git(repo, "show", f"{s['commit']}:tests/test_slug.py")
@@ -215,7 +214,9 @@ def test_without_a_task_example_the_same_program_sampled_again_is_no_second_witn
         repo: Path, tmp_path: Path) -> None:
     """py_repo_tasks slug with the 1.5B: its resamples were its own wrong code again. With an example the same
     program is a second vote (the example anchors it); with none, it is the one witness twice."""
-    again = f"textkit/slug.py\n```python\n{GOOD_IMPL}\n\n# sampled again\n```"
+    renamed = GOOD_IMPL.replace("text", "s").replace("-> str:", '-> str:\n    """A slug."""  # sampled again')
+    assert renamed != GOOD_IMPL  # the same program: another parameter name, a docstring, a comment
+    again = f"textkit/slug.py\n```python\n{renamed}```"
     script = write_script(tmp_path / "s.json", [
         {"step": "generate", "text": whole(test=WRONG_TEST)},
         {"text": f"textkit/slug.py\n```python\n{GOOD_IMPL}# the test is wrong\n```"},  # the same failure
@@ -235,6 +236,12 @@ def test_without_a_task_example_the_same_program_sampled_again_is_no_second_witn
 @pytest.mark.parametrize(("test", "second", "why"), [
     (WRONG_TEST, WORD_CHARS_IMPL, "do not return one and the same other value"),  # "n-code" against "ünïcode"
     (ONLY_UNICODE, SECOND_IMPL, "nothing anchors them"),  # py_repo_tasks words: the one assert was right
+    # an assert that holds whatever slugify returns is no anchor: only another `slugify(literal) == literal` is
+    (ONLY_UNICODE + '\n\ndef test_type():\n    assert isinstance(slugify("a b"), str)\n', SECOND_IMPL,
+     "nothing anchors them"),
+    # the probe records the left side's value: with the literal there both "return" 'unicode' (a review's find)
+    (GOOD_TEST + '\n\ndef test_unicode():\n    assert "unicode" == slugify("Ünïcode")\n', SECOND_IMPL,
+     "is no `assert call(...) == literal`"),
 ])
 def test_without_a_task_example_unanchored_or_differing_implementations_are_no_witness(
         repo: Path, tmp_path: Path, test: str, second: str, why: str) -> None:
@@ -244,7 +251,7 @@ def test_without_a_task_example_unanchored_or_differing_implementations_are_no_w
     s, agreement = _no_example_run(repo, tmp_path, test, second)
     assert s["status"] == "success", s
     assert agreement and agreement[0]["dropped"] == [] and why in agreement[0]["refused"][0]
-    assert 'slugify("Ünïcode") == "unicode"' in git(repo, "show", f"{s['commit']}:tests/test_slug.py")
+    assert 'slugify("Ünïcode")' in git(repo, "show", f"{s['commit']}:tests/test_slug.py")
     assert git(repo, "show", f"{s['commit']}:textkit/slug.py") == ASCII_IMPL
 
 

@@ -6,10 +6,12 @@ sampled from the lean prompt and both are run against every assertion (CodeT's d
 - both meet every example and neither meets an assertion: two independent implementations that satisfy the
   task disagree with that assertion, so it is dropped from the frozen tests (recorded, shown as a warning) —
   unless one of them raised on it, or before it, instead of returning a value (a crash is no witness);
-- a task with no example has no anchor of its own, so the tests must give one: the assertion is dropped only
-  when both return one and the same other value on it and both meet another assertion of the run's tests that
-  stays (HumanEval/50: right code, two wrong hand-computed expectations beside a right one; py_repo_tasks
-  `words`: two wrong implementations agreed against the test's one assert, which was right);
+- a task with no example has no anchor of its own, so the tests must give one: an `assert f(...) == literal` is
+  dropped only when both return one and the same other value on it and both meet another `assert f(...) ==
+  literal` of the run's tests on the same function (HumanEval/50: right code, two wrong hand-computed expectations
+  beside a right one; py_repo_tasks `words`: two wrong implementations agreed against the test's one assert,
+  which was right); and a second implementation that is the first one again (but for comments, docstrings,
+  layout and names) is no second witness there;
 - otherwise nothing is decided and the loop asks for a fix as usual.
 An assertion that restates a task example can never be dropped (frozen.TestGuard.dispute)."""
 
@@ -72,16 +74,43 @@ def _one_line(check: Check) -> str | None:
     return ast.unparse(node) if isinstance(node, ast.Assert) else None
 
 
-def _no_witness(st: State, matrix: Matrix, eligible: list[int], check: Check, anchored: bool) -> str:
+def _no_witness(st: State, matrix: Matrix, eligible: list[int], check: Check, anchors: list[Check]) -> str:
     """Why the implementations are no witness against the check, or "" when they are."""
     if _raised(matrix, eligible, check):
         return "an implementation raised on it, or before it so that it never ran: a crash is no witness"
-    if not st.examples and not _same_value(matrix, eligible, check):
+    if st.examples:
+        return ""
+    callee = _call_to_literal(check)
+    if callee is None:
+        return ("the task has no example, and it is no `assert call(...) == literal`: what the implementations "
+                "returned is not known")
+    if not _same_value(matrix, eligible, check):
         return "the task has no example, and the implementations do not return one and the same other value"
-    if not st.examples and not anchored:
-        return ("the task has no example, and the implementations meet no other assertion of the tests together: "
-                "nothing anchors them")
+    if not any(_call_to_literal(a) == callee for a in anchors if a.source != check.source):
+        return (f"the task has no example, and the implementations meet no other `assert {callee}(...) == literal` "
+                "of the tests together: nothing anchors them")
     return ""
+
+
+def _call_to_literal(check: Check) -> str | None:
+    """The name of the function an `assert f(literals) == literal` calls, else None. The probe records the left
+    side's value, so the call must be there; its arguments must be literals, so that the assert checks one case
+    (one in a loop or a helper checks many, and dropping it would drop them all); a literal None is what a stub
+    returns."""
+    line = _one_line(check)
+    test = ast.parse(line).body[0].test if line else None  # type: ignore[attr-defined]
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)
+            and isinstance(test.left, ast.Call)):
+        return None
+    try:
+        if ast.literal_eval(test.comparators[0]) is None:
+            return None
+        for arg in [*test.left.args, *(k.value for k in test.left.keywords)]:
+            ast.literal_eval(arg)
+    except (ValueError, TypeError, RecursionError):  # no literal (an unhashable key, nesting too deep)
+        return None
+    func = test.left.func
+    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
 
 
 def _same_value(matrix: Matrix, eligible: list[int], check: Check) -> bool:
@@ -91,15 +120,16 @@ def _same_value(matrix: Matrix, eligible: list[int], check: Check) -> bool:
     return len(got) == 1 and None not in got
 
 
-def _anchored(matrix: Matrix, eligible: list[int], tests: list[Check], disputed: list[Check]) -> bool:
-    """Every implementation meets one and the same assertion of the run's tests that is not disputed."""
-    return any(c not in disputed and all((o := matrix[i].get(c.id)) is not None and o.ok for i in eligible)
-               for c in tests)
+def _anchors(matrix: Matrix, eligible: list[int], tests: list[Check], disputed: list[Check]) -> list[Check]:
+    """The assertions of the run's tests, not disputed, that every implementation meets."""
+    ids = {c.id for c in disputed}
+    return [c for c in tests if c.id not in ids and all((o := matrix[i].get(c.id)) is not None and o.ok
+                                                        for i in eligible)]
 
 
 def _same_program(sample: ReplyOutcome) -> bool:
-    """The sample's files are the recorded ones but for comments and layout (the 1.5B model resends its own
-    code with a comment changed)."""
+    """The sample's files are the recorded ones but for comments, docstrings, layout and the names of variables
+    and parameters (the 1.5B model resends its own code with a comment changed)."""
     return all(_normal(f.path, f.before) == _normal(f.path, f.after) for f in sample.written.values())
 
 
@@ -107,9 +137,19 @@ def _normal(path: str, text: str | None) -> str | None:
     if text is None or not path.endswith(".py"):
         return text
     try:
-        return ast.dump(ast.parse(text))
+        tree = ast.parse(text)
     except SyntaxError:
         return text
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            node.id = "_"
+        elif isinstance(node, ast.arg):
+            node.arg = "_"
+        body = getattr(node, "body", None)
+        if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str)):
+            node.body = body[1:]  # type: ignore[attr-defined]
+    return ast.dump(tree)
 
 
 def _raised(matrix: Matrix, eligible: list[int], check: Check) -> bool:
@@ -122,7 +162,8 @@ def _raised(matrix: Matrix, eligible: list[int], check: Check) -> bool:
 def _sample(st: State, model: MeteredModel, ws: Workspace, settings: Settings, traj: Trajectory,
             step: str) -> tuple[str, ReplyOutcome, bool]:
     """A second implementation from the lean prompt at retry_temperature, its tests set aside; and whether it
-    is the current program again (a second vote for it, returned as the current program)."""
+    is the current program again (a second vote for it where the task's examples anchor it, returned as the
+    current program)."""
     text = model.complete(implement_messages(st), "generate", settings.retry_temperature).text
     created = frozenset(p for p, e in st.ledger.entries.items() if e.original is None)
     sample = prepare_reply(text, ws, settings, set(st.ledger.written()), traj, step, st.reply_target, st.guard,
@@ -166,8 +207,8 @@ def settle(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, sett
     result = Agreement(ReplyOutcome(), text=text)
     if choice.implementation == 1 and not same:
         result.outcome = sample
-    anchored = _anchored(matrix, choice.eligible, checks.get(-1, []), choice.disputed)
-    kept = {c.id: why for c in choice.disputed if (why := _no_witness(st, matrix, choice.eligible, c, anchored))}
+    anchors = _anchors(matrix, choice.eligible, checks.get(-1, []), choice.disputed)
+    kept = {c.id: why for c in choice.disputed if (why := _no_witness(st, matrix, choice.eligible, c, anchors))}
     disputes = [line for c in choice.disputed if c.id not in kept and (line := _one_line(c))]
     refused = [f"{c.path}: {line} ({kept[c.id]})" for c in choice.disputed if c.id in kept and (line := _one_line(c))]
     if disputes and st.guard is not None:
