@@ -16,9 +16,10 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import subprocess
 import time
 from pathlib import Path
+
+from repotasks import short_commit
 
 from greenloop.config import load_settings
 from greenloop.models import resolve
@@ -58,9 +59,8 @@ def main() -> None:
         rows.append({"task": path.stem, "step": step, "same": text == recorded,
                      "seconds": round(time.monotonic() - start, 1)})
         print(json.dumps(rows[-1]), flush=True)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                            timeout=30).stdout.strip()
-    out = {"machine": f"{platform.node()} {platform.machine()}", "date": time.strftime("%Y-%m-%d"), "commit": commit,
+    out = {"machine": f"{platform.node()} {platform.machine()}", "date": time.strftime("%Y-%m-%d"),
+           "commit": short_commit(),
            "model": args.model, "run": str(args.run), "requests": len(rows),
            "same": sum(r["same"] for r in rows), "differ": [r["task"] for r in rows if not r["same"]], "rows": rows}
     if args.out:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from greenloop.attempt import ReplyOutcome, prepare_reply
-from greenloop.candidates import Matrix, choose, cross_check
+from greenloop.candidates import Matrix, choose, cross_check, passed_checks
 from greenloop.config import Settings
 from greenloop.draft import implement_messages, loosen
 from greenloop.edits import AppliedFile
@@ -65,13 +65,19 @@ def _current(st: State) -> ReplyOutcome:
     return out
 
 
-def _one_line(check: Check) -> str | None:
+def _assert_of(check: Check) -> ast.Assert | None:
+    """The check as one assert statement, else None."""
     try:
         tree = ast.parse(check.source.strip())
     except SyntaxError:
         return None
     node = tree.body[0] if len(tree.body) == 1 else None
-    return ast.unparse(node) if isinstance(node, ast.Assert) else None
+    return node if isinstance(node, ast.Assert) else None
+
+
+def _one_line(check: Check) -> str | None:
+    node = _assert_of(check)
+    return ast.unparse(node) if node is not None else None
 
 
 def _no_witness(st: State, matrix: Matrix, eligible: list[int], check: Check, anchors: list[Check]) -> str:
@@ -97,8 +103,8 @@ def _call_to_literal(check: Check) -> str | None:
     side's value, so the call must be there; its arguments must be literals, so that the assert checks one case
     (one in a loop or a helper checks many, and dropping it would drop them all); a literal None is what a stub
     returns."""
-    line = _one_line(check)
-    test = ast.parse(line).body[0].test if line else None  # type: ignore[attr-defined]
+    node = _assert_of(check)
+    test = node.test if node is not None else None
     if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)
             and isinstance(test.left, ast.Call)):
         return None
@@ -122,9 +128,10 @@ def _same_value(matrix: Matrix, eligible: list[int], check: Check) -> bool:
 
 def _anchors(matrix: Matrix, eligible: list[int], tests: list[Check], disputed: list[Check]) -> list[Check]:
     """The assertions of the run's tests, not disputed, that every implementation meets."""
-    ids = {c.id for c in disputed}
-    return [c for c in tests if c.id not in ids and all((o := matrix[i].get(c.id)) is not None and o.ok
-                                                        for i in eligible)]
+    disputed_ids = {c.id for c in disputed}
+    ids = [c.id for c in tests if c.id not in disputed_ids]
+    met = frozenset.intersection(*(passed_checks(matrix[i], ids) for i in eligible))
+    return [c for c in tests if c.id in met]
 
 
 def _same_program(sample: ReplyOutcome) -> bool:

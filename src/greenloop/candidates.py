@@ -78,7 +78,7 @@ def cross_check(cands: Sequence[ReplyOutcome], examples: Sequence[Example], ws: 
     return matrix, modules, example_module
 
 
-def _passed(outcomes: dict[str, Outcome], ids: Sequence[str]) -> frozenset[str]:
+def passed_checks(outcomes: dict[str, Outcome], ids: Sequence[str]) -> frozenset[str]:
     return frozenset(cid for cid in ids if (o := outcomes.get(cid)) is not None and o.ok)
 
 
@@ -86,15 +86,15 @@ def choose(matrix: Matrix, checks: dict[int, list[Check]], example_ids: Sequence
     """Dual agreement over the cross-check matrix. Ties go to the earlier candidate (the greedy one).
     `checks[-1]`: the tests already on disk, shared by all candidates (a fix step)."""
     model_ids = [c.id for cs in checks.values() for c in cs]
-    best_examples = max(len(_passed(matrix[i], example_ids)) for i in matrix)
-    eligible = [i for i in sorted(matrix) if len(_passed(matrix[i], example_ids)) == best_examples]
-    sets = {i: _passed(matrix[i], model_ids) for i in eligible}
+    best_examples = max(len(passed_checks(matrix[i], example_ids)) for i in matrix)
+    eligible = [i for i in sorted(matrix) if len(passed_checks(matrix[i], example_ids)) == best_examples]
+    sets = {i: passed_checks(matrix[i], model_ids) for i in eligible}
     scores = {i: sum(1 for j in eligible if sets[j] == sets[i]) * len(sets[i]) for i in eligible}
     implementation = max(eligible, key=lambda i: (scores[i], -i))
 
     def fit(k: int) -> tuple[int, int, int]:
         own = [c.id for c in checks.get(k, [])]
-        passed = len(_passed(matrix[implementation], own))
+        passed = len(passed_checks(matrix[implementation], own))
         return passed, -(len(own) - passed), int(k == implementation)
     tests = max(sorted((k for k in checks if checks[k]), reverse=True), key=fit, default=-1)
     disputed = []  # only implementations that meet every task example are witnesses against a test
