@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import BAD_IMPL, GOOD_IMPL, GOOD_TEST, TASK, cli, events, git, summary, whole, write_script
 
+from greenloop.frozen import changed_tests
+
 WORSE_IMPL = 'def slugify(text):\n    return text.strip()\n'  # fails both tests; BAD_IMPL passes test_basic
 # tests and code from one generate call (test_design = false): the reply's wrong code comes with its tests, and a
 # fix follows; with the default test design a lean first draft that misses the task's example is redrafted
@@ -255,6 +257,55 @@ def test_without_a_task_example_unanchored_or_differing_implementations_are_no_w
     assert git(repo, "show", f"{s['commit']}:textkit/slug.py") == ASCII_IMPL
 
 
+def test_without_a_task_example_a_reply_that_edits_the_failing_frozen_test_disputes_it(
+        repo: Path, tmp_path: Path) -> None:
+    """py_repo_tasks chunk with the 1.5B: right code, one wrong hand-computed expectation among 28 asserts; the
+    model answered three fix requests with the test file, that assert rewritten (refused: the tests are frozen),
+    and never came back to the same failure before the budget ran out. A reply that changes nothing but the
+    failing frozen test disputes it as plainly as the code sent again: the agreement sample follows it."""
+    disputed = WRONG_TEST.replace('== "unicode"', '== "n-code"')
+    script = write_script(tmp_path / "s.json", [
+        {"step": "generate", "text": whole(test=WRONG_TEST)},  # GOOD_IMPL: slugify("Ünïcode") == "n-code"
+        {"step": "fix", "text": f"tests/test_slug.py\n```python\n{disputed}```"},  # refused: frozen
+        {"step": "generate", "text": f"textkit/slug.py\n```python\n{SECOND_IMPL}```"},  # the agreement sample
+        {"step": "commit_message", "text": "feat: add slugify"},
+    ])
+    s = summary(cli("run", TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json"))
+    assert s["status"] == "success", s
+    attempts = [(e["number"], e["outcome"]) for e in events(s["trajectory"]) if e["kind"] == "attempt"]
+    assert attempts[:2] == [(1, "tests_failed"), (2, "refused")], attempts
+    agreement = [e for e in events(s["trajectory"]) if e["kind"] == "agreement"]
+    assert agreement and agreement[0]["dropped"] == ['tests/test_slug.py: `assert slugify(\'Ünïcode\') == \'unicode\'`']
+    assert "Ünïcode" not in git(repo, "show", f"{s['commit']}:tests/test_slug.py")
+    assert git(repo, "show", f"{s['commit']}:textkit/slug.py") == GOOD_IMPL
+
+
+def test_without_a_task_example_a_refused_edit_of_another_test_is_no_dispute(repo: Path, tmp_path: Path) -> None:
+    """Only the test that fails is disputed by a reply that rewrites it; a reply that rewrites a passing test (or
+    a test of the project) says nothing about the failing one, and the next request is a fix as before."""
+    other = WRONG_TEST.replace('"hello-world"', '"hello_world"')  # test_basic, which passes
+    script = write_script(tmp_path / "s.json", [
+        {"step": "generate", "text": whole(test=WRONG_TEST)},
+        {"step": "fix", "text": f"tests/test_slug.py\n```python\n{other}```"},  # refused: frozen
+        {"step": "fix", "text": f"textkit/slug.py\n```python\n{ASCII_IMPL}```"},
+        {"step": "commit_message", "text": "feat: add slugify"},
+    ])
+    s = summary(cli("run", TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json"))
+    assert s["status"] == "success", s
+    assert not [e for e in events(s["trajectory"]) if e["kind"] == "agreement"]
+    assert git(repo, "show", f"{s['commit']}:textkit/slug.py") == ASCII_IMPL
+
+
+def test_the_frozen_tests_a_reply_rewrites_are_named_by_function_and_class() -> None:
+    frozen = ("import pytest\n\n\ndef test_a():\n    assert f(1) == 2\n\n\nclass TestB:\n"
+              "    def test_c(self):\n        assert f(2) == 3\n\n\ndef test_d():\n    assert f(3) == 4\n")
+    rewritten = frozen.replace("f(1) == 2", "f(1) == 5").replace("f(2) == 3", "f(2) == 6")
+    assert changed_tests(frozen, rewritten) == ["test_a", "TestB"]
+    assert changed_tests(frozen, frozen + "\n\ndef test_e():\n    assert f(4) == 5\n") == []  # a test added
+    assert changed_tests(frozen, frozen.replace("def test_d", "def test_x")) == ["test_d"]  # removed
+    assert changed_tests(frozen, "def (") == []  # no Python: refused by validation, no test named
+
+
 LOWER_ONLY = 'def slugify(text):\n    return text.lower()\n'  # misses the task's example
 
 
@@ -356,7 +407,9 @@ def test_a_test_that_uses_an_api_the_code_lacks_is_not_called_broken(repo: Path,
     files = {"tests/test_stack.py": test, "textkit/stack.py": impl}
     script = write_script(tmp_path / "s.json", [
         {"step": "generate", "text": whole(test=None, impl=None, **files)},
-        {"step": "fix", "text": whole(test=None, impl=None, **{"tests/test_stack.py": fitted})},
+        {"step": "fix", "text": whole(test=None, impl=None, **{"tests/test_stack.py": fitted})},  # refused
+        # that refused rewrite disputes the test: an agreement sample (the same code: no witness), then the fix
+        {"step": "generate", "text": whole(test=None, impl=None, **{"textkit/stack.py": impl})},
         {"step": "fix", "text": whole(test=None, impl=None, **{"textkit/stack.py": right})},
         {"step": "commit_message", "text": "feat: add Stack"},
     ])

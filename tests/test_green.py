@@ -120,7 +120,8 @@ def test_weakening_a_frozen_new_test_never_ends_green(repo: Path, tmp_path: Path
     weak = "from textkit.slug import slugify\n\n\ndef test_basic():\n    assert slugify('Hello World') is not None\n"
     s = run(repo, tmp_path, [
         {"step": "generate", "text": whole(impl=bad)},
-        {"step": "fix", "text": whole(test=weak, impl=bad)},
+        {"step": "fix", "text": whole(test=weak, impl=bad)},  # refused, and a dispute of the failing test:
+        {"step": "generate", "text": whole(test=None, impl=bad)},  # the agreement sample, the same program
         {"step": "fix", "text": whole(test=GOOD_TEST.replace("'hello-world'", "slugify('Hello World')"), impl=bad)},
     ], "--max-iterations", "3")
     assert s["status"] == "failed" and s["commit"] is None

@@ -18,6 +18,7 @@ An assertion that restates a task example can never be dropped (frozen.TestGuard
 from __future__ import annotations
 
 import ast
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,8 +55,26 @@ def applies(st: State, examples_missed: int, regressions: int, new_failed: int, 
     testrun.failure_signature) in an earlier attempt of the run, its way of disputing the test (HumanEval/38,
     /50), before a sample is spent on it; a fix that fails otherwise is worked on as usual."""
     repeated = any(a.outcome == "tests_failed" and a.signature == signature for a in st.history)
-    return (examples_missed == 0 and regressions == 0 and new_failed > 0 and (bool(st.examples) or repeated)
-            and not st.agreement_tried and st.guard is not None)
+    return _open(st, examples_missed, regressions, new_failed) and (bool(st.examples) or repeated)
+
+
+def _open(st: State, examples_missed: int, regressions: int, new_failed: int) -> bool:
+    return (examples_missed == 0 and regressions == 0 and new_failed > 0 and not st.agreement_tried
+            and st.guard is not None)
+
+
+def disputed(st: State, rewrote: Sequence[str]) -> bool:
+    """A reply refused for rewriting frozen tests (`rewrote`, path::name), one of which fails on the program as
+    judged, disputes that test as plainly as the code sent again (py_repo_tasks chunk with the 1.5B: right code,
+    one wrong expectation among 28 asserts, and three fix requests answered with that test rewritten): the same
+    agreement as after a repeated failure applies."""
+    verdict = st.verdict
+    if verdict is None or verdict.green:
+        return False
+    failing = [o.id.split("[")[0] for o in verdict.new if o.status != "passed"]
+    hit = any(f == t or f.startswith(f"{t}::") for f in failing for t in rewrote)
+    broke = sum(1 for i in verdict.regressions if i not in st.frozen_ids)
+    return hit and _open(st, st.missed, broke, len(failing))
 
 
 def _current(st: State) -> ReplyOutcome:

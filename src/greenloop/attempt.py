@@ -36,6 +36,7 @@ class ReplyOutcome:
     warnings: list[str] = field(default_factory=list)
     kind: str = "ok"  # ok | format_error | edit_error | invalid | refused | unchanged
     notes: list[str] = field(default_factory=list)  # for the next request if the tests fail (candidates.py)
+    rewrote: list[str] = field(default_factory=list)  # frozen tests (path::name) the reply tried to change, refused
 
 
 def prepare_reply(text: str, ws: Workspace, settings: Settings, already: set[str], traj: Trajectory,
@@ -117,6 +118,7 @@ def prepare_reply(text: str, ws: Workspace, settings: Settings, already: set[str
             why = why or str(exc)
         if why:
             out.refused.append(f"refused: {why}")
+            out.rewrote.extend(guard.changed(path, f.after) if guard is not None else [])
             del files[path]
     try:
         policy.check_count(set(files) | already)

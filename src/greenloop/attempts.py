@@ -58,11 +58,12 @@ class Result:
     notes: tuple[str, ...] = ()  # for the next request if the tests fail
     drafts: int = 0  # first drafts this attempt asked for (generate, redraft): the next takes the next framing
     settled: bool = False  # a second implementation was sampled to settle a disputed test
+    rewrote: tuple[str, ...] = ()  # frozen tests (path::name) the reply tried to change: refused
 
     @classmethod
     def of(cls, text: str, out: ReplyOutcome, drafts: int = 0, settled: bool = False) -> Result:
         return cls(text, out.kind, MappingProxyType(dict(out.written)), tuple(out.errors), tuple(out.refused),
-                   tuple(out.warnings), tuple(out.notes), drafts, settled)
+                   tuple(out.warnings), tuple(out.notes), drafts, settled, tuple(out.rewrote))
 
 
 def run_attempt(req: Request, st: State, tools: Tools) -> Result:

@@ -116,14 +116,7 @@ def weakened(reference: str, new: str, loosened: set[str] | None = None) -> list
     ref, now = parse_module(reference), parse_module(new)
     if ref is None or now is None:
         return []  # an unparseable reply is refused by validation; an unparseable reference froze nothing
-    by_text = {ast.unparse(n): n for n in now.body}
-    by_name = {n.name: n for n in now.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
-    problems = []
-    for node in ref.body:
-        text = ast.unparse(node)
-        if text in by_text or _kept(node, by_name.get(getattr(node, "name", "")), loosened or set()):
-            continue
-        problems.append(f"changes or removes: {text.splitlines()[0]}")
+    problems = [f"changes or removes: {ast.unparse(node).splitlines()[0]}" for node in _not_kept(ref, now, loosened)]
     defs = {n.name for n in ref.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
     before = {ast.unparse(n) for n in ref.body}
     defined = set().union(*(_bound(n) for n in ref.body)) if ref.body else set()
@@ -135,6 +128,23 @@ def weakened(reference: str, new: str, loosened: set[str] | None = None) -> list
         if rebound:
             problems.append(f"rebinds {', '.join(rebound)}: {ast.unparse(node).splitlines()[0]}")
     return problems
+
+
+def _not_kept(ref: ast.Module, now: ast.Module, loosened: set[str] | None) -> list[ast.stmt]:
+    """The top-level statements of the frozen module `ref` that `now` changes or removes."""
+    by_text = {ast.unparse(n): n for n in now.body}
+    by_name = {n.name: n for n in now.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    return [node for node in ref.body if ast.unparse(node) not in by_text
+            and not _kept(node, by_name.get(getattr(node, "name", "")), loosened or set())]
+
+
+def changed_tests(reference: str, new: str) -> list[str]:
+    """The tests (functions and classes, by name) of the frozen Python `reference` that `new` changes or removes."""
+    ref, now = parse_module(reference), parse_module(new)
+    if ref is None or now is None:
+        return []
+    return [node.name for node in _not_kept(ref, now, None)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
 
 
 def _calls_of(examples: Sequence[Example]) -> dict[str, list[str]]:
@@ -195,6 +205,13 @@ class TestGuard:
         if reference is not None and (problems := weakened(reference, after, self.loosened.get(path))):
             return f"{path} is frozen; the reply {'; '.join(problems[:3])}. {FROZEN_HINT}"
         return None
+
+    def changed(self, path: str, after: str) -> list[str]:
+        """The frozen tests of the Python file `path` (as `path::name`) that `after` changes or removes."""
+        reference = self.frozen.get(path)
+        if reference is None or not path.endswith(".py"):
+            return []
+        return [f"{path}::{name}" for name in changed_tests(reference, after)]
 
     def freeze(self, paths: Sequence[str]) -> None:
         for path in paths:

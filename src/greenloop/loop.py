@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from greenloop import PROMPT_VERSION, __version__, gitops, runners, typecheck
+from greenloop.agree import disputed
 from greenloop.attempts import Request, Tools, run_attempt
 from greenloop.check import check, reset
 from greenloop.config import Settings, redacted
@@ -122,6 +123,8 @@ def _iterate(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, se
         errors = list(outcome.errors) or _lacking(st, settings)
         if errors:
             st.edit_failures_in_row = st.edit_failures_in_row + 1 if outcome.kind == "edit_error" else 0
+            # a reply that rewrites the failing frozen test instead of the code disputes it (agree.disputed)
+            st.settle = settings.agreement and settings.candidates == 1 and disputed(st, outcome.rewrote)
             kind = outcome.kind if outcome.kind != "ok" else "invalid"
             step = _failed(st, traj, attempt, step, kind, "\n".join(errors), errors[0].splitlines()[0], errors=errors)
             continue
