@@ -436,3 +436,30 @@ def test_a_test_broken_in_its_own_code_is_named_and_released(repo: Path, tmp_pat
     assert "These tests are broken" in fix and "tests/test_slug.py::test_blank: KeyError" in fix
     assert s["status"] == "success", s
     assert '{" ": ""}' in git(repo, "show", f"{s['commit']}:tests/test_slug.py")
+
+
+CONTESTED_TASK = "Add a slugify(text) helper in textkit/slug.py. Example: slugify('Hello World') == 'hello_world'"
+PUNCT_TEST = 'from textkit.slug import slugify\n\n\ndef test_punct():\n    assert slugify("  A, b!  ") == "a-b"\n'
+
+
+@pytest.mark.parametrize("second", [GOOD_IMPL, LOWER_ONLY])
+def test_a_failed_run_whose_programs_all_fail_an_example_alike_asks_to_check_the_example(
+        repo: Path, tmp_path: Path, second: str) -> None:
+    """HumanEval/116: the docstring's examples contradict its own rule; every draft followed the rule and failed
+    the example the same way, and the fixes after being told so. The run fails (the example is the user's word),
+    and says which example to check. Programs that fail it in different ways (`LOWER_ONLY`) say nothing of it."""
+    drafts = [GOOD_IMPL] * 8  # the samples of the resample after the first program
+    script = write_script(tmp_path / "s.json", [
+        {"step": "generate", "text": whole(test=PUNCT_TEST, impl=second)},
+        *({"text": f"textkit/slug.py\n```python\n{impl}# draft {i}\n```"} for i, impl in enumerate(drafts)),
+    ])
+    s = summary(cli("run", CONTESTED_TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json",
+                    "--max-iterations", "2"))
+    assert s["status"] == "failed", s
+    contested = [w for w in s["warnings"] if "failed the task's example the same way" in w]
+    if second == GOOD_IMPL:
+        assert contested == ["all 2 programs tried failed the task's example the same way (assert slugify('Hello "
+                             "World') == 'hello_world'; got 'hello-world'): check that example; if it is right, "
+                             "this model does not meet it"], s["warnings"]
+    else:
+        assert contested == [], s["warnings"]

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from greenloop.attempt import ReplyOutcome
-from greenloop.examples import Example, examples_module
+from greenloop.examples import EXAMPLE_FAILS, Example, examples_module
 from greenloop.probe import Check, Module, Outcome, instrument, run_checks
 from greenloop.protocols import Sandbox
 from greenloop.trajectory import Trajectory
@@ -141,5 +141,5 @@ def example_failures(examples: Sequence[Example], impl_paths: Sequence[str], ws:
         outcome = outcomes.get(check.id)
         if outcome is None or not outcome.ok:
             got = f"; got {outcome.got}" if outcome and outcome.got else "; it did not run"
-            failures.append(f"The task's own example fails: {check.source}{got}")
+            failures.append(f"{EXAMPLE_FAILS}{check.source}{got}")
     return failures

@@ -27,6 +27,7 @@ from greenloop.outline import parse_module
 from greenloop.probe import Module, instrument
 from greenloop.prose import arrow_kind, reading, says_wrong_now
 
+EXAMPLE_FAILS = "The task's own example fails: "  # how a missed example is told to the model and the user
 CALL_START = re.compile(r"(?<![\w.])[A-Za-z_][\w.]*\(")
 _ARROW = re.compile(r"\s*(?:===|==>|==|->|→|➞|=>|=(?![=>])|\breturns\b|\bshould return\b|\bgives\b)\s*")
 _WORDS = {"true": "True", "false": "False", "null": "None"}  # JSON's, as written in prose: `f(1) => true`

@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Sequence
 from pathlib import Path
 
-from greenloop.examples import Example
+from greenloop.examples import EXAMPLE_FAILS, Example
 from greenloop.protocols import Sandbox
 from greenloop.workspace import Workspace
 
@@ -78,7 +78,7 @@ def js_example_failures(examples: Sequence[Example], impl_paths: Sequence[str], 
         item = seen.get(i)
         if item is None or item.get("ok") is not True:
             got = f"; got {item.get('got')}" if item else "; it did not run"
-            failures.append(f"The task's own example fails: {ex.call} should be {ex.expected}{got}")
+            failures.append(f"{EXAMPLE_FAILS}{ex.call} should be {ex.expected}{got}")
     return failures
 
 

@@ -17,7 +17,7 @@ from greenloop.confirm import confirm
 from greenloop.context import ProjectContext, gather
 from greenloop.draft import commit_message, framings, no_tests, tests_owed
 from greenloop.errors import BudgetExceeded, GreenloopError, UsageError
-from greenloop.examples import extract, one_parameter_functions
+from greenloop.examples import EXAMPLE_FAILS, extract, one_parameter_functions
 from greenloop.frozen import TestGuard
 from greenloop.grade import Graded
 from greenloop.jsexamples import node_of
@@ -72,6 +72,17 @@ def _resampled(st: State) -> bool:
 def _regressed(st: State) -> bool:
     """The last program judged met the task's examples and broke a test of the project."""
     return st.missed == 0 and st.verdict is not None and bool(st.verdict.regressions)
+
+
+def _contested_example(st: State) -> str | None:
+    """For a failed run: every program judged (two at least) failed one of the task's examples the same way, the
+    fixes told of it too. The example itself may be wrong (HumanEval/116: its docstring's examples contradict its
+    own rule, and every draft followed the rule): the user is told to check it."""
+    judged = [a.summary for a in st.history if a.outcome == "tests_failed"]
+    if len(judged) < 2 or not judged[0].startswith(EXAMPLE_FAILS) or len(set(judged)) > 1:
+        return None
+    return (f"all {len(judged)} programs tried failed the task's example the same way "
+            f"({judged[0][len(EXAMPLE_FAILS):]}): check that example; if it is right, this model does not meet it")
 
 
 def _lacking(st: State, settings: Settings) -> list[str]:
@@ -242,6 +253,7 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
                        discarded=st.discarded)
             status = "success"
         elif error is None:
+            st.warnings.extend(w for w in [_contested_example(st)] if w)
             error = f"tests still failing after {len(st.history)} attempt(s)" + (
                 f"; stopped early: {settings.patience} attempt(s) in a row did not improve on attempt "
                 f"{st.best.attempt}" if st.stopped_early else "") + (
