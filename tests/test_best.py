@@ -296,11 +296,32 @@ def test_without_a_task_example_a_refused_edit_of_another_test_is_no_dispute(rep
     assert git(repo, "show", f"{s['commit']}:textkit/slug.py") == ASCII_IMPL
 
 
-def test_the_frozen_tests_a_reply_rewrites_are_named_by_function_and_class() -> None:
+def test_a_rewrite_after_a_run_that_tampered_is_no_dispute(repo: Path, tmp_path: Path) -> None:
+    """Red team: a test run that rewrote a checked file does not count, and its verdict is not that of the code
+    the run keeps; a refused rewrite of the test that failed in it must not start agreement on that verdict."""
+    tamper = ("import pathlib\n\npathlib.Path('textkit/slug.py').write_text("
+              "pathlib.Path('textkit/slug.py').read_text() + '# tampered\\n')\n")
+    hostile = tamper + WRONG_TEST
+    disputed = hostile.replace('== "unicode"', '== "n-code"')
+    script = write_script(tmp_path / "s.json", [
+        {"step": "generate", "text": whole(test=hostile)},  # test_unicode fails, and the run tampers
+        {"step": "fix", "text": f"tests/test_slug.py\n```python\n{disputed}```"},  # refused: frozen
+        *({"text": f"textkit/slug.py\n```python\n{GOOD_IMPL}# {i}\n```"} for i in range(4)),
+    ])
+    s = summary(cli("run", TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json",
+                    "--max-iterations", "3"))
+    attempts = [(e["number"], e["outcome"]) for e in events(s["trajectory"]) if e["kind"] == "attempt"]
+    assert attempts[:2] == [(1, "tampered"), (2, "refused")], attempts
+    assert not [e for e in events(s["trajectory"]) if e["kind"] == "agreement"]
+    assert [r["step"] for r in _requests(s)][3] == "fix"  # after test_design, generate and the refused fix
+
+
+def test_the_frozen_tests_a_reply_rewrites_are_named_by_function_and_method() -> None:
     frozen = ("import pytest\n\n\ndef test_a():\n    assert f(1) == 2\n\n\nclass TestB:\n"
               "    def test_c(self):\n        assert f(2) == 3\n\n\ndef test_d():\n    assert f(3) == 4\n")
     rewritten = frozen.replace("f(1) == 2", "f(1) == 5").replace("f(2) == 3", "f(2) == 6")
-    assert changed_tests(frozen, rewritten) == ["test_a", "TestB"]
+    assert changed_tests(frozen, rewritten) == ["test_a", "TestB::test_c"]
+    assert changed_tests(frozen, frozen.replace("class TestB:", "class TestC:")) == ["TestB"]  # gone
     assert changed_tests(frozen, frozen + "\n\ndef test_e():\n    assert f(4) == 5\n") == []  # a test added
     assert changed_tests(frozen, frozen.replace("def test_d", "def test_x")) == ["test_d"]  # removed
     assert changed_tests(frozen, "def (") == []  # no Python: refused by validation, no test named
@@ -442,24 +463,25 @@ CONTESTED_TASK = "Add a slugify(text) helper in textkit/slug.py. Example: slugif
 PUNCT_TEST = 'from textkit.slug import slugify\n\n\ndef test_punct():\n    assert slugify("  A, b!  ") == "a-b"\n'
 
 
-@pytest.mark.parametrize("second", [GOOD_IMPL, LOWER_ONLY])
+RAISING = 'def slugify(text):\n    raise ValueError("not yet")\n'
+
+
+@pytest.mark.parametrize(("first", "samples", "warned"), [(GOOD_IMPL, GOOD_IMPL, True), (LOWER_ONLY, GOOD_IMPL, False),
+                                                           (RAISING, RAISING, False)])
 def test_a_failed_run_whose_programs_all_fail_an_example_alike_asks_to_check_the_example(
-        repo: Path, tmp_path: Path, second: str) -> None:
+        repo: Path, tmp_path: Path, first: str, samples: str, warned: bool) -> None:
     """HumanEval/116: the docstring's examples contradict its own rule; every draft followed the rule and failed
     the example the same way, and the fixes after being told so. The run fails (the example is the user's word),
-    and says which example to check. Programs that fail it in different ways (`LOWER_ONLY`) say nothing of it."""
-    drafts = [GOOD_IMPL] * 8  # the samples of the resample after the first program
+    and says which example to check. Programs that fail it in different ways (`LOWER_ONLY`), or raise there,
+    say nothing of it."""
     script = write_script(tmp_path / "s.json", [
-        {"step": "generate", "text": whole(test=PUNCT_TEST, impl=second)},
-        *({"text": f"textkit/slug.py\n```python\n{impl}# draft {i}\n```"} for i, impl in enumerate(drafts)),
+        {"step": "generate", "text": whole(test=PUNCT_TEST, impl=first)},
+        *({"text": f"textkit/slug.py\n```python\n{samples}# draft {i}\n```"} for i in range(8)),  # the resample
     ])
     s = summary(cli("run", CONTESTED_TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json",
                     "--max-iterations", "2"))
     assert s["status"] == "failed", s
     contested = [w for w in s["warnings"] if "failed the task's example the same way" in w]
-    if second == GOOD_IMPL:
-        assert contested == ["all 2 programs tried failed the task's example the same way (assert slugify('Hello "
-                             "World') == 'hello_world'; got 'hello-world'): check that example; if it is right, "
-                             "this model does not meet it"], s["warnings"]
-    else:
-        assert contested == [], s["warnings"]
+    assert contested == (["all 2 programs judged failed the task's example the same way (assert slugify('Hello "
+                          "World') == 'hello_world'; got 'hello-world'): check that example; if it is right, this "
+                          "model does not meet it"] if warned else []), s["warnings"]

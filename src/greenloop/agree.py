@@ -34,6 +34,7 @@ from greenloop.state import State
 from greenloop.trajectory import Trajectory
 from greenloop.workspace import Workspace
 
+UNJUDGED = ("format_error", "edit_error", "invalid", "refused", "unchanged")  # replies no test run judged
 SAMPLES = 3  # samples asked for until one is a valid program that meets every task example (HumanEval/110 with
 # the 1.5B: its two samples missed an example, and right code lost to a wrong test)
 
@@ -59,6 +60,8 @@ def applies(st: State, examples_missed: int, regressions: int, new_failed: int, 
 
 
 def _open(st: State, examples_missed: int, regressions: int, new_failed: int) -> bool:
+    """What both ways of disputing a test need: the program meets every task example and breaks no test of the
+    project, only the run's own tests fail, and agreement was not tried in this run yet."""
     return (examples_missed == 0 and regressions == 0 and new_failed > 0 and not st.agreement_tried
             and st.guard is not None)
 
@@ -67,11 +70,13 @@ def disputed(st: State, rewrote: Sequence[str]) -> bool:
     """A reply refused for rewriting frozen tests (`rewrote`, path::name), one of which fails on the program as
     judged, disputes that test as plainly as the code sent again (py_repo_tasks chunk with the 1.5B: right code,
     one wrong expectation among 28 asserts, and three fix requests answered with that test rewritten): the same
-    agreement as after a repeated failure applies."""
+    agreement as after a repeated failure applies. Only right after a program judged failing (tests_failed): after a
+    tampering or vacuous run the verdict is not that of the code the ledger holds."""
+    judged = [a for a in st.history if a.outcome not in UNJUDGED]
     verdict = st.verdict
-    if verdict is None or verdict.green:
+    if verdict is None or verdict.green or not judged or judged[-1].outcome != "tests_failed":
         return False
-    failing = [o.id.split("[")[0] for o in verdict.new if o.status != "passed"]
+    failing = [o.id.split("[")[0] for o in verdict.new if o.status in ("failed", "error")]
     hit = any(f == t or f.startswith(f"{t}::") for f in failing for t in rewrote)
     broke = sum(1 for i in verdict.regressions if i not in st.frozen_ids)
     return hit and _open(st, st.missed, broke, len(failing))

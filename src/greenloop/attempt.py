@@ -112,13 +112,14 @@ def prepare_reply(text: str, ws: Workspace, settings: Settings, already: set[str
                        dropped_copies=copies)
     for path, f in list(files.items()):
         why = guard.check(path, f.before, f.after) if guard is not None and f.after != f.before else None
+        rewrote = guard.changed(path, f.after) if guard is not None and why else []  # frozen tests it changes
         try:
             policy.check_content(path, f.before, f.after, task)
         except GuardrailViolation as exc:
             why = why or str(exc)
         if why:
             out.refused.append(f"refused: {why}")
-            out.rewrote.extend(guard.changed(path, f.after) if guard is not None else [])
+            out.rewrote.extend(rewrote)
             del files[path]
     try:
         policy.check_count(set(files) | already)

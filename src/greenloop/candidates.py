@@ -23,6 +23,7 @@ from greenloop.examples import EXAMPLE_FAILS, Example, examples_module
 from greenloop.probe import Check, Module, Outcome, instrument, run_checks
 from greenloop.protocols import Sandbox
 from greenloop.trajectory import Trajectory
+from greenloop.types import Missed
 from greenloop.workspace import Workspace
 
 Matrix = dict[int, dict[str, Outcome]]  # candidate -> check id -> outcome
@@ -130,8 +131,8 @@ def select(cands: Sequence[ReplyOutcome], examples: Sequence[Example], ws: Works
 
 
 def example_failures(examples: Sequence[Example], impl_paths: Sequence[str], ws: Workspace, sandbox: Sandbox,
-                     python: Path, timeout_s: float) -> list[str]:
-    """The task's examples that the files now in the worktree do not satisfy, one line each."""
+                     python: Path, timeout_s: float) -> list[Missed]:
+    """The task's examples that the files now in the worktree do not satisfy."""
     module = examples_module(examples, impl_paths)
     if module is None or not module.checks:
         return []
@@ -141,5 +142,6 @@ def example_failures(examples: Sequence[Example], impl_paths: Sequence[str], ws:
         outcome = outcomes.get(check.id)
         if outcome is None or not outcome.ok:
             got = f"; got {outcome.got}" if outcome and outcome.got else "; it did not run"
-            failures.append(f"{EXAMPLE_FAILS}{check.source}{got}")
+            returned = outcome.got if outcome and outcome.got and not outcome.raised else None
+            failures.append(Missed(f"{EXAMPLE_FAILS}{check.source}{got}", returned))
     return failures

@@ -21,7 +21,7 @@ from greenloop.protocols import Sandbox
 from greenloop.state import State
 from greenloop.testrun import failure_signature, failure_summary
 from greenloop.trajectory import Trajectory
-from greenloop.types import Step
+from greenloop.types import Missed, Step
 from greenloop.workspace import Workspace
 
 
@@ -31,9 +31,10 @@ class Checked:
     failure: str = ""  # what goes back to the model
     summary: str = ""  # one line for the history
     errors: tuple[str, ...] = ()
+    missed: Missed | None = None  # the first task example the program missed
 
 
-def _example_failures(st: State, sandbox: Sandbox, ws: Workspace, python: Path, timeout_s: float) -> list[str]:
+def _example_failures(st: State, sandbox: Sandbox, ws: Workspace, python: Path, timeout_s: float) -> list[Missed]:
     impl = st.ledger.sources
     if st.examples and (node := node_of(st.runner)) is not None:  # a Node project: the examples run in node
         return js_example_failures(st.examples, impl, ws, sandbox, node, timeout_s)
@@ -78,7 +79,7 @@ def check(st: State, tools: Tools, attempt: int, step: Step, extra: str) -> Chec
                seconds=round(report.duration_s, 3), output=report.output, regressions=list(verdict.regressions),
                new=[[o.id, o.status] for o in verdict.new])
     st.discarded = [p for p in gitops.dirty_paths(ws.root) if p not in st.ledger.changes()]
-    missed: list[str] = []
+    missed: list[Missed] = []
     tampered = st.ledger.drifted(ws)
     if st.examples and not tampered:
         reset(st, ws, traj)
@@ -90,14 +91,15 @@ def check(st: State, tools: Tools, attempt: int, step: Step, extra: str) -> Chec
                    f"{', '.join(tampered)}. Tests must not write to the project's files; that run does not count.")
         return Checked("tampered", failure, failure)
     st.missed = len(missed)
+    lines = [m.line for m in missed]
     if missed:
-        traj.event("test", "task_examples", failures=missed)
+        traj.event("test", "task_examples", failures=lines)
     if verdict.green and not missed:
         return Checked("passed", summary=f"{report.passed} passed")
-    failure = "\n\n".join(["\n".join(missed)] * bool(missed) + [verdict.failure] * (not verdict.green)) + extra
+    failure = "\n\n".join(["\n".join(lines)] * bool(missed) + [verdict.failure] * (not verdict.green)) + extra
     broken = [i for i in verdict.regressions if i not in st.frozen_ids]  # the project's tests, not the run's
     broke = len(broken)
-    summary = missed[0] if missed else (f"broke {broke} existing test(s): {', '.join(broken[:3])}" if broken
+    summary = lines[0] if missed else (f"broke {broke} existing test(s): {', '.join(broken[:3])}" if broken
                                         else failure_summary(report))
     failure = _blame(st, verdict, traj) + failure
     signature = failure_signature(failure)  # how this attempt's program failed, even if it is undone below
@@ -106,7 +108,7 @@ def check(st: State, tools: Tools, attempt: int, step: Step, extra: str) -> Chec
     # with candidates, every attempt already cross-checks several implementations (candidates.py)
     st.settle = settings.agreement and settings.candidates == 1 and applies(st, len(missed), broke,
                                                                              counts["new_failed"], signature)
-    return Checked("tests_failed", failure, summary)
+    return Checked("tests_failed", failure, summary, missed=missed[0] if missed else None)
 
 
 def _blame(st: State, verdict: Verdict, traj: Trajectory) -> str:

@@ -26,6 +26,7 @@ from greenloop import validate
 from greenloop.outline import parse_module
 from greenloop.probe import Module, instrument
 from greenloop.prose import arrow_kind, reading, says_wrong_now
+from greenloop.types import Attempt
 
 EXAMPLE_FAILS = "The task's own example fails: "  # how a missed example is told to the model and the user
 CALL_START = re.compile(r"(?<![\w.])[A-Za-z_][\w.]*\(")
@@ -336,3 +337,17 @@ def examples_source(examples: Iterable[Example], implementation_paths: Iterable[
     lines.append("def test_task_examples():")
     lines += [f"    {ex.assertion}" for ex in examples]
     return "\n".join(lines) + "\n"
+
+
+def contested(history: Sequence[Attempt]) -> str | None:
+    """For a failed run: every program judged (two at least) returned one and the same value on one of the task's
+    examples, and not the one it states, though the fixes were told of it. The example itself may be wrong
+    (HumanEval/116: its docstring's examples contradict its own rule, and every draft followed the rule): the
+    user is told to check it. A program that raised there, or never got there, says nothing of the example."""
+    judged = [a.missed for a in history if a.outcome == "tests_failed"]
+    first = judged[0] if judged else None
+    if len(judged) < 2 or first is None or first.returned is None or any(m != first for m in judged):
+        return None
+    return (f"all {len(judged)} programs judged failed the task's example the same way "
+            f"({first.line.removeprefix(EXAMPLE_FAILS)}): check that example; if it is right, this model does not "
+            "meet it")

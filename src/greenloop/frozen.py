@@ -138,13 +138,24 @@ def _not_kept(ref: ast.Module, now: ast.Module, loosened: set[str] | None) -> li
             and not _kept(node, by_name.get(getattr(node, "name", "")), loosened or set())]
 
 
-def changed_tests(reference: str, new: str) -> list[str]:
-    """The tests (functions and classes, by name) of the frozen Python `reference` that `new` changes or removes."""
+def changed_tests(reference: str, new: str, loosened: set[str] | None = None) -> list[str]:
+    """The tests of the frozen Python `reference` that `new` changes or removes, by name: `test_f`, and
+    `Class::test_m` for a member of a class `new` keeps (`Class` when it is gone). A changed module-level
+    statement (a table of cases) names no test."""
     ref, now = parse_module(reference), parse_module(new)
     if ref is None or now is None:
         return []
-    return [node.name for node in _not_kept(ref, now, None)
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+    classes = {n.name: n for n in now.body if isinstance(n, ast.ClassDef)}
+    names = []
+    for node in _not_kept(ref, now, loosened):
+        if isinstance(node, ast.ClassDef) and node.name in classes:
+            ours = _members(classes[node.name])
+            names += [f"{node.name}::{k}" for k, m in _members(node).items()
+                      if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))
+                      and not _kept(m, ours.get(k), loosened or set(), f"{node.name}::")]
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.append(node.name)
+    return names
 
 
 def _calls_of(examples: Sequence[Example]) -> dict[str, list[str]]:
@@ -211,7 +222,7 @@ class TestGuard:
         reference = self.frozen.get(path)
         if reference is None or not path.endswith(".py"):
             return []
-        return [f"{path}::{name}" for name in changed_tests(reference, after)]
+        return [f"{path}::{name}" for name in changed_tests(reference, after, self.loosened.get(path))]
 
     def freeze(self, paths: Sequence[str]) -> None:
         for path in paths:

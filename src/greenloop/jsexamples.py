@@ -12,6 +12,7 @@ from pathlib import Path
 
 from greenloop.examples import EXAMPLE_FAILS, Example
 from greenloop.protocols import Sandbox
+from greenloop.types import Missed
 from greenloop.workspace import Workspace
 
 JS_MODULES = (".js", ".cjs", ".mjs")
@@ -37,7 +38,9 @@ _CHECK = """try {
   let ok = true;
   try { assert.deepStrictEqual(got, %(expected)s); } catch { ok = false; }
   console.log(%(token)s + JSON.stringify({ i: %(i)d, ok, got: String(JSON.stringify(got)) }));
-} catch (e) { console.log(%(token)s + JSON.stringify({ i: %(i)d, ok: false, got: 'raised ' + String(e) })); }
+} catch (e) {
+  console.log(%(token)s + JSON.stringify({ i: %(i)d, ok: false, got: 'raised ' + String(e), raised: true }));
+}
 """
 
 
@@ -56,7 +59,7 @@ def _as_js(example: Example) -> tuple[str, list[object], object] | None:
 
 
 def js_example_failures(examples: Sequence[Example], impl_paths: Sequence[str], ws: Workspace, sandbox: Sandbox,
-                        node: str, timeout_s: float) -> list[str]:
+                        node: str, timeout_s: float) -> list[Missed]:
     files = [str(ws.root / p) for p in impl_paths if p.endswith(JS_MODULES)]
     runnable = [(ex, js) for ex in examples if (js := _as_js(ex)) is not None]
     if not files or not runnable:
@@ -78,7 +81,8 @@ def js_example_failures(examples: Sequence[Example], impl_paths: Sequence[str], 
         item = seen.get(i)
         if item is None or item.get("ok") is not True:
             got = f"; got {item.get('got')}" if item else "; it did not run"
-            failures.append(f"{EXAMPLE_FAILS}{ex.call} should be {ex.expected}{got}")
+            returned = str(item.get("got")) if item and item.get("raised") is not True else None
+            failures.append(Missed(f"{EXAMPLE_FAILS}{ex.call} should be {ex.expected}{got}", returned))
     return failures
 
 

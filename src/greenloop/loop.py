@@ -17,7 +17,7 @@ from greenloop.confirm import confirm
 from greenloop.context import ProjectContext, gather
 from greenloop.draft import commit_message, framings, no_tests, tests_owed
 from greenloop.errors import BudgetExceeded, GreenloopError, UsageError
-from greenloop.examples import EXAMPLE_FAILS, extract, one_parameter_functions
+from greenloop.examples import contested, extract, one_parameter_functions
 from greenloop.frozen import TestGuard
 from greenloop.grade import Graded
 from greenloop.jsexamples import node_of
@@ -31,7 +31,7 @@ from greenloop.resume import KeptRun, kept_record, seed
 from greenloop.state import State
 from greenloop.testrun import failure_signature, test_interpreter
 from greenloop.trajectory import Trajectory, runs_dir
-from greenloop.types import Attempt, RunResult, Step
+from greenloop.types import Attempt, Missed, RunResult, Step
 from greenloop.workspace import Workspace
 
 Progress = Callable[..., None]
@@ -74,17 +74,6 @@ def _regressed(st: State) -> bool:
     return st.missed == 0 and st.verdict is not None and bool(st.verdict.regressions)
 
 
-def _contested_example(st: State) -> str | None:
-    """For a failed run: every program judged (two at least) failed one of the task's examples the same way, the
-    fixes told of it too. The example itself may be wrong (HumanEval/116: its docstring's examples contradict its
-    own rule, and every draft followed the rule): the user is told to check it."""
-    judged = [a.summary for a in st.history if a.outcome == "tests_failed"]
-    if len(judged) < 2 or not judged[0].startswith(EXAMPLE_FAILS) or len(set(judged)) > 1:
-        return None
-    return (f"all {len(judged)} programs tried failed the task's example the same way "
-            f"({judged[0][len(EXAMPLE_FAILS):]}): check that example; if it is right, this model does not meet it")
-
-
 def _lacking(st: State, settings: Settings) -> list[str]:
     """What the run's files still lack after a valid reply: its tests (when required), or the one new file the
     task names (a small model often sends the tests alone; running them would only say the module is missing)."""
@@ -98,13 +87,13 @@ def _lacking(st: State, settings: Settings) -> list[str]:
 
 
 def _failed(st: State, traj: Trajectory, attempt: int, step: Step, outcome: str, failure: str,
-            summary: str, **record: object) -> Step:
+            summary: str, missed: Missed | None = None, **record: object) -> Step:
     if outcome == "tests_failed":
         st.test_failure = failure
     elif outcome == "unchanged" and st.test_failure:  # the code is the code that failed: show how it failed
         failure += "\n\nThe code still fails as before:\n" + st.test_failure
     st.failure = failure
-    st.history.append(Attempt(attempt, step, outcome, summary[:200], failure_signature(failure)))  # type: ignore[arg-type]
+    st.history.append(Attempt(attempt, step, outcome, summary[:200], failure_signature(failure), missed))  # type: ignore[arg-type]
     traj.event(step, "attempt", number=attempt, outcome=outcome, summary=summary, failure=failure, **record)
     return _next_step(st)
 
@@ -149,7 +138,8 @@ def _iterate(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, se
             next_step: Step | None = None
         else:
             record = {"errors": list(checked.errors)} if checked.errors else {}
-            next_step = _failed(st, traj, attempt, step, checked.outcome, checked.failure, checked.summary, **record)
+            next_step = _failed(st, traj, attempt, step, checked.outcome, checked.failure, checked.summary,
+                                checked.missed, **record)
         if checked.outcome != "type_error":  # a test run ran (tsc alone writes nothing)
             reset(st, ws, traj)  # the next reply is applied to base + record, never to what the tests left
         if st.verdict is not None:
@@ -252,9 +242,10 @@ def run(task: str, repo_path: Path, settings: Settings, model: Model, sandbox: S
             traj.event("commit", "commit", sha=commit, branch=wt.branch, message=message, diff=diff,
                        discarded=st.discarded)
             status = "success"
-        elif error is None:
-            st.warnings.extend(w for w in [_contested_example(st)] if w)
-            error = f"tests still failing after {len(st.history)} attempt(s)" + (
+        else:
+            if (doubt := contested(st.history)) is not None:
+                st.warnings.append(doubt)
+            error = error or f"tests still failing after {len(st.history)} attempt(s)" + (
                 f"; stopped early: {settings.patience} attempt(s) in a row did not improve on attempt "
                 f"{st.best.attempt}" if st.stopped_early else "") + (
                 f"; last failure: {st.history[-1].summary}" if st.history and st.history[-1].summary else "")

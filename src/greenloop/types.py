@@ -104,6 +104,15 @@ class TestReport:
 
 
 @dataclass(frozen=True)
+class Missed:
+    """A task example the program does not meet: the line told to the model, and the value the program returned
+    there (None: it raised, or the check never ran)."""
+
+    line: str
+    returned: str | None
+
+
+@dataclass(frozen=True)
 class Attempt:
     """What one iteration did and, if it failed, why (in short)."""
 
@@ -113,6 +122,7 @@ class Attempt:
                      "vacuous_tests", "tampered", "type_error"]
     summary: str
     signature: str = ""
+    missed: Missed | None = None  # the first task example a judged program missed
 
 
 @dataclass(frozen=True)
