@@ -196,8 +196,9 @@ def test_an_implementation_that_fails_at_import_is_named_in_the_examples_failure
     failures = example_failures([Example("double(2)", "4")], ["solution.py"], Workspace(tmp_path), sandbox,
                                 Path(sys.executable), timeout_s=60)
     assert len(failures) == 1
-    assert "importing solution raised NameError(\"name 'helper' is not defined\")" in failures[0]
-    assert "so it raised NameError(\"name 'double' is not defined\")" in failures[0]
+    assert "importing solution raised NameError(\"name 'helper' is not defined\")" in failures[0].line
+    assert "so it raised NameError(\"name 'double' is not defined\")" in failures[0].line
+    assert failures[0].returned is None  # it raised: no value the example could be weighed against
 
 
 def _check(cid: str) -> Check:
