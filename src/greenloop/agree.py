@@ -78,8 +78,7 @@ def disputed(st: State, rewrote: Sequence[str]) -> bool:
         return False
     failing = [o.id.split("[")[0] for o in verdict.new if o.status in ("failed", "error")]
     hit = any(f == t or f.startswith(f"{t}::") for f in failing for t in rewrote)
-    broke = sum(1 for i in verdict.regressions if i not in st.frozen_ids)
-    return hit and _open(st, st.missed, broke, len(failing))
+    return hit and _open(st, st.missed, len(verdict.broken(st.frozen_ids)), len(failing))
 
 
 def _current(st: State) -> ReplyOutcome:

@@ -97,7 +97,7 @@ def check(st: State, tools: Tools, attempt: int, step: Step, extra: str) -> Chec
     if verdict.green and not missed:
         return Checked("passed", summary=f"{report.passed} passed")
     failure = "\n\n".join(["\n".join(lines)] * bool(missed) + [verdict.failure] * (not verdict.green)) + extra
-    broken = [i for i in verdict.regressions if i not in st.frozen_ids]  # the project's tests, not the run's
+    broken = verdict.broken(st.frozen_ids)
     broke = len(broken)
     summary = lines[0] if missed else (f"broke {broke} existing test(s): {', '.join(broken[:3])}" if broken
                                         else failure_summary(report))

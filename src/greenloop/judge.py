@@ -71,6 +71,10 @@ class Verdict:
     regressions: tuple[str, ...]  # baseline ids that no longer pass
     failure: str  # for the next request; "" when green
 
+    def broken(self, frozen_ids: Collection[str]) -> list[str]:
+        """The project's tests this verdict broke: its regressions that are not the run's own frozen tests."""
+        return [i for i in self.regressions if i not in frozen_ids]
+
     def counts(self, baseline: Baseline) -> dict[str, int]:
         return {"passed": self.report.passed, "failed": self.report.failed + self.report.errors,
                 "new_passed": sum(o.status == "passed" for o in self.new),
