@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
-from greenloop import __version__
+from greenloop import __version__, roundtrip
 from greenloop.attempt import ReplyOutcome, prepare_reply
 from greenloop.candidates import select
 from greenloop.config import Settings
@@ -231,6 +231,7 @@ def draft(step: Step, st: State, model: MeteredModel, sandbox: Sandbox, ws: Work
         designed = design_tests(st, model, ws, settings, traj)
         if designed.errors:
             return "", designed, 0
+        roundtrip.derive(st, designed, ws, sandbox, python, settings.test_timeout, traj)
     # a resample: `resample` first drafts at retry_temperature, the framings in turn, chosen by execution (the
     # task's examples first, candidates.py)
     sampled = step == "resample"

@@ -297,6 +297,12 @@ class TaskExamples(Event):
     failures: list[str]
 
 
+@_kind("round_trips")
+class RoundTrips(Event):
+    path: str  # the run's test file they were appended to
+    examples: list[str]  # the asserts, also anchors of the run (roundtrip.py)
+
+
 @_kind("broken_tests")
 class BrokenTests(Event):
     tests: list[str]

@@ -1,0 +1,142 @@
+"""Round trips: a task that asks for the inverse of a function of its module states a property no model test can
+overrule (roundtrip.py). Flows use the scripted model, the real sandbox and real git."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import cli, events, git, summary, write_script
+
+from greenloop.roundtrip import Inverse, inverses, round_trip, values
+
+ENCODE = ('def encode(text):\n    """Turns each group of three characters one place to the left."""\n'
+          '    groups = [text[i:i + 3] for i in range(0, len(text), 3)]\n'
+          '    return "".join(g[1:] + g[0] if len(g) == 3 else g for g in groups)\n')
+STUB = f'{ENCODE}\n\ndef decode(text):\n    """Takes a string made by encode and gives back the original."""\n'
+DECODE = STUB + ('    groups = [text[i:i + 3] for i in range(0, len(text), 3)]\n'
+                 '    return "".join(g[-1] + g[:-1] if len(g) == 3 else g for g in groups)\n')
+DECODE_TOO = STUB + ('    out = ""\n    for i in range(0, len(text), 3):\n        g = text[i:i + 3]\n'
+                     '        out += g[2] + g[:2] if len(g) == 3 else g\n    return out\n')
+TASK = "Implement decode in textkit/codec.py"
+# hand-computed and wrong (HumanEval/38 with the 1.5B): decode("abc") is "cab", since encode("cab") == "abc"
+WRONG = 'from textkit.codec import decode\n\n\ndef test_decode():\n    assert decode("abc") == "bac"\n'
+
+
+def _reply(test: str | None, impl: str) -> str:
+    obj: dict = {"sourceFiles": [{"path": "textkit/codec.py", "content": impl}]}
+    if test is not None:
+        obj["testFile"] = {"path": "tests/test_codec.py", "content": test}
+    return json.dumps(obj)
+
+
+@pytest.fixture
+def codec(repo: Path) -> Path:
+    (repo / "textkit" / "codec.py").write_text(STUB)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "codec")
+    return repo
+
+
+def _run(repo: Path, tmp_path: Path, replies: list[dict], *extra: str) -> dict:
+    script = write_script(tmp_path / "s.json", replies)
+    proc = cli("run", TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json", *extra)
+    assert proc.stdout.strip(), proc.stderr
+    return summary(proc)
+
+
+def test_the_inverse_a_task_asks_for_is_found_by_name_and_docstring() -> None:
+    assert inverses(STUB, "textkit/codec.py", TASK) == [Inverse("decode", "encode", "textkit/codec.py")]
+    # a function the module does not have yet, or a stub of it; the other one is written
+    roman = "def to_roman(n):\n    return str(n)\n"
+    assert inverses(roman, "num.py", "Write from_roman, the inverse of to_roman, in num.py") == [
+        Inverse("from_roman", "to_roman", "num.py")]
+    assert inverses("def escape(s):\n    return s\n\n\ndef unescape(s):\n    pass\n", "esc.py",
+                    "Add unescape to esc.py: it undoes escape") == [Inverse("unescape", "escape", "esc.py")]
+    assert inverses(roman + "\n\ndef from_roman(s):\n    return int(s)\n", "num.py",
+                    "Fix from_roman, the inverse of to_roman, in num.py") == []  # both written: no stub to check
+    # the task must name the function, and it or the docstring the other one
+    assert inverses(STUB, "textkit/codec.py", "Implement the missing function in textkit/codec.py") == []
+    assert inverses(STUB.replace("made by encode", "made elsewhere"), "textkit/codec.py", TASK) == []
+    # names that only look alike, and an "inverse" that takes two arguments, are no pair
+    assert inverses(STUB.replace("def decode", "def decoder"), "textkit/codec.py", "Implement decoder: see encode") == []
+    assert inverses(STUB.replace("encode(text)", "encode(text, key)"), "textkit/codec.py", TASK) == []
+
+
+def test_the_round_trip_values_are_the_tests_literals_for_either_function() -> None:
+    inverse = Inverse("decode", "encode", "textkit/codec.py")
+    tests = ("import textkit.codec as c\nfrom textkit.codec import decode, encode\n\n\ndef test_it():\n"
+             '    assert decode("abc") == "bac"\n    assert c.encode("xyz") == "yzx"\n'
+             '    assert decode(text="kw") == "kw"\n    assert decode(None) is None\n'
+             '    assert decode("abc") == "bac"\n    assert len(decode("qqq")) == 3\n')
+    assert values(tests, inverse) == ["'abc'", "'bac'", "'xyz'", "'yzx'"]
+    assert round_trip(inverse, "'abc'").assertion == "assert encode(decode(encode('abc'))) == encode('abc')"
+
+
+def test_a_round_trip_beats_a_hand_computed_model_test_and_is_committed(codec: Path, tmp_path: Path) -> None:
+    """HumanEval/38 with the 1.5B: right code, a wrong hand-computed expectation, no example. The round trips
+    anchor the code, so a second implementation that meets them settles the model's assert at once."""
+    s = _run(codec, tmp_path, [
+        {"step": "generate", "text": _reply(WRONG, DECODE)},
+        {"step": "generate", "text": _reply(None, DECODE_TOO)},  # the agreement sample: another right program
+        {"step": "commit_message", "text": "feat: add decode"},
+    ])
+    assert s["status"] == "success", s
+    trips = [e for e in events(s["trajectory"]) if e["kind"] == "round_trips"]
+    assert trips and trips[0]["examples"] == ["assert encode(decode(encode('abc'))) == encode('abc')",
+                                              "assert encode(decode(encode('bac'))) == encode('bac')"]
+    agreement = [e for e in events(s["trajectory"]) if e["kind"] == "agreement"]
+    assert agreement and agreement[0]["dropped"] == ["tests/test_codec.py: `assert decode('abc') == 'bac'`"]
+    committed = git(codec, "show", f"{s['commit']}:tests/test_codec.py")
+    assert '"bac"' not in committed and "def test_decode_undoes_encode():" in committed
+    assert "assert encode(decode(encode('abc'))) == encode('abc')" in committed
+    assert git(codec, "show", f"{s['commit']}:textkit/codec.py") == DECODE
+
+
+def test_a_round_trip_is_an_anchor_the_code_must_meet(codec: Path, tmp_path: Path) -> None:
+    """The model's tests agree with wrong code (decode gives back its input); the round trip does not: the first
+    draft misses an example of the task, and is drafted again."""
+    identity = STUB + "    return text\n"
+    s = _run(codec, tmp_path, [
+        {"step": "generate", "text": _reply('from textkit.codec import decode, encode\n\n\ndef test_decode():\n'
+                                            '    assert decode("xy") == "xy"\n    assert encode("abc") == "bca"\n',
+                                            identity)},
+        {"text": _reply(None, DECODE)},
+        {"step": "commit_message", "text": "feat: add decode"},
+    ])
+    assert s["status"] == "success", s
+    first = next(e for e in events(s["trajectory"]) if e["kind"] == "attempt")
+    assert first["summary"] == ("The task's own example fails: assert encode(decode(encode('abc'))) == "
+                                "encode('abc'); got 'cab'")
+    assert [e["step"] for e in events(s["trajectory"]) if e["kind"] == "model_request"][2] == "redraft"
+    assert git(codec, "show", f"{s['commit']}:textkit/codec.py") == DECODE
+
+
+def test_a_value_the_modules_own_function_raises_on_is_not_used(codec: Path, tmp_path: Path) -> None:
+    s = _run(codec, tmp_path, [
+        {"step": "generate", "text": _reply('from textkit.codec import decode\n\n\ndef test_decode():\n'
+                                            '    assert decode(5) == 5\n    assert decode("cab") == "abc"\n',
+                                            DECODE)},
+    ], "--max-iterations", "1")
+    trips = [e for e in events(s["trajectory"]) if e["kind"] == "round_trips"]
+    assert trips and all("5" not in a for a in trips[0]["examples"]), trips  # encode(5) raises TypeError
+
+
+def test_a_repositorys_inverse_runs_only_in_the_jail(codec: Path, tmp_path: Path) -> None:
+    """Red team: the module's own function is the repository's code, run to check the round trip values. One that
+    writes to the user's home and to /tmp leaves nothing on the host."""
+    marks = [Path.home() / f".greenloop-roundtrip-{tmp_path.name}", Path("/tmp") / f"greenloop-roundtrip-{tmp_path.name}"]
+    hostile = ("def encode(text):\n    for p in " + repr([str(m) for m in marks]) + ":\n"
+               "        try:\n            open(p, 'w').write('escaped')\n        except OSError:\n            pass\n"
+               "    return text[::-1]\n\n\ndef decode(text):\n"
+               '    """Takes a string made by encode and gives back the original."""\n')
+    (codec / "textkit" / "codec.py").write_text(hostile)
+    git(codec, "commit", "-qam", "hostile codec")
+    s = _run(codec, tmp_path, [
+        {"step": "generate", "text": _reply(WRONG, hostile + "    return text[::-1]\n")},
+        {"step": "generate", "text": _reply(None, hostile + "    return ''.join(reversed(text))\n")},
+        {"step": "commit_message", "text": "feat: add decode"},
+    ])
+    assert [e for e in events(s["trajectory"]) if e["kind"] == "round_trips"]  # the values were checked
+    assert not any(m.exists() for m in marks)
