@@ -3,13 +3,14 @@ overrule (roundtrip.py). Flows use the scripted model, the real sandbox and real
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
 import pytest
 from conftest import cli, events, git, summary, write_script
 
-from greenloop.roundtrip import Inverse, inverses, round_trip, values
+from greenloop.roundtrip import Inverse, inverses, round_trip, values, without
 
 ENCODE = ('def encode(text):\n    """Turns each group of three characters one place to the left."""\n'
           '    groups = [text[i:i + 3] for i in range(0, len(text), 3)]\n'
@@ -74,23 +75,43 @@ def test_the_round_trip_values_are_the_tests_literals_for_either_function() -> N
     assert round_trip(inverse, "'abc'").assertion == "assert encode(decode(encode('abc'))) == encode('abc')"
 
 
-def test_a_round_trip_beats_a_hand_computed_model_test_and_is_committed(codec: Path, tmp_path: Path) -> None:
-    """HumanEval/38 with the 1.5B: right code, a wrong hand-computed expectation, no example. The round trips
-    anchor the code, so a second implementation that meets them settles the model's assert at once."""
+def test_a_model_assert_the_round_trip_contradicts_is_dropped_and_the_round_trips_are_committed(
+        codec: Path, tmp_path: Path) -> None:
+    """HumanEval/38 with the 1.5B: right code, and the model's one test hand-computed `decode("abc") == "bac"`;
+    with no example nothing weighed it, and the run failed where the model alone was right. encode("bac") is
+    "acb", not "abc", so decode("abc") cannot be "bac": the assert goes before it ever runs."""
     s = _run(codec, tmp_path, [
         {"step": "generate", "text": _reply(WRONG, DECODE)},
-        {"step": "generate", "text": _reply(None, DECODE_TOO)},  # the agreement sample: another right program
         {"step": "commit_message", "text": "feat: add decode"},
     ])
     assert s["status"] == "success", s
     trips = [e for e in events(s["trajectory"]) if e["kind"] == "round_trips"]
     assert trips and trips[0]["examples"] == ["assert encode(decode(encode('abc'))) == encode('abc')",
                                               "assert encode(decode(encode('bac'))) == encode('bac')"]
-    agreement = [e for e in events(s["trajectory"]) if e["kind"] == "agreement"]
-    assert agreement and agreement[0]["dropped"] == ["tests/test_codec.py: `assert decode('abc') == 'bac'`"]
+    assert trips[0]["dropped"] == ["assert decode('abc') == 'bac'"]
+    assert ("tests/test_codec.py: `assert decode('abc') == 'bac'` was dropped: encode('bac') is not 'abc', so "
+            "decode('abc') cannot be 'bac'") in s["warnings"]
     committed = git(codec, "show", f"{s['commit']}:tests/test_codec.py")
-    assert '"bac"' not in committed and "def test_decode_undoes_encode():" in committed
+    assert "def test_decode():" not in committed and "def test_decode_undoes_encode():" in committed
     assert "assert encode(decode(encode('abc'))) == encode('abc')" in committed
+    assert git(codec, "show", f"{s['commit']}:textkit/codec.py") == DECODE
+    assert [e["step"] for e in events(s["trajectory"]) if e["kind"] == "model_request"] == [
+        "test_design", "generate", "commit_message"]
+
+
+def test_a_round_trip_anchors_agreement_against_a_model_assert_it_cannot_decide(codec: Path, tmp_path: Path) -> None:
+    """A model assert that is no `f(literal) == literal` is not checked against the module's function; the round
+    trips anchor the code as a task example does, so one agreeing sample settles it."""
+    wrong = ('from textkit.codec import decode\n\n\ndef test_decode():\n    assert decode("bca") == "abc"\n'
+             '    assert decode("abc")[0] == "b"\n')
+    s = _run(codec, tmp_path, [
+        {"step": "generate", "text": _reply(wrong, DECODE)},
+        {"step": "generate", "text": _reply(None, DECODE_TOO)},  # the agreement sample: another right program
+        {"step": "commit_message", "text": "feat: add decode"},
+    ])
+    assert s["status"] == "success", s
+    agreement = [e for e in events(s["trajectory"]) if e["kind"] == "agreement"]
+    assert agreement and agreement[0]["dropped"] == ["tests/test_codec.py: `assert decode('abc')[0] == 'b'`"]
     assert git(codec, "show", f"{s['commit']}:textkit/codec.py") == DECODE
 
 
@@ -113,14 +134,27 @@ def test_a_round_trip_is_an_anchor_the_code_must_meet(codec: Path, tmp_path: Pat
     assert git(codec, "show", f"{s['commit']}:textkit/codec.py") == DECODE
 
 
-def test_a_value_the_modules_own_function_raises_on_is_not_used(codec: Path, tmp_path: Path) -> None:
+def test_a_value_the_modules_own_function_raises_on_is_not_used_and_a_right_assert_stays(
+        codec: Path, tmp_path: Path) -> None:
     s = _run(codec, tmp_path, [
         {"step": "generate", "text": _reply('from textkit.codec import decode\n\n\ndef test_decode():\n'
-                                            '    assert decode(5) == 5\n    assert decode("cab") == "abc"\n',
+                                            '    assert decode(5) == 5\n    assert decode("bca") == "abc"\n',
                                             DECODE)},
     ], "--max-iterations", "1")
     trips = [e for e in events(s["trajectory"]) if e["kind"] == "round_trips"]
-    assert trips and all("5" not in a for a in trips[0]["examples"]), trips  # encode(5) raises TypeError
+    assert trips and trips[0]["examples"] == ["assert encode(decode(encode('bca'))) == encode('bca')",
+                                              "assert encode(decode(encode('abc'))) == encode('abc')"]
+    assert trips[0]["dropped"] == []  # encode(5) raises (no value to weigh the assert with); encode("abc") is "bca"
+
+
+def test_a_dropped_assert_leaves_the_rest_of_its_test() -> None:
+    source = ("import pytest\n\n\n@pytest.mark.slow\ndef test_a():\n    assert f(1) == 2\n\n\n"
+              "def test_b():\n    assert f(1) == 2\n    assert f(2) == 3\n\n\n"
+              "class TestF:\n    def test_c(self):\n        assert f(1) == 2\n")
+    tree = ast.parse(source)
+    dropped = [n for n in ast.walk(tree) if isinstance(n, ast.Assert) and ast.unparse(n) == "assert f(1) == 2"]
+    assert without(source, tree, dropped) == ("import pytest\n\n\n\n\ndef test_b():\n    assert f(2) == 3\n\n\n"
+                                              "class TestF:\n    def test_c(self):\n        pass\n")
 
 
 def test_a_repositorys_inverse_runs_only_in_the_jail(codec: Path, tmp_path: Path) -> None:

@@ -301,6 +301,7 @@ class TaskExamples(Event):
 class RoundTrips(Event):
     path: str  # the run's test file they were appended to
     examples: list[str]  # the asserts, also anchors of the run (roundtrip.py)
+    dropped: list[str] = field(default_factory=list)  # the model's asserts that contradict them
 
 
 @_kind("broken_tests")

@@ -21,8 +21,9 @@ from pathlib import Path
 
 from greenloop.attempt import ReplyOutcome
 from greenloop.examples import Example, examples_module, module_name
-from greenloop.outline import parse_module
-from greenloop.probe import run_checks
+from greenloop.frozen import test_functions
+from greenloop.outline import is_string_statement, parse_module
+from greenloop.probe import Outcome, run_checks
 from greenloop.protocols import Sandbox
 from greenloop.state import State
 from greenloop.trajectory import Trajectory
@@ -116,17 +117,65 @@ def round_trip(inverse: Inverse, value: str) -> Example:
     return Example(f"{g}({f}({g}({value})))", f"{g}({value})", inverse.path)
 
 
-def accepted(inverse: Inverse, candidates: Sequence[str], ws: Workspace, sandbox: Sandbox, python: Path,
-             timeout_s: float) -> list[str]:
-    """The values the module's own function takes without raising, run in the sandbox (it is the repository's
-    code) as the module is now: `g(x) == g(x)` fails only where `g` raises (or gives a value unequal to itself)."""
-    probes = [Example(f"{inverse.undoes}({v})", f"{inverse.undoes}({v})", inverse.path) for v in candidates]
-    module = examples_module(probes, [inverse.path])
-    if module is None or len(module.checks) != len(candidates):
-        return []
+def _run(checks: Sequence[Example], path: str, ws: Workspace, sandbox: Sandbox, python: Path,
+         timeout_s: float) -> list[Outcome | None]:
+    """Each check's outcome on the module as it is now, run in the sandbox (the module's function is the
+    repository's code); None for one that never ran."""
+    module = examples_module(checks, [path])
+    if module is None or len(module.checks) != len(checks):
+        return [None] * len(checks)
     outcomes = run_checks(sandbox, python, ws.root, [module], timeout_s)
-    return [v for v, check in zip(candidates, module.checks, strict=True)
-            if (o := outcomes.get(check.id)) is not None and o.ok]
+    return [outcomes.get(c.id) for c in module.checks]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """`assert f(given) == result` in a test function of the run's tests: it says g(result) == given."""
+
+    node: ast.Assert
+    given: str
+    result: str
+
+    def check(self, inverse: Inverse) -> Example:
+        return Example(f"{inverse.undoes}({self.result})", self.given, inverse.path)
+
+
+def claims(tree: ast.Module, inverse: Inverse) -> list[Claim]:
+    """The run's tests' asserts, each a statement of its own in a test function, of `f(literal) == literal`."""
+    found = []
+    for _, fn in test_functions(tree):
+        for stmt in fn.body:
+            test = stmt.test if isinstance(stmt, ast.Assert) else None
+            if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+                continue
+            for call, other in ((test.left, test.comparators[0]), (test.comparators[0], test.left)):
+                if _calls(call, (inverse.function,)) and _literal(call.args[0]) and _literal(other):  # type: ignore[attr-defined]
+                    found.append(Claim(stmt, ast.unparse(call.args[0]), ast.unparse(other)))  # type: ignore[attr-defined,arg-type]
+                    break
+    return found
+
+
+def without(source: str, tree: ast.Module, dropped: Sequence[ast.Assert]) -> str:
+    """`source` without the dropped asserts; a module-level test function left with nothing else goes too (a test
+    that asserts nothing would be vacuous), one in a class keeps a `pass`."""
+    spans = {(a.lineno, a.end_lineno or a.lineno) for a in dropped}
+    cut: list[tuple[int, int, str]] = []
+    for name, fn in test_functions(tree):
+        mine = [(a, b) for a, b in spans if fn.lineno <= a <= (fn.end_lineno or a)]
+        if not mine:
+            continue
+        rest = [st for st in fn.body if (st.lineno, st.end_lineno or st.lineno) not in spans
+                and not is_string_statement(st)]
+        if not rest and "::" not in name:
+            first = min([fn.lineno, *(d.lineno for d in fn.decorator_list)])
+            cut.append((first, fn.end_lineno or fn.lineno, ""))
+        else:
+            cut += [(a, b, "" if rest else "pass") for a, b in mine]
+    lines = source.splitlines(keepends=True)
+    for a, b, keep in sorted(cut, reverse=True):
+        indent = lines[a - 1][:len(lines[a - 1]) - len(lines[a - 1].lstrip())]
+        lines[a - 1:b] = [f"{indent}{keep}\n"] if keep else []
+    return "".join(lines)
 
 
 def test_source(inverse: Inverse, examples: Sequence[Example]) -> str:
@@ -140,23 +189,38 @@ def test_source(inverse: Inverse, examples: Sequence[Example]) -> str:
 
 def derive(st: State, designed: ReplyOutcome, ws: Workspace, sandbox: Sandbox, python: Path, timeout_s: float,
            traj: Trajectory) -> None:
-    """After the test design of a Python run: the round trips of the task's inverse functions join its examples,
-    and the designed test file gets them as one more test."""
+    """After the test design of a Python run, for each inverse function the task asks for: an assert of the
+    run's tests that says `f(a) == b` where the module's `g(b)` is not `a` is dropped (b cannot be what undoing
+    a gives; HumanEval/38's `decode_cyclic("abc") == "bac"`: encode_cyclic("bac") is "acb"); the round trips join
+    the task's examples and are appended to the test file as one more test."""
     target = st.target
     source = ws.read_text(target) if target is not None and st.runner is None else None
     tests = next((f for f in designed.written.values() if f.is_test and f.path.endswith(".py")), None)
-    if target is None or source is None or tests is None:
+    tree = parse_module(tests.after) if tests is not None else None
+    if target is None or source is None or tests is None or tree is None:
         return
     added: list[Example] = []
     appended = ""
+    dropped: list[ast.Assert] = []
     for inverse in inverses(source, target, st.task):
-        kept = accepted(inverse, values(tests.after, inverse), ws, sandbox, python, timeout_s)
-        trips = [round_trip(inverse, v) for v in kept]
+        found = values(tests.after, inverse)
+        said = claims(tree, inverse)
+        ran = _run([*(Example(f"{inverse.undoes}({v})", f"{inverse.undoes}({v})", target) for v in found),
+                    *(c.check(inverse) for c in said)], target, ws, sandbox, python, timeout_s)
+        trips = [round_trip(inverse, v) for v, o in zip(found, ran, strict=False) if o is not None and o.ok]
+        # g returned another value than the claim's (not: raised, never ran), and g runs on the tests' values
+        wrong = [c for c, o in zip(said, ran[len(found):], strict=True)
+                 if trips and o is not None and not o.ok and not o.raised]
+        dropped += [c.node for c in wrong]
+        designed.warnings += [f"{tests.path}: `{ast.unparse(c.node)}` was dropped: {inverse.undoes}({c.result}) is not "
+                              f"{c.given}, so {inverse.function}({c.given}) cannot be {c.result}" for c in wrong]
         if trips:
             added += trips
             appended += test_source(inverse, trips)
-    if not added:
+    if not added and not dropped:
         return
     st.examples = list(dict.fromkeys([*st.examples, *added]))
-    designed.written[tests.path] = replace(tests, after=tests.after.rstrip("\n") + "\n" + appended)
-    traj.event("test_design", "round_trips", path=tests.path, examples=[e.assertion for e in added])
+    kept = without(tests.after, tree, dropped)
+    designed.written[tests.path] = replace(tests, after=kept.rstrip("\n") + "\n" + appended)
+    traj.event("test_design", "round_trips", path=tests.path, examples=[e.assertion for e in added],
+               dropped=[ast.unparse(a) for a in dropped])
