@@ -56,7 +56,7 @@ def applies(st: State, examples_missed: int, regressions: int, new_failed: int, 
     testrun.failure_signature) in an earlier attempt of the run, its way of disputing the test (HumanEval/38,
     /50), before a sample is spent on it; a fix that fails otherwise is worked on as usual."""
     repeated = any(a.outcome == "tests_failed" and a.signature == signature for a in st.history)
-    return _open(st, examples_missed, regressions, new_failed) and (bool(st.examples) or repeated)
+    return _open(st, examples_missed, regressions, new_failed) and (st.stated or repeated)
 
 
 def _open(st: State, examples_missed: int, regressions: int, new_failed: int) -> bool:
@@ -107,7 +107,7 @@ def _no_witness(st: State, matrix: Matrix, eligible: list[int], check: Check, an
     """Why the implementations are no witness against the check, or "" when they are."""
     if _raised(matrix, eligible, check):
         return "an implementation raised on it, or before it so that it never ran: a crash is no witness"
-    if st.examples:
+    if st.stated:
         return ""
     callee = _call_to_literal(check)
     if callee is None:
@@ -218,7 +218,7 @@ def settle(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, sett
             traj.event(step, "agreement", decided=False, why="the second implementation is not valid",
                        errors=sample.errors)
             continue
-        if not st.examples and (same or _same_program(sample)):  # the model stands by its program: no more asked
+        if not st.stated and (same or _same_program(sample)):  # the model stands by its program: no more asked
             traj.event(step, "agreement", decided=False, why="the task has no example, and the second "
                        "implementation is the same program: no second witness")
             return Agreement(ReplyOutcome(), text=text)

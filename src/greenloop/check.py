@@ -18,6 +18,7 @@ from greenloop.jsexamples import js_example_failures, node_of
 from greenloop.judge import Verdict, judge, red_run
 from greenloop.outline import top_level_names
 from greenloop.protocols import Sandbox
+from greenloop.roundtrip import refute
 from greenloop.state import State
 from greenloop.testrun import failure_signature, failure_summary
 from greenloop.trajectory import Trajectory
@@ -85,6 +86,8 @@ def check(st: State, tools: Tools, attempt: int, step: Step, extra: str) -> Chec
         reset(st, ws, traj)
         missed = _example_failures(st, sandbox, ws, python, settings.test_timeout)
         tampered = st.ledger.drifted(ws)
+        if not (missed or tampered or verdict.green) and refute(st, ws, sandbox, python, settings.test_timeout, traj):
+            return check(st, tools, attempt, step, extra)  # a model assert the round trips refute is gone: again
     if tampered:
         reset(st, ws, traj)
         failure = ("The test run changed files that judge the work or that were checked: "

@@ -301,7 +301,13 @@ class TaskExamples(Event):
 class RoundTrips(Event):
     path: str  # the run's test file they were appended to
     examples: list[str]  # the asserts, also anchors of the run (roundtrip.py)
-    dropped: list[str] = field(default_factory=list)  # the model's asserts that contradict them
+    refutable: list[str] = field(default_factory=list)  # the model's asserts a program may show wrong
+
+
+@_kind("round_trips_refuted")
+class RoundTripsRefuted(Event):
+    witnessed: list[str]  # the refutable asserts the program showed wrong
+    notes: list[str]  # the frozen tests' answer to dropping them (frozen.TestGuard.dispute)
 
 
 @_kind("broken_tests")

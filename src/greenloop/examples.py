@@ -41,8 +41,9 @@ EXAMPLES_PATH = "<task examples>"
 @dataclass(frozen=True)
 class Example:
     call: str
-    expected: str  # a Python literal, as written
+    expected: str  # a Python literal, as written (a round trip's: an expression, roundtrip.py)
     origin: str = ""  # the file whose docstring holds it; "" for the task's text
+    derived: bool = False  # a round trip greenloop derived (roundtrip.py): an anchor, but not one the task wrote
 
     @property
     def assertion(self) -> str:
@@ -52,6 +53,16 @@ class Example:
     def function(self) -> str:
         """The name of the function the example calls."""
         return _called(self.call)
+
+
+@dataclass(frozen=True)
+class Refutable:
+    """A run's test assert `f(a) == b` that a round trip contradicts once a program shows `a` is what the module's
+    `g` gives (roundtrip.py): `witness`, `g(f(a)) == a`, holds on it, and `g(b)` is not `a`."""
+
+    assertion: str  # as ast.unparse writes it
+    witness: Example
+    reason: str  # "encode('bac') is not 'abc'"
 
 
 def _parses(text: str, literal: bool) -> bool:

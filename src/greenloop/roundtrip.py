@@ -1,28 +1,36 @@
 """Round trips: the task asks for a function that undoes another one of its module (`decode_cyclic`, whose
-docstring says it takes strings encoded with `encode_cyclic`). The task then states a property of its own that no
-model test can overrule: applied to the output of `encode_cyclic`, `decode_cyclic` gives back a string that
-`encode_cyclic` turns into that output again, `g(f(g(x))) == g(x)`. Written that way it holds for any value `g`
-accepts, whether or not `g` is one-to-one there (HumanEval/50's shift cipher folds upper case into lower case).
+docstring says it takes strings encoded with `encode_cyclic`). The task then states a property of its own:
+applied to the output of `encode_cyclic`, `decode_cyclic` gives back a string that `encode_cyclic` turns into that
+output again, `g(f(g(x))) == g(x)`. Written that way it holds for any value `g` accepts, whether or not `g` is
+one-to-one there (HumanEval/50's shift cipher folds upper case into lower case).
 
-The values come from the run's own tests: the literal arguments of one-argument calls to either function, and the
-literals those calls are compared with. A value the module's own `g` raises on (in the sandbox) is not used. The
-round trips join the task's examples (anchors: agreement and the guard treat them as the task's own) and are
-appended to the run's test file as one test greenloop wrote, so the commit carries them (HumanEval/38 with the
-1.5B: right code, and the model's one test expected `decode_cyclic("abc") == "bac"`, hand-computed and wrong;
-with no example nothing weighed it, and the run failed where the model alone was right)."""
+The values come from the run's own tests (after the test design of a Python run): the literal arguments of
+one-argument calls to either function, and the literals those calls are compared with. A value the module's own
+`g` raises on, run in the sandbox, is not used, and a `g` that gives one value for all (or None) is no inverse to
+check. The round trips join the task's examples as anchors the code must meet (but they are not examples the task
+wrote: agreement weighs a task with none as before) and are appended to the run's test file as one test greenloop
+wrote, so the commit carries them.
+
+A model assert `f(a) == b` where `g(b)` is another value than `a` may be wrong, or `a` may be no value `g` ever
+gives (a JSON text with other spacing than `dumps` writes); once a program meets every round trip and `g(f(a)) ==
+a` holds on it, `a` is what `g` gives and `b` is not what undoing it gives: the assert is dropped (check.py).
+HumanEval/38 with the 1.5B: right code, and the model's one test hand-computed `decode_cyclic("abc") == "bac"`;
+with no example nothing weighed it, and the run failed where the model alone was right. Not derived: runs without
+the test design, JS/TS runs, and a continued run (its examples are the task's again; the appended test stays)."""
 
 from __future__ import annotations
 
 import ast
+import keyword
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from greenloop.attempt import ReplyOutcome
-from greenloop.examples import Example, examples_module, module_name
+from greenloop.examples import MAX_EXPR, Example, Refutable, examples_module, module_name
 from greenloop.frozen import test_functions
-from greenloop.outline import is_string_statement, parse_module
+from greenloop.outline import parse_module
 from greenloop.probe import Outcome, run_checks
 from greenloop.protocols import Sandbox
 from greenloop.state import State
@@ -35,6 +43,7 @@ PAIRS = (("decode", "encode"), ("decrypt", "encrypt"), ("decompress", "compress"
          ("unpack", "pack"), ("unescape", "escape"), ("unquote", "quote"), ("from", "to"), ("parse", "format"),
          ("loads", "dumps"))
 MAX_VALUES = 4  # round trips per pair: each value is one more check of every program
+Function = ast.FunctionDef | ast.AsyncFunctionDef
 
 
 @dataclass(frozen=True)
@@ -45,19 +54,23 @@ class Inverse:
 
 
 def inverses(source: str, path: str, task: str) -> list[Inverse]:
-    """The functions the task names that the module lacks or has only as a stub, each with the function of the
-    module it undoes: the names pair up (PAIRS, or `un` + name), the other one is written, takes one argument, and
-    the task or the stub's docstring names it."""
+    """The functions the task asks for that undo a function of the module: a top-level stub of one argument, or
+    one the module does not define at all that the task calls (`decode(...)`); its name pairs with a written
+    top-level function of one argument (PAIRS, or `un` + name) that the task or the stub's docstring names."""
     tree = parse_module(source)
     if tree is None or module_name(path) is None:
         return []
-    top = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    top: dict[str, Function] = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    defined = {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
     stubs = set(unwritten(source))
     found = []
     for name in dict.fromkeys(re.findall(r"[A-Za-z_]\w*", task)):
-        if name in top and name not in stubs:
+        stub = top.get(name) if name in stubs else None
+        asked = (stub is not None and _one_argument(stub)) or (
+            name not in defined and re.search(rf"(?<![\w.]){re.escape(name)}\(", task) is not None)
+        if not asked or keyword.iskeyword(name):
             continue
-        told = f"{task}\n{ast.get_docstring(top[name]) or '' if name in top else ''}"
+        told = f"{task}\n{ast.get_docstring(stub) or '' if stub is not None else ''}"
         found += [Inverse(name, other, path) for other, node in top.items()
                   if other != name and other not in stubs and _paired(name, other) and _one_argument(node)
                   and _named(other, told)]
@@ -77,44 +90,67 @@ def _paired(a: str, b: str) -> bool:
     return False
 
 
-def _one_argument(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+def _one_argument(fn: Function) -> bool:
     args = fn.args
     required = len(args.posonlyargs) + len(args.args) - len(args.defaults)
     return required == 1 and not args.kwonlyargs
 
 
-def values(tests: str, inverse: Inverse) -> list[str]:
-    """The literals the tests give either function of the pair (one positional argument, no keywords) or compare
-    its result with, as source, in order of appearance."""
-    tree = parse_module(tests)
+def _pairs(node: ast.Compare) -> list[tuple[ast.Call, ast.expr]]:
+    """`call == other` both ways round, for an `==` of one call of one positional argument."""
+    if len(node.ops) != 1 or not isinstance(node.ops[0], ast.Eq):
+        return []
+    sides = (node.left, node.comparators[0])
+    return [(c, o) for c, o in (sides, sides[::-1])
+            if isinstance(c, ast.Call) and len(c.args) == 1 and not c.keywords]
+
+
+def _callee(call: ast.Call) -> str:
+    """`f` of `f(x)` or `module.f(x)` (not of `b'x'.decode(...)` or `obj().f(x)`)."""
+    func = call.func
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+        return func.attr
+    return func.id if isinstance(func, ast.Name) else ""
+
+
+def _literal(node: ast.expr, floats: bool = True) -> bool:
+    """A literal other than None, short enough to repeat in a test (and, unless `floats`, with no float in it:
+    a float compared for equality after a round trip is a rounding question)."""
+    try:
+        value = ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False
+    plain = floats or not any(isinstance(n, ast.Constant) and isinstance(n.value, (float, complex))
+                              for n in ast.walk(node))
+    return value is not None and plain and len(ast.unparse(node)) <= MAX_EXPR
+
+
+def values(tests: ast.Module, inverse: Inverse) -> list[str]:
+    """The literals the tests give either function of the pair or compare its result with, as source, in order."""
     found: list[str] = []
-    for node in ast.walk(tree) if tree is not None else ():
-        if not (isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.Eq)):
-            continue
-        sides = [node.left, node.comparators[0]]
-        for side, other in (sides, sides[::-1]):
-            if _calls(side, (inverse.function, inverse.undoes)):
-                found += [ast.unparse(v) for v in (side.args[0], other) if _literal(v)]  # type: ignore[union-attr]
+    for node in ast.walk(tests):
+        for call, other in _pairs(node) if isinstance(node, ast.Compare) else ():
+            if _callee(call) in (inverse.function, inverse.undoes):
+                found += [ast.unparse(v) for v in (call.args[0], other) if _literal(v)]
     return list(dict.fromkeys(found))[:MAX_VALUES]
 
 
-def _calls(node: ast.expr, names: Sequence[str]) -> bool:
-    if not (isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords):
-        return False
-    func = node.func
-    return (func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else "") in names
-
-
-def _literal(node: ast.expr) -> bool:
-    try:
-        return ast.literal_eval(node) is not None
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return False
+def claims(tests: ast.Module, inverse: Inverse) -> list[tuple[str, str, str]]:
+    """The run's tests' asserts of `f(a) == b` (a statement of its own in a test function, no float in them):
+    (the assert as ast.unparse writes it, a, b)."""
+    found = []
+    for _, fn in test_functions(tests):
+        for stmt in fn.body:
+            test = stmt.test if isinstance(stmt, ast.Assert) and isinstance(stmt.test, ast.Compare) else None
+            found += [(ast.unparse(stmt), ast.unparse(call.args[0]), ast.unparse(other))
+                      for call, other in (_pairs(test) if test is not None else [])[:1]
+                      if _callee(call) == inverse.function and _literal(call.args[0], False) and _literal(other, False)]
+    return found
 
 
 def round_trip(inverse: Inverse, value: str) -> Example:
     f, g = inverse.function, inverse.undoes
-    return Example(f"{g}({f}({g}({value})))", f"{g}({value})", inverse.path)
+    return Example(f"{g}({f}({g}({value})))", f"{g}({value})", inverse.path, derived=True)
 
 
 def _run(checks: Sequence[Example], path: str, ws: Workspace, sandbox: Sandbox, python: Path,
@@ -128,60 +164,14 @@ def _run(checks: Sequence[Example], path: str, ws: Workspace, sandbox: Sandbox, 
     return [outcomes.get(c.id) for c in module.checks]
 
 
-@dataclass(frozen=True)
-class Claim:
-    """`assert f(given) == result` in a test function of the run's tests: it says g(result) == given."""
-
-    node: ast.Assert
-    given: str
-    result: str
-
-    def check(self, inverse: Inverse) -> Example:
-        return Example(f"{inverse.undoes}({self.result})", self.given, inverse.path)
-
-
-def claims(tree: ast.Module, inverse: Inverse) -> list[Claim]:
-    """The run's tests' asserts, each a statement of its own in a test function, of `f(literal) == literal`."""
-    found = []
-    for _, fn in test_functions(tree):
-        for stmt in fn.body:
-            test = stmt.test if isinstance(stmt, ast.Assert) else None
-            if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
-                continue
-            for call, other in ((test.left, test.comparators[0]), (test.comparators[0], test.left)):
-                if _calls(call, (inverse.function,)) and _literal(call.args[0]) and _literal(other):  # type: ignore[attr-defined]
-                    found.append(Claim(stmt, ast.unparse(call.args[0]), ast.unparse(other)))  # type: ignore[attr-defined,arg-type]
-                    break
-    return found
-
-
-def without(source: str, tree: ast.Module, dropped: Sequence[ast.Assert]) -> str:
-    """`source` without the dropped asserts; a module-level test function left with nothing else goes too (a test
-    that asserts nothing would be vacuous), one in a class keeps a `pass`."""
-    spans = {(a.lineno, a.end_lineno or a.lineno) for a in dropped}
-    cut: list[tuple[int, int, str]] = []
-    for name, fn in test_functions(tree):
-        mine = [(a, b) for a, b in spans if fn.lineno <= a <= (fn.end_lineno or a)]
-        if not mine:
-            continue
-        rest = [st for st in fn.body if (st.lineno, st.end_lineno or st.lineno) not in spans
-                and not is_string_statement(st)]
-        if not rest and "::" not in name:
-            first = min([fn.lineno, *(d.lineno for d in fn.decorator_list)])
-            cut.append((first, fn.end_lineno or fn.lineno, ""))
-        else:
-            cut += [(a, b, "" if rest else "pass") for a, b in mine]
-    lines = source.splitlines(keepends=True)
-    for a, b, keep in sorted(cut, reverse=True):
-        indent = lines[a - 1][:len(lines[a - 1]) - len(lines[a - 1].lstrip())]
-        lines[a - 1:b] = [f"{indent}{keep}\n"] if keep else []
-    return "".join(lines)
-
-
-def test_source(inverse: Inverse, examples: Sequence[Example]) -> str:
-    """The round trips as one test function, importing what it needs itself, to append to the run's test file."""
+def test_source(inverse: Inverse, examples: Sequence[Example], taken: str) -> str:
+    """The round trips as one test function, importing what it needs itself, to append to the run's test file
+    (`taken`: its text, whose test names it must not shadow)."""
     f, g = inverse.function, inverse.undoes
-    return (f"\n\ndef test_{f}_undoes_{g}():\n"
+    name = f"test_{f}_undoes_{g}"
+    while re.search(rf"\bdef {name}\(", taken):
+        name += "_again"
+    return (f"\n\ndef {name}():\n"
             f'    """Written by greenloop: the task asks for {f} to undo {g}."""\n'
             f"    from {module_name(inverse.path)} import {f}, {g}\n\n"
             + "".join(f"    {ex.assertion}\n" for ex in examples))
@@ -189,10 +179,8 @@ def test_source(inverse: Inverse, examples: Sequence[Example]) -> str:
 
 def derive(st: State, designed: ReplyOutcome, ws: Workspace, sandbox: Sandbox, python: Path, timeout_s: float,
            traj: Trajectory) -> None:
-    """After the test design of a Python run, for each inverse function the task asks for: an assert of the
-    run's tests that says `f(a) == b` where the module's `g(b)` is not `a` is dropped (b cannot be what undoing
-    a gives; HumanEval/38's `decode_cyclic("abc") == "bac"`: encode_cyclic("bac") is "acb"); the round trips join
-    the task's examples and are appended to the test file as one more test."""
+    """After the test design of a Python run: the round trips of each inverse function the task asks for join its
+    examples and the designed test file, and the model's asserts they may contradict are noted (`st.refutable`)."""
     target = st.target
     source = ws.read_text(target) if target is not None and st.runner is None else None
     tests = next((f for f in designed.written.values() if f.is_test and f.path.endswith(".py")), None)
@@ -201,26 +189,44 @@ def derive(st: State, designed: ReplyOutcome, ws: Workspace, sandbox: Sandbox, p
         return
     added: list[Example] = []
     appended = ""
-    dropped: list[ast.Assert] = []
     for inverse in inverses(source, target, st.task):
-        found = values(tests.after, inverse)
-        said = claims(tree, inverse)
-        ran = _run([*(Example(f"{inverse.undoes}({v})", f"{inverse.undoes}({v})", target) for v in found),
-                    *(c.check(inverse) for c in said)], target, ws, sandbox, python, timeout_s)
-        trips = [round_trip(inverse, v) for v, o in zip(found, ran, strict=False) if o is not None and o.ok]
-        # g returned another value than the claim's (not: raised, never ran), and g runs on the tests' values
-        wrong = [c for c, o in zip(said, ran[len(found):], strict=True)
-                 if trips and o is not None and not o.ok and not o.raised]
-        dropped += [c.node for c in wrong]
-        designed.warnings += [f"{tests.path}: `{ast.unparse(c.node)}` was dropped: {inverse.undoes}({c.result}) is not "
-                              f"{c.given}, so {inverse.function}({c.given}) cannot be {c.result}" for c in wrong]
-        if trips:
-            added += trips
-            appended += test_source(inverse, trips)
-    if not added and not dropped:
+        found, said = values(tree, inverse), claims(tree, inverse)
+        g = inverse.undoes
+        ran = _run([*(Example(f"{g}({v})", f"{g}({v})", target) for v in found),
+                    *(Example(f"{g}({b})", a, target) for _, a, b in said)], target, ws, sandbox, python, timeout_s)
+        gave = {v: o.got for v, o in zip(found, ran, strict=False) if o is not None and o.ok}
+        if len(set(gave.values()) - {"None"}) < 2:  # a g that gives one value for all is nothing to undo
+            continue
+        trips = [round_trip(inverse, v) for v in gave]
+        added += trips
+        appended += test_source(inverse, trips, tests.after + appended)
+        st.refutable += [Refutable(line, Example(f"{g}({inverse.function}({a}))", a, target),
+                                   f"{g}({b}) is not {a}")
+                         for (line, a, b), o in zip(said, ran[len(found):], strict=True)
+                         if o is not None and not o.ok and not o.raised]
+    if not added:
         return
     st.examples = list(dict.fromkeys([*st.examples, *added]))
-    kept = without(tests.after, tree, dropped)
-    designed.written[tests.path] = replace(tests, after=kept.rstrip("\n") + "\n" + appended)
+    designed.written[tests.path] = replace(tests, after=tests.after.rstrip("\n") + "\n" + appended)
     traj.event("test_design", "round_trips", path=tests.path, examples=[e.assertion for e in added],
-               dropped=[ast.unparse(a) for a in dropped])
+               refutable=[r.assertion for r in st.refutable])
+
+
+def refute(st: State, ws: Workspace, sandbox: Sandbox, python: Path, timeout_s: float, traj: Trajectory) -> bool:
+    """For a program that meets every example and round trip: the noted asserts its values contradict (`g(f(a))
+    == a` holds on it, so `a` is what `g` gives, and `g(b)` is not `a`) are dropped from the frozen tests and named
+    in the warnings; the others wait for a later program. Returns whether one was dropped."""
+    pending = st.refutable
+    if not pending or st.guard is None:
+        return False
+    ran = _run([r.witness for r in pending], pending[0].witness.origin, ws, sandbox, python, timeout_s)
+    shown = [r for r, o in zip(pending, ran, strict=True) if o is not None and o.ok]
+    st.refutable = [r for r in pending if r not in shown]
+    notes, changed = st.guard.dispute("\n".join(f"DISPUTE: {r.assertion}" for r in shown), st.examples)
+    for path in changed:
+        st.ledger.entries[path].current = st.red_checked[path] = st.guard.frozen[path]
+    dropped = [r for r in shown if any(n.startswith("dispute accepted") and f"`{r.assertion}`" in n for n in notes)]
+    st.warnings += [f"`{r.assertion}` was dropped from the run's tests: {r.reason}, and the program, which meets "
+                    "every round trip, shows that is what undoing gives" for r in dropped]
+    traj.event("test", "round_trips_refuted", witnessed=[r.assertion for r in shown], notes=notes)
+    return bool(dropped)

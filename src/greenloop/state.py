@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from greenloop.best import Best
 from greenloop.context import ProjectContext
-from greenloop.examples import Example
+from greenloop.examples import Example, Refutable
 from greenloop.frozen import TestGuard
 from greenloop.judge import Baseline, Verdict
 from greenloop.ledger import Ledger
@@ -47,6 +47,12 @@ class State:
     missed: int = 0  # the task's own examples the last judged program failed
     tests_alone: bool = False  # the last reply was valid and wrote tests, no code (its code: a first draft)
     resample: int = 0  # replies sampled for a redraft once the greedy framings missed the examples (settings)
+    refutable: list[Refutable] = field(default_factory=list)  # model asserts a round trip may contradict
+
+    @property
+    def stated(self) -> bool:
+        """The task states examples of its own (round trips greenloop derived are anchors, not those)."""
+        return any(not e.derived for e in self.examples)
 
     @property
     def baseline_or_absent(self) -> Baseline:
