@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from conftest import cli, events, git, summary, write_script
 
+from greenloop import frozen
+from greenloop.ledger import Entry, Ledger
 from greenloop.roundtrip import Inverse, claims, inverses, round_trip, values
 
 ENCODE = ('def encode(text):\n    """Turns each group of three characters one place to the left."""\n'
@@ -59,6 +61,7 @@ def test_the_inverse_a_task_asks_for_is_found_by_name_and_docstring() -> None:
     assert inverses(roman, "num.py", "Write from_roman, the inverse of to_roman, in num.py") == []
     assert inverses("def encode(s):\n    return s\n", "m.py", "Fix encode: it must not decode entities twice") == []
     assert inverses("def to(x):\n    return x\n", "m.py", "Map from(x) to to(x) in m.py") == []
+    assert inverses("def register(name):\n    return name\n", "r.py", "Write unregister(name), which undoes register") == []
     assert inverses(roman + "\n\ndef from_roman(s):\n    return int(s)\n", "num.py",
                     "Fix from_roman(s), the inverse of to_roman, in num.py") == []
     # the task must name the function, and it or the docstring the other one
@@ -87,6 +90,10 @@ def test_an_assert_a_round_trip_may_refute_is_an_exact_claim_on_the_function_ask
                       '    assert dumps({"a": 1}) == \'{"a": 1}\'\n    assert b"x".loads("y") == 1\n'
                       '    for s in ["1"]:\n        assert loads(s) == 1\n')
     assert claims(tests, inverse) == [("assert loads('{\"a\":1}') == {'a': 1}", '\'{"a":1}\'', "{'a': 1}")]
+    # another module's function of that name, or a method, is not the one the task asks for
+    other = ast.parse('def test_it():\n    assert json.loads("1") == 1\n    assert self.loads("1") == 1\n'
+                      '    assert j.loads("2") == 2\n')
+    assert claims(other, inverse) == [("assert j.loads('2') == 2", "'2'", "2")]
 
 
 def test_a_model_assert_a_program_shows_wrong_is_dropped_and_the_round_trips_are_committed(
@@ -106,8 +113,9 @@ def test_a_model_assert_a_program_shows_wrong_is_dropped_and_the_round_trips_are
     assert trips[0]["refutable"] == ["assert decode('abc') == 'bac'"]
     assert [e["witnessed"] for e in events(s["trajectory"]) if e["kind"] == "round_trips_refuted"] == [
         ["assert decode('abc') == 'bac'"]]
-    assert ("`assert decode('abc') == 'bac'` was dropped from the run's tests: encode('bac') is not 'abc', and the "
-            "program, which meets every round trip, shows that is what undoing gives") in s["warnings"]
+    assert [e["reasons"] for e in events(s["trajectory"]) if e["kind"] == "round_trips_refuted"] == [
+        ["encode('bac') is not 'abc'"]]
+    assert "disputed assertion dropped: tests/test_codec.py: assert decode('abc') == 'bac'" in s["warnings"]
     committed = git(codec, "show", f"{s['commit']}:tests/test_codec.py")
     assert '"bac"' not in committed and "def test_decode_undoes_encode():" in committed
     assert "assert encode(decode(encode('abc'))) == encode('abc')" in committed
@@ -206,3 +214,19 @@ def test_a_repositorys_inverse_runs_only_in_the_jail(codec: Path, tmp_path: Path
     ])
     assert [e for e in events(s["trajectory"]) if e["kind"] == "round_trips"]  # the values were checked
     assert not any(m.exists() for m in marks)
+
+
+def test_a_dispute_drops_the_assert_from_the_file_not_the_tests_added_since_the_freeze() -> None:
+    """A review's find: the run's test file took its frozen copy back after a dispute, so a test the model added
+    to the file after the freeze (allowed: new tests may be added) was lost without a word."""
+    frozen_text = "def test_a():\n    assert f(1) == 2\n    assert f(2) == 3\n"
+    now = frozen_text + "\n\ndef test_b():\n    assert f(3) == 4\n"
+    ledger = Ledger()
+    ledger.entries["tests/test_f.py"] = Entry("tests/test_f.py", True, None, now)
+    guard = frozen.TestGuard(ledger, frozen={"tests/test_f.py": frozen_text})
+    red_checked = {"tests/test_f.py": frozen_text}  # test_b has not had its red run
+    notes, _ = guard.dispute("DISPUTE: assert f(1) == 2", [])
+    guard.follow(red_checked)
+    assert notes[0].startswith("dispute accepted")
+    assert ledger.entries["tests/test_f.py"].current == now.replace("assert f(1) == 2", "pass  # disputed by the model")
+    assert red_checked["tests/test_f.py"] == frozen_text.replace("assert f(1) == 2", "pass  # disputed by the model")

@@ -242,8 +242,8 @@ def settle(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, sett
     disputes = [line for c in choice.disputed if c.id not in kept and (line := _one_line(c))]
     refused = [f"{c.path}: {line} ({kept[c.id]})" for c in choice.disputed if c.id in kept and (line := _one_line(c))]
     if disputes and st.guard is not None:
-        notes, changed = st.guard.dispute("\n".join(f"DISPUTE: {d}" for d in disputes), st.examples)
-        loosen(st, changed)
+        notes, _ = st.guard.dispute("\n".join(f"DISPUTE: {d}" for d in disputes), st.examples)
+        loosen(st)
         result.dropped = [n.removeprefix("dispute accepted: ").split(" was dropped")[0]
                           for n in notes if n.startswith("dispute accepted")]
         refused += [n.removeprefix("dispute refused: ") for n in notes if n.startswith("dispute refused")]

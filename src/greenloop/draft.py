@@ -317,14 +317,14 @@ def _disputes(text: str, st: State, traj: Trajectory, step: Step) -> list[str]:
     unless the reply sends that file itself. Returns the notes for the next request."""
     if st.guard is None or "DISPUTE" not in text:
         return []
-    notes, changed = st.guard.dispute(text, st.examples)
+    notes, _ = st.guard.dispute(text, st.examples)
     traj.event(step, "disputes", notes=notes)
-    loosen(st, changed)
+    loosen(st)
     return notes
 
 
-def loosen(st: State, changed: list[str]) -> None:
-    """The frozen tests lost a disputed assertion: the files follow. They went red already, with it; the
-    `pass` left in its place is not a new test to check for vacuity."""
-    for path in changed if st.guard is not None else ():
-        st.ledger.entries[path].current = st.red_checked[path] = st.guard.frozen[path]
+def loosen(st: State) -> None:
+    """The frozen tests lost a disputed assertion: the files follow (frozen.TestGuard.follow). They went red
+    already, with it; the `pass` left in its place is not a new test to check for vacuity."""
+    if st.guard is not None:
+        st.guard.follow(st.red_checked)

@@ -308,6 +308,7 @@ class RoundTrips(Event):
 class RoundTripsRefuted(Event):
     witnessed: list[str]  # the refutable asserts the program showed wrong
     notes: list[str]  # the frozen tests' answer to dropping them (frozen.TestGuard.dispute)
+    reasons: list[str] = field(default_factory=list)  # why each is wrong: "encode('bac') is not 'abc'"
 
 
 @_kind("broken_tests")

@@ -61,7 +61,10 @@ class Refutable:
     `g` gives (roundtrip.py): `witness`, `g(f(a)) == a`, holds on it, and `g(b)` is not `a`."""
 
     assertion: str  # as ast.unparse writes it
-    witness: Example
+    undoes: str  # g
+    witness: Example  # g(f(a)) == a
+    contradiction: Example  # g(b) == a: must fail
+    claim: Example  # f(a) == b: must fail
     reason: str  # "encode('bac') is not 'abc'"
 
 

@@ -200,6 +200,7 @@ class TestGuard:
     frozen: dict[str, str] = field(default_factory=dict)  # path -> the frozen source
     accepted: list[str] = field(default_factory=list)  # disputed assertions that were dropped
     loosened: dict[str, set[str]] = field(default_factory=dict)  # path -> tests with a disputed assertion
+    last: list[tuple[str, str]] = field(default_factory=list)  # (path, assert) the last dispute dropped
 
     def check(self, path: str, before: str | None, after: str) -> str | None:
         """Why the reply may not write `after` at `path`, or None."""
@@ -253,6 +254,7 @@ class TestGuard:
         or refused, with why) for the record and the next request, and the paths whose reference changed."""
         notes: list[str] = []
         changed: list[str] = []
+        self.last = []
         protected_calls = _calls_of(examples)
         for match in _DISPUTE.finditer(reply):
             text = match.group(1).strip()
@@ -272,10 +274,30 @@ class TestGuard:
                 continue
             path, (self.frozen[path], test) = found
             self.loosened.setdefault(path, set()).add(test)
+            self.last.append((path, target))
             self.accepted.append(f"{path}: {target}")
             changed.append(path)
             notes.append(f"dispute accepted: {path}: `{target}` was dropped from the frozen tests")
         return notes, changed
+
+
+    def follow(self, red_checked: dict[str, str]) -> None:
+        """The run's test files lose what the last dispute dropped from their frozen copies: the assert itself, not
+        the file replaced by its frozen copy (tests added after the freeze, or released and rewritten, stay). The
+        content that passed its red run follows, so only tests the red run has not seen get one."""
+        for path, target in self.last:
+            entry = self.ledger.entries.get(path)
+            current = entry.current if entry is not None else None
+            dropped = _drop(current, target) if current is not None else None
+            if entry is None or dropped is None:
+                continue
+            checked = red_checked.get(path)
+            entry.current = dropped[0]
+            if checked == current:
+                red_checked[path] = dropped[0]
+            elif checked is not None and (again := _drop(checked, target)) is not None:
+                red_checked[path] = again[0]
+        self.last = []
 
 
 def _drop(source: str, assertion: str) -> tuple[str, str] | None:

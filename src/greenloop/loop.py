@@ -54,7 +54,7 @@ def _next_step(st: State) -> Step:
             # the greedy drafts (or a first fix) still miss the task's own examples: fresh samples chosen by
             # them (draft.py); a fix of such a program was never green in the 1.5B HumanEval run (0 of 12)
             return "resample"
-        if st.resample and last.outcome == "unchanged" and not _resampled(st) and (not st.examples or _regressed(st)):
+        if st.resample and last.outcome == "unchanged" and not _resampled(st) and (not st.stated or _regressed(st)):
             # the model resends the code its test fails, and no example weighs that dispute (or the code meets the
             # examples and breaks a test of the project): fresh first drafts, chosen by the examples and the tests
             # (a fix asked again rarely changes anything: py_repo_tasks slug, words, negative)

@@ -56,7 +56,8 @@ class Inverse:
 def inverses(source: str, path: str, task: str) -> list[Inverse]:
     """The functions the task asks for that undo a function of the module: a top-level stub of one argument, or
     one the module does not define at all that the task calls (`decode(...)`); its name pairs with a written
-    top-level function of one argument (PAIRS, or `un` + name) that the task or the stub's docstring names."""
+    top-level function of one argument (PAIRS; not any `un` + name: `unregister` does not undo `register` as
+    `decode` undoes `encode`) that the task or the stub's docstring names."""
     tree = parse_module(source)
     if tree is None or module_name(path) is None:
         return []
@@ -70,7 +71,7 @@ def inverses(source: str, path: str, task: str) -> list[Inverse]:
             name not in defined and re.search(rf"(?<![\w.]){re.escape(name)}\(", task) is not None)
         if not asked or keyword.iskeyword(name):
             continue
-        told = f"{task}\n{ast.get_docstring(stub) or '' if stub is not None else ''}"
+        told = f"{task}\n{(ast.get_docstring(stub) or '') if stub is not None else ''}"
         found += [Inverse(name, other, path) for other, node in top.items()
                   if other != name and other not in stubs and _paired(name, other) and _one_argument(node)
                   and _named(other, told)]
@@ -82,8 +83,6 @@ def _named(name: str, text: str) -> bool:
 
 
 def _paired(a: str, b: str) -> bool:
-    if a == f"un{b}" or b == f"un{a}":
-        return True
     for p, q in (*PAIRS, *((q, p) for p, q in PAIRS)):
         if a.startswith(p) and b.startswith(q) and a[len(p):] == b[len(q):] and a[len(p):][:1] in ("", "_"):
             return True
@@ -105,11 +104,12 @@ def _pairs(node: ast.Compare) -> list[tuple[ast.Call, ast.expr]]:
             if isinstance(c, ast.Call) and len(c.args) == 1 and not c.keywords]
 
 
-def _callee(call: ast.Call) -> str:
-    """`f` of `f(x)` or `module.f(x)` (not of `b'x'.decode(...)` or `obj().f(x)`)."""
+def _callee(call: ast.Call, module: str | None = None) -> str:
+    """`f` of `f(x)` or `name.f(x)` (not of `b'x'.decode(...)` or `obj().f(x)`); with `module`, of `name.f(x)`
+    only where `name` is that module's last name (`solution.decode`, not `json.loads` or `self.decode`)."""
     func = call.func
     if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
-        return func.attr
+        return func.attr if module is None or func.value.id == module.rsplit(".", 1)[-1] else ""
     return func.id if isinstance(func, ast.Name) else ""
 
 
@@ -118,7 +118,7 @@ def _literal(node: ast.expr, floats: bool = True) -> bool:
     a float compared for equality after a round trip is a rounding question)."""
     try:
         value = ast.literal_eval(node)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+    except (ValueError, TypeError, MemoryError, RecursionError):
         return False
     plain = floats or not any(isinstance(n, ast.Constant) and isinstance(n.value, (float, complex))
                               for n in ast.walk(node))
@@ -144,7 +144,8 @@ def claims(tests: ast.Module, inverse: Inverse) -> list[tuple[str, str, str]]:
             test = stmt.test if isinstance(stmt, ast.Assert) and isinstance(stmt.test, ast.Compare) else None
             found += [(ast.unparse(stmt), ast.unparse(call.args[0]), ast.unparse(other))
                       for call, other in (_pairs(test) if test is not None else [])[:1]
-                      if _callee(call) == inverse.function and _literal(call.args[0], False) and _literal(other, False)]
+                      if _callee(call, module_name(inverse.path)) == inverse.function
+                      and _literal(call.args[0], False) and _literal(other, False)]
     return found
 
 
@@ -194,14 +195,18 @@ def derive(st: State, designed: ReplyOutcome, ws: Workspace, sandbox: Sandbox, p
         g = inverse.undoes
         ran = _run([*(Example(f"{g}({v})", f"{g}({v})", target) for v in found),
                     *(Example(f"{g}({b})", a, target) for _, a, b in said)], target, ws, sandbox, python, timeout_s)
-        gave = {v: o.got for v, o in zip(found, ran, strict=False) if o is not None and o.ok}
-        if len(set(gave.values()) - {"None"}) < 2:  # a g that gives one value for all is nothing to undo
+        # the values g takes and changes: a round trip of a value g gives back as it is checks nothing, and a g
+        # that gives one value for all (or None, or its argument: `register(name)`) is nothing to undo
+        gave = {v: o.got for v, o in zip(found, ran, strict=False)
+                if o is not None and o.ok and o.got != repr(ast.literal_eval(v))}
+        if len(set(gave.values()) - {"None"}) < 2:
             continue
         trips = [round_trip(inverse, v) for v in gave]
         added += trips
         appended += test_source(inverse, trips, tests.after + appended)
-        st.refutable += [Refutable(line, Example(f"{g}({inverse.function}({a}))", a, target),
-                                   f"{g}({b}) is not {a}")
+        f = inverse.function
+        st.refutable += [Refutable(line, g, Example(f"{g}({f}({a}))", a, target), Example(f"{g}({b})", a, target),
+                                   Example(f"{f}({a})", b, target), f"{g}({b}) is not {a}")
                          for (line, a, b), o in zip(said, ran[len(found):], strict=True)
                          if o is not None and not o.ok and not o.raised]
     if not added:
@@ -213,20 +218,38 @@ def derive(st: State, designed: ReplyOutcome, ws: Workspace, sandbox: Sandbox, p
 
 
 def refute(st: State, ws: Workspace, sandbox: Sandbox, python: Path, timeout_s: float, traj: Trajectory) -> bool:
-    """For a program that meets every example and round trip: the noted asserts its values contradict (`g(f(a))
-    == a` holds on it, so `a` is what `g` gives, and `g(b)` is not `a`) are dropped from the frozen tests and named
-    in the warnings; the others wait for a later program. Returns whether one was dropped."""
+    """For a program that meets every example and round trip: the noted asserts its values contradict are dropped
+    from the frozen tests (the summary names them). In one process: `g(f(a)) == a` holds (so `a` is what `g`
+    gives), `g(b) == a` and `f(a) == b` fail without raising; and `g` is still the module's own. The others wait
+    for a later program. Returns whether one was dropped."""
     pending = st.refutable
-    if not pending or st.guard is None:
+    if not pending or st.guard is None or not _unchanged(st, pending[0].witness.origin, pending):
         return False
-    ran = _run([r.witness for r in pending], pending[0].witness.origin, ws, sandbox, python, timeout_s)
-    shown = [r for r, o in zip(pending, ran, strict=True) if o is not None and o.ok]
-    st.refutable = [r for r in pending if r not in shown]
-    notes, changed = st.guard.dispute("\n".join(f"DISPUTE: {r.assertion}" for r in shown), st.examples)
-    for path in changed:
-        st.ledger.entries[path].current = st.red_checked[path] = st.guard.frozen[path]
-    dropped = [r for r in shown if any(n.startswith("dispute accepted") and f"`{r.assertion}`" in n for n in notes)]
-    st.warnings += [f"`{r.assertion}` was dropped from the run's tests: {r.reason}, and the program, which meets "
-                    "every round trip, shows that is what undoing gives" for r in dropped]
-    traj.event("test", "round_trips_refuted", witnessed=[r.assertion for r in shown], notes=notes)
-    return bool(dropped)
+    checks = [c for r in pending for c in (r.witness, r.contradiction, r.claim)]
+    ran = _run(checks, pending[0].witness.origin, ws, sandbox, python, timeout_s)
+    shown = [r for i, r in enumerate(pending)
+             if (w := ran[3 * i]) is not None and w.ok and all(
+                 o is not None and not o.ok and not o.raised for o in ran[3 * i + 1:3 * i + 3])]
+    notes, _ = st.guard.dispute("\n".join(f"DISPUTE: {r.assertion}" for r in shown), st.examples)
+    accepted = {target for _, target in st.guard.last}
+    st.guard.follow(st.red_checked)  # the files follow, as after any accepted dispute (draft.loosen)
+    st.refutable = [r for r in pending if r.assertion not in accepted]
+    traj.event("test", "round_trips_refuted", witnessed=[r.assertion for r in shown], notes=notes,
+               reasons=[r.reason for r in shown])
+    return bool(accepted)
+
+
+def _unchanged(st: State, path: str, pending: Sequence[Refutable]) -> bool:
+    """The module's functions the refutable asserts were weighed with are as the repository wrote them."""
+    entry = st.ledger.entries.get(path)
+    before = parse_module(entry.original or "") if entry is not None else None
+    after = parse_module(entry.current or "") if entry is not None else None
+    if before is None or after is None:
+        return False
+    names = {r.undoes for r in pending}
+    return all(_definition(before, n) == _definition(after, n) is not None for n in names)
+
+
+def _definition(tree: ast.Module, name: str) -> str | None:
+    return next((ast.dump(n) for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+                 and n.name == name), None)
