@@ -157,7 +157,7 @@ def test_round_trips_are_no_example_of_the_task_to_agreement(codec: Path, tmp_pa
 
 def test_a_round_trip_is_an_anchor_the_code_must_meet(codec: Path, tmp_path: Path) -> None:
     """The model's tests agree with wrong code (decode gives back its input); the round trip does not: the first
-    draft misses an example of the task, and is drafted again."""
+    draft misses it, is told so as a round trip (not as an example the task wrote), and is drafted again."""
     identity = STUB + "    return text\n"
     s = _run(codec, tmp_path, [
         {"step": "generate", "text": _reply('from textkit.codec import decode, encode\n\n\ndef test_decode():\n'
@@ -168,8 +168,8 @@ def test_a_round_trip_is_an_anchor_the_code_must_meet(codec: Path, tmp_path: Pat
     ])
     assert s["status"] == "success", s
     first = next(e for e in events(s["trajectory"]) if e["kind"] == "attempt")
-    assert first["summary"] == ("The task's own example fails: assert encode(decode(encode('abc'))) == "
-                                "encode('abc'); got 'cab'")
+    assert first["summary"] == ("A round trip of the task fails (the function must undo the one it names): assert "
+                                "encode(decode(encode('abc'))) == encode('abc'); got 'cab'")
     assert [e["step"] for e in events(s["trajectory"]) if e["kind"] == "model_request"][2] == "redraft"
     assert git(codec, "show", f"{s['commit']}:textkit/codec.py") == DECODE
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from greenloop.attempt import ReplyOutcome
-from greenloop.examples import EXAMPLE_FAILS, Example, examples_module
+from greenloop.examples import EXAMPLE_FAILS, ROUND_TRIP_FAILS, Example, examples_module
 from greenloop.probe import Check, Module, Outcome, instrument, run_checks
 from greenloop.protocols import Sandbox
 from greenloop.trajectory import Trajectory
@@ -138,10 +138,12 @@ def example_failures(examples: Sequence[Example], impl_paths: Sequence[str], ws:
         return []
     outcomes = run_checks(sandbox, python, ws.root, [module], timeout_s)
     failures = []
-    for check in module.checks:
+    told = [ROUND_TRIP_FAILS if ex.derived else EXAMPLE_FAILS for ex in examples]
+    for check, prefix in zip(module.checks, told if len(told) == len(module.checks) else [EXAMPLE_FAILS] * len(
+            module.checks), strict=True):
         outcome = outcomes.get(check.id)
         if outcome is None or not outcome.ok:
             got = f"; got {outcome.got}" if outcome and outcome.got else "; it did not run"
             returned = outcome.got if outcome and outcome.got and not outcome.raised else None
-            failures.append(Missed(f"{EXAMPLE_FAILS}{check.source}{got}", returned))
+            failures.append(Missed(f"{prefix}{check.source}{got}", returned))
     return failures

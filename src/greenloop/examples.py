@@ -29,6 +29,7 @@ from greenloop.prose import arrow_kind, reading, says_wrong_now
 from greenloop.types import Attempt
 
 EXAMPLE_FAILS = "The task's own example fails: "  # how a missed example is told to the model and the user
+ROUND_TRIP_FAILS = "A round trip of the task fails (the function must undo the one it names): "  # roundtrip.py
 CALL_START = re.compile(r"(?<![\w.])[A-Za-z_][\w.]*\(")
 _ARROW = re.compile(r"\s*(?:===|==>|==|->|→|➞|=>|=(?![=>])|\breturns\b|\bshould return\b|\bgives\b)\s*")
 _WORDS = {"true": "True", "false": "False", "null": "None"}  # JSON's, as written in prose: `f(1) => true`
@@ -360,7 +361,8 @@ def contested(history: Sequence[Attempt]) -> str | None:
     user is told to check it. A program that raised there, or never got there, says nothing of the example."""
     judged = [a.missed for a in history if a.outcome == "tests_failed"]
     first = judged[0] if judged else None
-    if len(judged) < 2 or first is None or first.returned is None or any(m != first for m in judged):
+    if (len(judged) < 2 or first is None or first.returned is None or any(m != first for m in judged)
+            or not first.line.startswith(EXAMPLE_FAILS)):  # a round trip greenloop wrote is no example to check
         return None
     return (f"all {len(judged)} programs judged failed the task's example the same way "
             f"({first.line.removeprefix(EXAMPLE_FAILS)}): check that example; if it is right, this model does not "
