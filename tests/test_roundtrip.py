@@ -225,7 +225,7 @@ def test_a_dispute_drops_the_assert_from_the_file_not_the_tests_added_since_the_
     ledger.entries["tests/test_f.py"] = Entry("tests/test_f.py", True, None, now)
     guard = frozen.TestGuard(ledger, frozen={"tests/test_f.py": frozen_text})
     red_checked = {"tests/test_f.py": frozen_text}  # test_b has not had its red run
-    notes, _ = guard.dispute("DISPUTE: assert f(1) == 2", [])
+    notes = guard.dispute("DISPUTE: assert f(1) == 2", [])
     guard.follow(red_checked)
     assert notes[0].startswith("dispute accepted")
     assert ledger.entries["tests/test_f.py"].current == now.replace("assert f(1) == 2", "pass  # disputed by the model")

@@ -242,10 +242,9 @@ def settle(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, sett
     disputes = [line for c in choice.disputed if c.id not in kept and (line := _one_line(c))]
     refused = [f"{c.path}: {line} ({kept[c.id]})" for c in choice.disputed if c.id in kept and (line := _one_line(c))]
     if disputes and st.guard is not None:
-        notes, _ = st.guard.dispute("\n".join(f"DISPUTE: {d}" for d in disputes), st.examples)
+        notes = st.guard.dispute("\n".join(f"DISPUTE: {d}" for d in disputes), st.examples)
+        result.dropped = [f"{path}: `{target}`" for path, target in st.guard.last]
         loosen(st)
-        result.dropped = [n.removeprefix("dispute accepted: ").split(" was dropped")[0]
-                          for n in notes if n.startswith("dispute accepted")]
         refused += [n.removeprefix("dispute refused: ") for n in notes if n.startswith("dispute refused")]
     traj.event(step, "agreement", decided=result.decided, implementation=choice.implementation,
                eligible=choice.eligible, scores=choice.scores, dropped=result.dropped,

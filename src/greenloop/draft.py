@@ -317,7 +317,7 @@ def _disputes(text: str, st: State, traj: Trajectory, step: Step) -> list[str]:
     unless the reply sends that file itself. Returns the notes for the next request."""
     if st.guard is None or "DISPUTE" not in text:
         return []
-    notes, _ = st.guard.dispute(text, st.examples)
+    notes = st.guard.dispute(text, st.examples)
     traj.event(step, "disputes", notes=notes)
     loosen(st)
     return notes

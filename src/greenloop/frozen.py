@@ -249,11 +249,10 @@ class TestGuard:
         self.frozen[path] = "".join(lines)
         return released
 
-    def dispute(self, reply: str, examples: Sequence[Example]) -> tuple[list[str], list[str]]:
+    def dispute(self, reply: str, examples: Sequence[Example]) -> list[str]:
         """Apply the reply's DISPUTE lines to the frozen references. Returns one line per dispute (accepted
-        or refused, with why) for the record and the next request, and the paths whose reference changed."""
+        or refused, with why) for the record and the next request; what it dropped is in `last`."""
         notes: list[str] = []
-        changed: list[str] = []
         self.last = []
         protected_calls = _calls_of(examples)
         for match in _DISPUTE.finditer(reply):
@@ -276,9 +275,8 @@ class TestGuard:
             self.loosened.setdefault(path, set()).add(test)
             self.last.append((path, target))
             self.accepted.append(f"{path}: {target}")
-            changed.append(path)
             notes.append(f"dispute accepted: {path}: `{target}` was dropped from the frozen tests")
-        return notes, changed
+        return notes
 
 
     def follow(self, red_checked: dict[str, str]) -> None:

@@ -230,7 +230,7 @@ def refute(st: State, ws: Workspace, sandbox: Sandbox, python: Path, timeout_s: 
     shown = [r for i, r in enumerate(pending)
              if (w := ran[3 * i]) is not None and w.ok and all(
                  o is not None and not o.ok and not o.raised for o in ran[3 * i + 1:3 * i + 3])]
-    notes, _ = st.guard.dispute("\n".join(f"DISPUTE: {r.assertion}" for r in shown), st.examples)
+    notes = st.guard.dispute("\n".join(f"DISPUTE: {r.assertion}" for r in shown), st.examples)
     accepted = {target for _, target in st.guard.last}
     st.guard.follow(st.red_checked)  # the files follow, as after any accepted dispute (draft.loosen)
     st.refutable = [r for r in pending if r.assertion not in accepted]
