@@ -6,6 +6,9 @@ from pathlib import Path
 
 from conftest import cli, events, git, summary, whole, write_script
 
+from greenloop.examples import Example
+from greenloop.grade import restated
+
 IMPL = ('def clamp(x, lo, hi):\n    if x < lo:\n        return lo\n    if x > hi:\n        return hi\n'
         '    return x\n')
 HEAD = "from textkit.slug import clamp\n\n\n"
@@ -13,6 +16,8 @@ STRONG = HEAD + ("def test_inside():\n    assert clamp(5, 0, 10) == 5\n\n\ndef t
                  "\n\ndef test_high():\n    assert clamp(11, 0, 10) == 10\n\n\ndef test_edges():\n"
                  "    assert clamp(0, 0, 10) == 0 and clamp(10, 0, 10) == 10\n")
 WEAK = HEAD + "def test_inside():\n    assert clamp(5, 0, 10) == 5\n"
+EDGES = ("Add clamp(x, lo, hi) in textkit/slug.py. Examples: clamp(-1, 0, 10) == 0, clamp(11, 0, 10) == 10, "
+         "clamp(0, 0, 10) == 0 and clamp(10, 0, 10) == 10.")
 
 
 def _run(repo: Path, tmp_path: Path, test: str, *replies: dict, mode: str = "score",
@@ -64,14 +69,45 @@ def test_the_terminal_says_how_much_a_green_says_and_an_unscored_green_claims_no
 def test_the_task_examples_judged_the_green_so_they_face_the_mutants_too(repo: Path, tmp_path: Path) -> None:
     """Weak tests, and a task whose examples state the edges: the mutants that the tests miss and an example
     catches are killed (before, the score counted the tests alone and warned about code the examples pin)."""
-    task = ("Add clamp(x, lo, hi) in textkit/slug.py. Examples: clamp(-1, 0, 10) == 0, clamp(11, 0, 10) == 10, "
-            "clamp(0, 0, 10) == 0 and clamp(10, 0, 10) == 10.")
     weak = _mutation(repo, tmp_path, WEAK)
-    examples_run = _run(repo, tmp_path, WEAK, task=task)
+    examples_run = _run(repo, tmp_path, WEAK, task=EDGES)
     anchored = examples_run["quality"]["mutation"]
     assert anchored["total"] == weak["total"] == 5 and anchored["not_run"] == 0
     assert weak["score"] <= 0.6 and anchored["score"] == 1.0, (weak, anchored)
     assert not [w for w in examples_run["warnings"] if "mutants of the code" in w]
+
+
+RESTATED = ("from textkit import slug\n\n\ndef test_edges():\n    assert slug.clamp(-1, 0, 10) == 0\n"
+            "    assert slug.clamp(11, 0, 10) == 10\n    assert slug.clamp(0, 0, 10) == 0\n"
+            "    assert slug.clamp(10, 0, 10) == 10\n")
+
+
+def test_tests_that_only_restate_the_task_examples_are_no_strong_evidence(repo: Path, tmp_path: Path) -> None:
+    """Every mutant dies, but only on the examples the user wrote: the green says nothing beyond them, so it is
+    weak, and the end of the run says why. One call on another input (STRONG's clamp(5, 0, 10)) makes it strong."""
+    script = write_script(tmp_path / "restated.json", [{"text": whole(test=RESTATED, impl=IMPL)}])
+    shown = cli("run", EDGES, "--repo", str(repo), "--model", f"scripted:{script}",
+                env={"GREENLOOP_MUTATION_BUDGET_S": "120"})
+    assert shown.returncode == 0, shown.stderr
+    assert ("evidence: weak (the tests only restate the task's 4 examples; the tests and the task's examples "
+            "killed 5 of 5 mutants of the code)") in " ".join(shown.stderr.split()), shown.stderr
+    restated_run = _run(repo, tmp_path, RESTATED, task=EDGES)
+    assert restated_run["quality"]["mutation"]["score"] == 1.0 and restated_run["evidence"] == "weak", restated_run
+    beyond = _run(repo, tmp_path, STRONG, task=EDGES)
+    assert beyond["quality"]["mutation"]["score"] == 1.0 and beyond["evidence"] == "strong", beyond
+
+
+def test_a_test_that_calls_the_code_with_a_variable_is_not_a_restatement() -> None:
+    """A parametrized test may hold any input: only literal calls equal to the examples' count as restating."""
+    examples = [Example("clamp(-1, 0, 10)", "0"), Example("clamp(11, 0, 10)", "10")]
+    same = {"tests/test_a.py": "from m import clamp\nassert clamp( -1,0, 10) == 0\nassert clamp(11, 0, 10) == 10\n"}
+    assert restated(same, examples) == 2
+    varied = {"tests/test_a.py": "import pytest\nfrom m import clamp\n\n\n@pytest.mark.parametrize('x', [-1, 11])\n"
+                                 "def test_c(x):\n    assert clamp(x, 0, 10) in (0, 10)\n"}
+    assert restated(varied, examples) == 0
+    assert restated({**same, "tests/test_b.py": "from m import clamp\nassert clamp(5, 0, 10) == 5\n"}, examples) == 0
+    assert restated(same, [*examples, Example("clamp(5, 0, 10)", "5", derived=True)]) == 2  # a round trip: no example
+    assert restated({}, examples) == 0 and restated(same, []) == 0
 
 
 def test_improve_sends_surviving_mutants_to_the_test_designer_and_keeps_tests_that_pass(
