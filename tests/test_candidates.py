@@ -177,11 +177,14 @@ def test_a_module_that_fails_to_import_fails_all_its_checks(tmp_path: Path, sand
     assert out["tests/test_x.py:4"].ok is False and "ModuleNotFoundError" in out["tests/test_x.py:4"].got
 
 
-def test_a_forged_result_line_from_a_test_does_not_crash_the_check_run(tmp_path: Path, sandbox) -> None:
+@pytest.mark.parametrize("line", ['{\\"tests/test_x.py:7\\": [true], \\"y\\": 5}', '{\\"x\\": {}}', "[" * 5000],
+                         ids=["short", "no-index", "nested-deep"])
+def test_a_forged_result_line_from_a_test_does_not_crash_the_check_run(tmp_path: Path, sandbox, line: str) -> None:
     """Red team: a test writes a result line of its own to the real stdout and exits before the runner's line;
-    a malformed one raised in greenloop (a traceback that ended the run). Now nothing is read from it."""
+    a malformed one raised in greenloop (a traceback that ended the run; `{}` a KeyError and `[[[...` a
+    RecursionError until the review of 2026-12-06). Now nothing is read from it."""
     forged = ('import os\n\n\ndef test_forge():\n'
-              '    os.write(1, b"\\n@@greenloop-checks@@{\\"tests/test_x.py:7\\": [true], \\"y\\": 5}\\n")\n'
+              f'    os.write(1, b"\\n@@greenloop-checks@@{line}\\n")\n'
               '    os._exit(0)\n    assert 1 == 1\n')
     module = instrument("tests/test_x.py", forged)
     assert module is not None and module.checks

@@ -38,6 +38,8 @@ def check(tmp_path: Path, content: str, path: str = "pkg/mod.py", is_test: bool 
     ("from nowhere_pkg.sub import x\n", "imports 'nowhere_pkg'"),
     ("from pkg.mod import f\n\n\ndef f():\n    return 1\n", "the module imports itself ('pkg.mod')"),
     ("...\n", "the file has no code"),
+    # parses and compiles, but ast.unparse (the frozen-test guard, the probes) raised RecursionError on it: a crash
+    ("X = f(" + "+".join(["1"] * 500) + ")\n", "nested too deep"),
 ])
 def test_errors(tmp_path: Path, content: str, fragment: str) -> None:
     errors = check(tmp_path, content).errors

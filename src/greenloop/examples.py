@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from greenloop import validate
-from greenloop.outline import parse_module
+from greenloop.outline import docstring, parse_module
 from greenloop.probe import Module, instrument
 from greenloop.prose import arrow_kind, reading, says_wrong_now
 from greenloop.types import Attempt
@@ -34,8 +34,9 @@ CALL_START = re.compile(r"(?<![\w.])[A-Za-z_][\w.]*\(")
 _ARROW = re.compile(r"\s*(?:===|==>|==|->|→|➞|=>|=(?![=>])|\breturns\b|\bshould return\b|\bgives\b)\s*")
 _WORDS = {"true": "True", "false": "False", "null": "None"}  # JSON's, as written in prose: `f(1) => true`
 _WORD = re.compile(r"(true|false|null)\b")
-_DOCTEST = re.compile(r"^\s*>>> (.+)\n\s*(?!>>>)(\S.*)$", re.M)
+_DOCTEST = re.compile(r"^[ \t]*>>> (.+)\n[ \t]*(?!>>>)(\S.*)$", re.M)  # [ \t]: see _INPUT_OUTPUT
 MAX_EXPR = 300
+MAX_WEIGHED = 400  # `call arrow` pairs read as examples from one text (each up to MAX_EXPR parses)
 EXAMPLES_PATH = "<task examples>"
 
 
@@ -87,11 +88,21 @@ def _parses(text: str, literal: bool) -> bool:
 
 
 def call_at(text: str, start: int) -> int | None:
-    """End of the shortest call expression that starts at `start` (it ends at a ')')."""
+    """End of the shortest call expression that starts at `start` (it ends at a ')'), if it is an example's
+    (`_parses`). The first prefix that is an expression at all decides: its parentheses are the call's, so no
+    longer one is a call of the name (`a(b)a(b)...` costs one parse per call, not one per ')' after it)."""
     for end in range(start + 1, min(len(text), start + MAX_EXPR) + 1):
-        if text[end - 1] == ")" and _parses(text[start:end], literal=False):
-            return end
+        if text[end - 1] == ")" and _expression(text[start:end]):
+            return end if _parses(text[start:end], literal=False) else None
     return None
+
+
+def _expression(text: str) -> bool:
+    try:
+        ast.parse(text, mode="eval")
+        return True
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return False
 
 
 _GLUED = re.compile(r"[\w'\"(\[{]")  # right after a literal, it is part of a longer token: `""aaa"` is no `""`
@@ -124,9 +135,11 @@ def _ambiguous(expected: str) -> bool:
     return expected.startswith("(") and not isinstance(ast.literal_eval(expected), tuple)
 
 
-_INPUT_OUTPUT = re.compile(r"^\s*Input\s*:\s*(.+?)\s*\n(?:\s*\n)*\s*Output\s*:\s*(.+)$", re.M)
-_FOR_SHOULD = re.compile(r"^\s*For\s+([A-Za-z_]\w*\s*=.+?),?\s+the\s+(?:output|result)\s+should\s+be\s+(.+)$",
-                         re.M | re.I)
+# A docstring is the repository's: no two parts of a pattern may match the same blanks, or a line of spaces or a
+# run of blank lines backtracks for hours (`\s*\n(?:\s*\n)*` was exponential; test_redteam_context.py)
+_INPUT_OUTPUT = re.compile(r"^[ \t]*Input[ \t]*:(.*)\n(?:[ \t]*\n)*[ \t]*Output[ \t]*:(.*)$", re.M)
+_FOR_SHOULD = re.compile(r"^[ \t]*For[ \t]+([A-Za-z_]\w*[ \t]*=.*?\S),?[ \t]+the[ \t]+(?:output|result)[ \t]+should"
+                         r"[ \t]+be[ \t]+(.+)$", re.M | re.I)
 
 
 def _input_output(tree: ast.Module, origin: str) -> list[Example]:
@@ -135,9 +148,10 @@ def _input_output(tree: ast.Module, origin: str) -> list[Example]:
     by name), or as many as it has (then they are passed in order); else the sentence is no call of it."""
     found = []
     for f in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)):
-        doc = ast.get_docstring(f, clean=True) or ""
+        doc = docstring(f)
         for m in [*_INPUT_OUTPUT.finditer(doc), *_FOR_SHOULD.finditer(doc)]:
-            call, expected = _call_of(f, m.group(1).strip().rstrip(".")), literal_at(m.group(2), 0)
+            arguments, result = m.group(1).strip().rstrip("."), m.group(2).strip()
+            call, expected = _call_of(f, arguments) if arguments else None, literal_at(result, 0)
             if call is not None and expected is not None and not _ambiguous(expected):
                 found.append(Example(call, expected, origin))
     return found
@@ -285,7 +299,7 @@ def _extract(task: str, origin: str, tree: ast.Module | None) -> list[Example]:
         if _parses(call, literal=False) and _parses(expected, literal=True):
             found.append(Example(call, expected, origin))
     loose: list[Example] = []  # `CALL = LITERAL`: prose also writes a definition so (`tri(1) = 3`)
-    pos = 0
+    pos, weighed = 0, 0
     while (m := CALL_START.search(task, pos)) is not None:
         pos = m.end()
         end = call_at(task, m.start())
@@ -294,6 +308,9 @@ def _extract(task: str, origin: str, tree: ast.Module | None) -> list[Example]:
         arrow = _ARROW.match(task, end)
         if arrow is None:
             continue
+        weighed += 1
+        if weighed > MAX_WEIGHED:  # a named file is the repository's: `f(1)=` repeated would take hours
+            break
         expected = literal_at(task, arrow.end())
         if expected is None and (word := _WORD.match(task, arrow.end())) is not None:
             found.append(Example(task[m.start():end], _WORDS[word.group(1)], origin))

@@ -21,7 +21,7 @@ from greenloop.examples import Example
 from greenloop.ledger import TEST_CONFIG, Ledger
 from greenloop.outline import parse_module
 
-_DISPUTE = re.compile(r"^\s*DISPUTE:?\s*(assert\b.+)$", re.M)
+_DISPUTE = re.compile(r"^[ \t]*DISPUTE:?[ \t]*(assert\b.+)$", re.M)  # [ \t]: `^\s*` is quadratic in blank lines
 _UNITTEST_ASSERT = re.compile(r"^(assert[A-Z]\w*|fail\w*)$")
 _RAISES = {"raises", "warns", "deprecated_call", "assertRaises", "assertRaisesRegex", "assertWarns"}
 FROZEN_HINT = ("Tests are frozen once they have run: change the implementation, not the tests (new imports "

@@ -66,7 +66,7 @@ class Graded:
 
 def _calls_of(source: str, functions: set[str]) -> list[str] | None:
     """Every call of one of `functions` in `source` (as `f(...)` or `module.f(...)`), unparsed as `f(...)`; None
-    when the source does not parse."""
+    when the source does not parse or read back."""
     tree = parse_module(source)
     if tree is None:
         return None
@@ -76,7 +76,10 @@ def _calls_of(source: str, functions: set[str]) -> list[str] | None:
             name = node.func.id if isinstance(node.func, ast.Name) else (
                 node.func.attr if isinstance(node.func, ast.Attribute) else "")
             if name in functions:
-                calls.append(ast.unparse(ast.Call(ast.Name(name), node.args, node.keywords)))
+                try:
+                    calls.append(ast.unparse(ast.Call(ast.Name(name), node.args, node.keywords)))
+                except RecursionError:  # nested too deep to read back: no restatement of an example
+                    return None
     return calls
 
 

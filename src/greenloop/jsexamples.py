@@ -72,9 +72,12 @@ def js_example_failures(examples: Sequence[Example], impl_paths: Sequence[str], 
     prefix = json.loads(token)
     seen: dict[int, dict[str, object]] = {}
     for line in result.stdout.splitlines():
-        if line.startswith(prefix):
-            item = json.loads(line[len(prefix):])
-            if isinstance(item.get("i"), int):
+        if line.startswith(prefix):  # the module under test ran in this process and may forge the line
+            try:
+                item = json.loads(line[len(prefix):])
+            except (ValueError, RecursionError):
+                continue
+            if isinstance(item, dict) and isinstance(item.get("i"), int):
                 seen[item["i"]] = item
     failures = []
     for i, (ex, _) in enumerate(runnable):

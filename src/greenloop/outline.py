@@ -38,6 +38,13 @@ def parse_module(source: str) -> ast.Module | None:
         return None
 
 
+def docstring(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    """A function's docstring as written ("" without one). Not cleaned: inspect.cleandoc drops leading blank lines
+    one `list.pop(0)` at a time, quadratic in them, and a docstring is the repository's. Read it with patterns
+    that allow any indentation."""
+    return ast.get_docstring(node, clean=False) or ""
+
+
 def is_string_statement(stmt: ast.AST) -> bool:
     """A bare string statement: a docstring, or one in its place."""
     return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str)

@@ -175,5 +175,5 @@ def run_checks(sandbox: Sandbox, python: Path, workdir: Path, modules: Sequence[
     try:  # the checks ran in this process: a line they forged must not crash the run
         return {str(cid): Outcome(bool(v[0]), str(v[1]), bool(v[2]))
                 for cid, v in json.loads(line[len(MARKER):]).items()}
-    except (ValueError, TypeError, IndexError, AttributeError):
+    except (ValueError, TypeError, IndexError, AttributeError, KeyError, RecursionError):  # `{}`, `[[[...`
         return {}

@@ -19,7 +19,7 @@ from itertools import zip_longest
 from pathlib import Path
 
 from greenloop.examples import CALL_START, Example, call_at, literal_at
-from greenloop.outline import parse_module
+from greenloop.outline import docstring, parse_module
 from greenloop.protocols import Sandbox
 
 MAX_CALLS = 48
@@ -97,7 +97,7 @@ class Row:
 
 
 Seed = tuple[str, list[object]]  # a function's name and its positional arguments
-_INPUT_LINE = re.compile(r"^\s*Input\s*:\s*(.+?)\s*$", re.M)
+_INPUT_LINE = re.compile(r"^[ \t]*Input[ \t]*:(.*)$", re.M)  # [ \t]: see examples._INPUT_OUTPUT
 _FOR_LINE = re.compile(r"\bFor (\w+) = (.+)$", re.M)
 
 
@@ -132,8 +132,8 @@ def seed_calls(source: str) -> list[Seed]:
         if m.group()[:-1] in params and (end := call_at(source, m.start())) is not None:
             seeds += [seed] if (seed := _call_of(source[m.start():end], params)) else []
     for f in functions:
-        doc = ast.get_docstring(f, clean=True) or ""
-        lines = [_call_of(f"{f.name}({m.group(1)})", params) for m in _INPUT_LINE.finditer(doc)]
+        doc = docstring(f)
+        lines = [_call_of(f"{f.name}({m.group(1).strip()})", params) for m in _INPUT_LINE.finditer(doc)]
         if len(params[f.name]) == 1:
             lines += [_call_of(f"{f.name}({value})", params) for m in _FOR_LINE.finditer(doc)
                       if m.group(1) == params[f.name][0] and (value := literal_at(m.group(2), 0))]
@@ -212,7 +212,7 @@ def run_probes(programs: Sequence[str], path: str, module: str, examples: Sequen
     try:  # the programs ran in this process: a line they forged must not crash the run
         rows = json.loads(line[len(MARKER):])
         found = [Row(tuple(r["examples"]), tuple(map(str, r["outputs"]))) if r is not None else None for r in rows]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: `[[[...` nested deep
         return [None] * len(programs)
     if len(found) != len(programs) or any(r is not None and len(r.outputs) != len(calls) for r in found):
         return [None] * len(programs)

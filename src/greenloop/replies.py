@@ -20,18 +20,45 @@ FENCE = re.compile(r"^[ \t]*(```|~~~)")
 _TEST_NAME = re.compile(
     r"(^|/)(tests?/|test_[^/]*$|[^/]*_test\.py$|[^/]*\.(test|spec)\.[jt]sx?$|conftest\.py$)")
 
-_TEST_CODE = re.compile(r"^\s*(def test_\w*\(|class Test\w*\(.*TestCase\))", re.M)  # a block that defines tests
+_TEST_CODE = re.compile(r"^[ \t]*(def test_\w*\(|class Test\w*\(.*TestCase\))", re.M)  # a block that defines tests
 # a fence with no language whose first line names one ("```\npython\n"): that line is not code
 _LANGUAGE_LINE = r"(?:python3?|py|javascript|js|typescript|ts|jsx|tsx)"
-_CODE_BLOCKS = re.compile(
-    rf"^[ \t]*```(?:[\w+-]+[ \t]*\n|[ \t]*\n(?:[ \t]*{_LANGUAGE_LINE}[ \t]*\n)?)(.*?)^[ \t]*```[ \t]*$", re.M | re.S)
-_PATH_COMMENT = re.compile(r"^\s*(?://|#|/\*|<!--)\s*(?:(?:File|file|Path|path|Filename|filename):)?\s*(\S+?)\s*(?:\*/|-->)?\s*$")
+_OPENER = re.compile(r"[ \t]*```(?:[\w+-]+)?[ \t]*")  # a line that opens a block: ```python, ```
+_CLOSER = re.compile(r"[ \t]*```[ \t]*")  # a line that closes one
+_LANGUAGE = re.compile(rf"[ \t]*{_LANGUAGE_LINE}[ \t]*")
+# possessive blanks: a line of a hostile reply may hold a megabyte of them
+_PATH_COMMENT = re.compile(
+    r"^\s*+(?://|#|/\*|<!--)\s*+(?:(?:File|file|Path|path|Filename|filename):)?\s*+(\S+?)\s*+(?:\*/|-->)?\s*+$")
 _PATH_TOKEN = re.compile(
     r"^[\w.-]+(/[\w.-]+)*\.(py|pyi|js|mjs|cjs|ts|tsx|jsx|json|md|txt|toml|cfg|ini|ya?ml|html|css)$")
 SHAPE_HINT = ("Reply with each whole file as its path on a line of its own followed by a fenced code block, "
               'or with JSON {"testFile": {"path": ..., "content": ...}, "sourceFiles": [{"path": ..., '
               '"content": ...}]}, or with SEARCH/REPLACE blocks each after a line naming the file, or with a '
               "unified diff.")
+
+
+def code_blocks(text: str) -> list[str]:
+    """The body of every fenced block, in order: from a line that opens one (```python, or ``` with a language
+    on the line after it, which is no code) to the next line that is only a fence; an opening line with no
+    closing one after it opens nothing. One pass over the lines: a regex with a lazy body rescans the rest
+    of the reply from every opening line (quadratic, and a reply is the model's)."""
+    lines = text.split("\n")
+    closers = [i for i, line in enumerate(lines) if _CLOSER.fullmatch(line)]
+    blocks, at, i = [], 0, 0  # closers[at]: the first closing line not before line i
+    while i < len(lines) - 1:
+        if not _OPENER.fullmatch(lines[i]):
+            i += 1
+            continue
+        first = i + 1
+        if _CLOSER.fullmatch(lines[i]) and first < len(lines) - 1 and _LANGUAGE.fullmatch(lines[first]):
+            first += 1
+        while at < len(closers) and closers[at] < first:
+            at += 1
+        if at == len(closers):
+            break  # no closing line after this one: none after a later one either
+        blocks.append("".join(line + "\n" for line in lines[first:closers[at]]))
+        i = closers[at] + 1
+    return blocks
 
 
 def is_test_path(path: str) -> bool:
@@ -66,9 +93,9 @@ def parse_reply(text: str, files: Mapping[str, str] | None = None, default_path:
         fenced = (replace(fenced[0], path=default_path),)  # `// slug.js` atop the one block: the task's lib/slug.js
     if fenced:
         return ParsedReply(edits=fenced, format="fenced_files")
-    blocks = [b for b in _CODE_BLOCKS.findall(text) if b.strip() and not _name_only(b)]
+    blocks = [b for b in code_blocks(text) if b.strip() and not _name_only(b)]
     if len(blocks) > 1:  # prose often adds a usage example; the block that defines something is the file
-        blocks = [b for b in blocks if re.search(r"^\s*(async\s+def|def|class)\s", b, re.M)]
+        blocks = [b for b in blocks if re.search(r"^[ \t]*(async\s+def|def|class)\s", b, re.M)]
     code = [b for b in blocks if not _TEST_CODE.search(b)]
     if len(blocks) > 1 and len(code) == 1 and default_path and not is_test_path(default_path):
         blocks = code  # the code, then tests of it

@@ -30,7 +30,7 @@ from pathlib import Path
 from greenloop.attempt import ReplyOutcome
 from greenloop.examples import MAX_EXPR, Example, Refutable, examples_module, module_name
 from greenloop.frozen import test_functions
-from greenloop.outline import parse_module
+from greenloop.outline import docstring, parse_module
 from greenloop.probe import Outcome, run_checks
 from greenloop.protocols import Sandbox
 from greenloop.state import State
@@ -71,7 +71,7 @@ def inverses(source: str, path: str, task: str) -> list[Inverse]:
             name not in defined and re.search(rf"(?<![\w.]){re.escape(name)}\(", task) is not None)
         if not asked or keyword.iskeyword(name):
             continue
-        told = f"{task}\n{(ast.get_docstring(stub) or '') if stub is not None else ''}"
+        told = f"{task}\n{docstring(stub) if stub is not None else ''}"
         found += [Inverse(name, other, path) for other, node in top.items()
                   if other != name and other not in stubs and _paired(name, other) and _one_argument(node)
                   and _named(other, told)]

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 
 _INDENT = re.compile(r"^( +|\t+)\S", re.M)
 _STRING = re.compile(r"""(?<![\w'"])(['"])(?!\1\1)[^'"\\\n]{0,60}\1""")
-_DEF = re.compile(r"^\s*(?:async\s+)?def\s+\w+\((.*?)\)\s*(->)?", re.M)
-_LINE_LENGTH = re.compile(r"^\s*(?:line-length|line_length|max-line-length)\s*=\s*(\d+)", re.M)
+# [ \t], never \s, after a line start: `^\s*` rescans every blank line after each one (quadratic; the texts are
+# the repository's, test_redteam_context.py)
+_DEF = re.compile(r"^[ \t]*(?:async[ \t]+)?def[ \t]+\w+\((.*?)\)[ \t]*(->)?", re.M)
+_LINE_LENGTH = re.compile(r"^[ \t]*(?:line-length|line_length|max-line-length)[ \t]*=[ \t]*(\d+)", re.M)
 _JS_COMMENT = re.compile(r"^\s*(//|/\*|\*)")
 _JS_STATEMENT_END = re.compile(r"[\w)\]'\"`]$")  # a line that could end a statement without a semicolon
 PRETTIER_FILES = (".prettierrc", ".prettierrc.json", "package.json")
@@ -63,9 +65,9 @@ def _docstrings(texts: list[str]) -> str:
     joined = "\n".join(texts)
     if '"""' not in joined and "'''" not in joined:
         return "none"
-    if re.search(r"^\s*(Args|Returns|Raises):\s*$", joined, re.M):
+    if re.search(r"^[ \t]*(Args|Returns|Raises):[ \t]*$", joined, re.M):
         return "google"
-    if re.search(r"^\s*(Parameters|Returns)\n\s*-{3,}", joined, re.M):
+    if re.search(r"^[ \t]*(Parameters|Returns)\n[ \t]*-{3,}", joined, re.M):
         return "numpy"
     if re.search(r":param \w+:|:returns?:", joined):
         return "sphinx"

@@ -224,10 +224,15 @@ def validate_files(files: Mapping[str, AppliedFile], root: Path, *, max_lines: i
         try:
             tree = ast.parse(text, filename=path)
             compile(text, path, "exec", dont_inherit=True)
+            ast.unparse(tree)  # what the guards and checks read back: `1+1+...` 500 terms deep parses but cannot
         except SyntaxError as exc:
             bad = (exc.text or "").rstrip("\n")
             findings.errors.append(f"{path}:{exc.lineno}:{exc.offset}: SyntaxError: {exc.msg}"
                                    + (f"\n    {bad}" if bad else ""))
+            continue
+        except (RecursionError, MemoryError, ValueError):  # ValueError: a null byte
+            findings.errors.append(f"{path}: an expression is nested too deep (or holds a null byte) for greenloop "
+                                   "to read; write it flatter")
             continue
         if not f.is_test:
             findings.errors.extend(_placeholders(path, tree, text))
