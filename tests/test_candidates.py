@@ -191,6 +191,17 @@ def test_a_forged_result_line_from_a_test_does_not_crash_the_check_run(tmp_path:
     assert run_checks(sandbox, Path(sys.executable), tmp_path, [module], timeout_s=60) == {}
 
 
+def test_a_test_file_over_an_arguments_limit_is_still_checked(tmp_path: Path, sandbox) -> None:
+    """Linux caps one argument at 128 KB: the checks' payload went as one, and a 150 KB test file (max_file_bytes
+    allows 200 KB) made Popen raise E2BIG, a traceback that ended the run. Now it goes in a file, removed after."""
+    source = f"DATA = '{'x' * 150_000}'\n\n\ndef test_big():\n    assert len(DATA) == 150_000\n"
+    module = instrument("tests/test_big.py", source)
+    assert module is not None and len(module.source) > 150_000
+    out = run_checks(sandbox, Path(sys.executable), tmp_path, [module], timeout_s=60)
+    assert [o.ok for o in out.values()] == [True]
+    assert not list(tmp_path.glob(".greenloop-payload-*"))
+
+
 def test_an_implementation_that_fails_at_import_is_named_in_the_examples_failure(tmp_path: Path, sandbox) -> None:
     from greenloop.candidates import example_failures
     from greenloop.workspace import Workspace

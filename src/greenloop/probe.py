@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import ast
 import json
-from collections.abc import Sequence
+import os
+import secrets
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,7 +94,8 @@ def instrument(path: str, text: str, tag: str = "") -> Module | None:
 
 RUNNER = r'''
 import inspect, io, json, os, sys
-data = json.loads(sys.argv[1])
+with open(sys.argv[1], encoding="utf-8") as _fh:
+    data = json.load(_fh)
 out = os.dup(1)
 results = {}
 def _gl_record(cid, ok, got, raised=False):
@@ -163,12 +167,28 @@ class Outcome:
     raised: bool = False  # the checked expression raised (once, of all the times it ran): no value to compare
 
 
+@contextmanager
+def payload_file(workdir: Path, payload: str) -> Iterator[str]:
+    """`payload` in a new file of `workdir`, for a runner in the jail to read (named relative to `workdir`), removed
+    afterwards. Not an argument: Linux caps one at 128 KB, and two test files of 70 KB made Popen raise E2BIG."""
+    name = f".greenloop-payload-{secrets.token_hex(8)}.json"
+    fd = os.open(workdir / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(payload)
+    try:
+        yield name
+    finally:
+        with suppress(FileNotFoundError):
+            os.unlink(workdir / name)
+
+
 def run_checks(sandbox: Sandbox, python: Path, workdir: Path, modules: Sequence[Module],
                timeout_s: float) -> dict[str, Outcome]:
     """Every check of `modules`, run against the files now in `workdir`. A check that never ran
     (its function needs fixtures, or stopped before it, or the run timed out) is absent."""
     payload = json.dumps([{"path": m.path, "source": m.source, "ids": [c.id for c in m.checks]} for m in modules])
-    result = sandbox.run([str(python), "-B", "-c", RUNNER, payload], workdir, timeout_s=timeout_s)
+    with payload_file(workdir, payload) as name:
+        result = sandbox.run([str(python), "-B", "-c", RUNNER, name], workdir, timeout_s=timeout_s)
     line = next((ln for ln in reversed(result.stdout.splitlines()) if ln.startswith(MARKER)), None)
     if line is None:
         return {}

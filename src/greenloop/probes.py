@@ -20,6 +20,7 @@ from pathlib import Path
 
 from greenloop.examples import CALL_START, Example, call_at, literal_at
 from greenloop.outline import docstring, parse_module
+from greenloop.probe import payload_file
 from greenloop.protocols import Sandbox
 
 MAX_CALLS = 48
@@ -33,7 +34,8 @@ def _alarm(signum, frame):
     raise TimeoutError("probe call timed out")
 
 signal.signal(signal.SIGALRM, _alarm)
-payload = json.loads(sys.argv[1])
+with open(sys.argv[1], encoding="utf-8") as _fh:
+    payload = json.load(_fh)
 limit = payload["limit"]
 real_stdout = sys.stdout
 rows = []
@@ -205,7 +207,8 @@ def run_probes(programs: Sequence[str], path: str, module: str, examples: Sequen
     payload = json.dumps({"programs": list(programs), "path": path, "module": module, "limit": CALL_LIMIT_S,
                           "examples": [ex.assertion for ex in examples], "marker": MARKER,
                           "calls": [[c.name, list(c.args)] for c in calls]})
-    result = sandbox.run([str(python), "-B", "-c", RUNNER, payload], workdir, timeout_s=timeout_s)
+    with payload_file(workdir, payload) as name:
+        result = sandbox.run([str(python), "-B", "-c", RUNNER, name], workdir, timeout_s=timeout_s)
     line = next((ln for ln in reversed(result.stdout.splitlines()) if ln.startswith(MARKER)), None)
     if line is None:
         return [None] * len(programs)
