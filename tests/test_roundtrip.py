@@ -230,3 +230,17 @@ def test_a_dispute_drops_the_assert_from_the_file_not_the_tests_added_since_the_
     assert notes[0].startswith("dispute accepted")
     assert ledger.entries["tests/test_f.py"].current == now.replace("assert f(1) == 2", "pass  # disputed by the model")
     assert red_checked["tests/test_f.py"] == frozen_text.replace("assert f(1) == 2", "pass  # disputed by the model")
+
+
+def test_a_dispute_drops_only_its_assert_from_a_line_it_shares() -> None:
+    """A review's find: the dropped assert's whole lines became `pass`, so a task example after it on the same
+    line (`assert f(1) == 2; assert f(3) == 9`) left the test file with it."""
+    text = "def test_a():\n    assert f(1) == 2; assert f(3) == 9\n    x = 'é'; assert f(x) == 1  # why\n"
+    ledger = Ledger()
+    ledger.entries["tests/test_f.py"] = Entry("tests/test_f.py", True, None, text)
+    guard = frozen.TestGuard(ledger, frozen={"tests/test_f.py": text})
+    red_checked = {"tests/test_f.py": text}
+    guard.dispute("DISPUTE: assert f(1) == 2\nDISPUTE: assert f(x) == 1", [])
+    guard.follow(red_checked)
+    assert ledger.entries["tests/test_f.py"].current == (
+        "def test_a():\n    pass; assert f(3) == 9\n    x = 'é'; pass  # why\n")

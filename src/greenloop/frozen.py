@@ -300,16 +300,18 @@ class TestGuard:
 
 def _drop(source: str, assertion: str) -> tuple[str, str] | None:
     """`source` with the first assert statement equal to `assertion` replaced by `pass` (the rest of the
-    file byte for byte) and the test it was in; None if there is none."""
+    file byte for byte, statements sharing its lines included) and the test it was in; None if there is none."""
     tree = parse_module(source)
     if tree is None:
         return None
     for name, fn in test_functions(tree):
         for node in ast.walk(fn):
-            if isinstance(node, ast.Assert) and ast.unparse(node) == assertion and node.end_lineno:
+            if isinstance(node, ast.Assert) and ast.unparse(node) == assertion and node.end_lineno \
+                    and node.end_col_offset is not None:
                 lines = source.splitlines(keepends=True)
-                first = lines[node.lineno - 1]
-                indent = first[:len(first) - len(first.lstrip())]
-                lines[node.lineno - 1:node.end_lineno] = [f"{indent}pass  # disputed by the model\n"]
+                head = lines[node.lineno - 1].encode()[:node.col_offset].decode()  # offsets count UTF-8 bytes
+                tail = lines[node.end_lineno - 1].encode()[node.end_col_offset:].decode()
+                said = "pass  # disputed by the model\n" if not tail.strip() else "pass"
+                lines[node.lineno - 1:node.end_lineno] = [head + said + (tail if tail.strip() else "")]
                 return "".join(lines), name
     return None
