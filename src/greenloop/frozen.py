@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from greenloop.examples import Example
 from greenloop.ledger import TEST_CONFIG, Ledger
-from greenloop.outline import parse_module
+from greenloop.outline import call_name, parse_module
 
 _DISPUTE = re.compile(r"^[ \t]*DISPUTE:?[ \t]*(assert\b.+)$", re.M)  # [ \t]: `^\s*` is quadratic in blank lines
 _UNITTEST_ASSERT = re.compile(r"^(assert[A-Z]\w*|fail\w*)$")
@@ -46,20 +46,13 @@ def _refers_to_something(node: ast.AST) -> bool:
     return any(isinstance(n, (ast.Name, ast.Attribute, ast.Call, ast.Subscript)) for n in ast.walk(node))
 
 
-def _call_name(node: ast.AST) -> str:
-    func = node.func if isinstance(node, ast.Call) else None
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    return func.id if isinstance(func, ast.Name) else ""
-
-
 def _is_check(node: ast.AST) -> bool:
     if isinstance(node, ast.Assert):
         return _refers_to_something(node.test)
     if isinstance(node, (ast.With, ast.AsyncWith)):
-        return any(_call_name(item.context_expr) in _RAISES for item in node.items) and bool(node.body)
-    if isinstance(node, ast.Call) and _UNITTEST_ASSERT.match(_call_name(node)):
-        return _call_name(node).startswith("fail") or any(_refers_to_something(a) for a in node.args)
+        return any(call_name(item.context_expr) in _RAISES for item in node.items) and bool(node.body)
+    if isinstance(node, ast.Call) and _UNITTEST_ASSERT.match(call_name(node)):
+        return call_name(node).startswith("fail") or any(_refers_to_something(a) for a in node.args)
     return False
 
 

@@ -19,7 +19,7 @@ from greenloop.examples import Example
 from greenloop.figures import STRONG_SCORE, Evidence, evidence_of
 from greenloop.ledger import Ledger
 from greenloop.mutation import MutationScore, score
-from greenloop.outline import parse_module
+from greenloop.outline import call_name, parse_module
 from greenloop.protocols import Sandbox
 from greenloop.quality import measure
 from greenloop.trajectory import Trajectory
@@ -72,14 +72,11 @@ def _calls_of(source: str, functions: set[str]) -> list[str] | None:
         return None
     calls = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            name = node.func.id if isinstance(node.func, ast.Name) else (
-                node.func.attr if isinstance(node.func, ast.Attribute) else "")
-            if name in functions:
-                try:
-                    calls.append(ast.unparse(ast.Call(ast.Name(name), node.args, node.keywords)))
-                except RecursionError:  # nested too deep to read back: no restatement of an example
-                    return None
+        if isinstance(node, ast.Call) and (name := call_name(node)) in functions:
+            try:
+                calls.append(ast.unparse(ast.Call(ast.Name(name), node.args, node.keywords)))
+            except RecursionError:  # nested too deep to read back: no restatement of an example
+                return None
     return calls
 
 

@@ -38,6 +38,14 @@ def parse_module(source: str) -> ast.Module | None:
         return None
 
 
+def call_name(node: ast.AST) -> str:
+    """The name a call calls: `f` of `f(...)` and of `module.f(...)`; "" for anything else."""
+    func = node.func if isinstance(node, ast.Call) else None
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return func.id if isinstance(func, ast.Name) else ""
+
+
 def docstring(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
     """A function's docstring as written ("" without one). Not cleaned: inspect.cleandoc drops leading blank lines
     one `list.pop(0)` at a time, quadratic in them, and a docstring is the repository's. Read it with patterns

@@ -16,6 +16,8 @@ from radon.metrics import mi_visit
 from radon.raw import analyze
 from radon.visitors import Function
 
+from greenloop.outline import parse_module
+
 
 @dataclass(frozen=True)
 class FileMetrics:
@@ -52,9 +54,8 @@ MAX_STRING_WEIGHT = 1_000_000  # about a second of radon: one 1,000-line string,
 
 def measurable(code: str) -> bool:
     """Whether radon reads `code` in bounded time (see the module's docstring)."""
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    tree = parse_module(code)
+    if tree is None:
         return False
     weight = sum(((n.end_lineno or n.lineno) - n.lineno + 1) ** 2 for n in ast.walk(tree)
                  if isinstance(n, (ast.Constant, ast.JoinedStr)) and (n.end_lineno or n.lineno) > n.lineno)
