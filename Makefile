@@ -5,11 +5,13 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup setup-local test demo bench-overhead clean
 
-# System packages: bubblewrap (the sandbox's jail) and git. Debian/Ubuntu; elsewhere greenloop falls back
+# System packages: bubblewrap (the sandbox's jail), git, python3-venv (Debian's Python has no venv without it)
+# and a C/C++ compiler (llama-cpp-python compiles from source). Debian/Ubuntu; elsewhere greenloop falls back
 # to the 'process' sandbox and says so.
 $(VENV)/.system:
-	@if command -v apt-get >/dev/null 2>&1 && ! (command -v bwrap >/dev/null && command -v git >/dev/null); then \
-		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq bubblewrap git; fi
+	@if command -v apt-get >/dev/null 2>&1 && ! (command -v bwrap >/dev/null && command -v git >/dev/null \
+			&& command -v c++ >/dev/null && $(PY) -c 'import ensurepip' 2>/dev/null); then \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq bubblewrap git python3-venv build-essential; fi
 	$(PY) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	touch $@

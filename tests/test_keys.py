@@ -53,6 +53,21 @@ def test_set_list_remove_with_0600_file_in_a_0700_directory(tmp_path: Path) -> N
     assert again.returncode == 0 and "no openai key is stored" in again.stdout
 
 
+def test_models_list_counts_a_stored_key_as_a_key(tmp_path: Path) -> None:
+    env = {**user_env(tmp_path), "COLUMNS": "300"}
+    before = cli("models", "list", env=env).stdout
+    assert "needs OPENAI_API_KEY" in before
+    assert cli("keys", "set", "openai", env=env, input=KEY + "\n").returncode == 0
+    listed = cli("models", "list", env=env)
+    row = next(ln for ln in listed.stdout.splitlines() if "openai:MODEL" in ln)
+    assert listed.returncode == 0 and "key stored" in row and "needs OPENAI_API_KEY" not in row, listed.stdout
+    assert KEY not in listed.stdout and "needs ANTHROPIC_API_KEY" in listed.stdout
+    keys_file(tmp_path).write_text("{not toml")
+    broken = cli("models", "list", env=env)
+    assert broken.returncode == 0 and "Traceback" not in broken.stderr, broken.stderr
+    assert "delete it and run `greenloop keys set` again" in broken.stdout
+
+
 def test_a_key_file_others_can_read_is_named_by_list(tmp_path: Path) -> None:
     env = user_env(tmp_path)
     cli("keys", "set", "openai", env=env, input=KEY)

@@ -203,6 +203,18 @@ def test_a_repository_may_lower_resample_but_not_raise_its_model_calls(repo: Pat
     assert resolve_settings(repo, {}, environ).settings.resample == 0
 
 
+def test_a_repository_may_not_raise_the_automatic_mutation_budget(repo: Path, tmp_path: Path) -> None:
+    """Unset, the mutation budget is automatic and at most 20 s a run: an hour from an untrusted repository is a
+    raise (the host's CPU for an hour of mutants), even though the user's value is None."""
+    environ = {**_user_env(tmp_path), "HOME": str(tmp_path)}
+    (repo / "pyproject.toml").write_text("[tool.greenloop]\nmutation_budget_s = 3600\n")
+    raised = resolve_settings(repo, {}, environ)
+    assert raised.settings.mutation_budget_s is None and "mutation_budget_s" in raised.notices[0]
+    (repo / "pyproject.toml").write_text("[tool.greenloop]\nmutation_budget_s = 5\n")
+    lowered = resolve_settings(repo, {}, environ)
+    assert lowered.settings.mutation_budget_s == 5 and lowered.notices == ()
+
+
 def test_user_config_is_a_layer_below_the_repository_env_and_flags(repo: Path, tmp_path: Path) -> None:
     environ = {**_user_env(tmp_path, "max-iterations = 7\ntest_timeout = 50\ncandidates = 2\n"),
                "GREENLOOP_CANDIDATES": "3", "HOME": str(tmp_path)}

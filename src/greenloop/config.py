@@ -91,6 +91,9 @@ LIMIT_KEYS = (
     "request_timeout",
     "reply_max_tokens", "max_retries", "map_tokens", "mutation_budget_s",
 )
+AUTO_MUTATION_BUDGET_S = 20.0  # an unset mutation_budget_s is automatic and at most this (grade.default_budget)
+# What a limit left unset stands for where it is not "no limit": a repository's value is compared with it.
+UNSET_LIMITS = {"mutation_budget_s": AUTO_MUTATION_BUDGET_S}
 
 
 def _normalized(table: Mapping[str, Any]) -> dict[str, Any]:
@@ -184,8 +187,10 @@ def weakening_keys(lower: Settings, candidate: Settings, table: Mapping[str, Any
             weak.append(key)
         elif key == "allowed_extensions" and not set(after) <= set(before):
             weak.append(key)
-        elif key in LIMIT_KEYS and before is not None and (after is None or after > before):
-            weak.append(key)
+        elif key in LIMIT_KEYS:
+            before = UNSET_LIMITS.get(key) if before is None else before
+            if before is not None and (after is None or after > before):
+                weak.append(key)
     return tuple(weak)
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from greenloop import record
+from greenloop.config import AUTO_MUTATION_BUDGET_S
 from greenloop.examples import Example
 from greenloop.figures import STRONG_SCORE, Evidence, evidence_of
 from greenloop.ledger import Ledger
@@ -25,7 +26,6 @@ from greenloop.quality import measure
 from greenloop.trajectory import Trajectory
 from greenloop.workspace import Workspace
 
-MUTATION_BUDGET_S = 20.0  # at most (default_budget)
 MUTATION_MAX_MUTANTS = 8
 GRADE_SHARE = 0.4  # of the run so far the grade may take (a model run of minutes: every mutant; the last
 # mutant may overrun the budget by one test run, so a quick run stays within +50%)
@@ -102,7 +102,7 @@ def default_budget(reading: record.Reading) -> float:
     tested = sum(e.seconds for e in reading.of(record.TestRun))
     start = reading.last(record.RunStart)  # a continued run: its own start
     elapsed = time.time() - start.ts if start is not None else 0.0
-    return min(MUTATION_BUDGET_S, max(tested, GRADE_SHARE * elapsed))
+    return min(AUTO_MUTATION_BUDGET_S, max(tested, GRADE_SHARE * elapsed))
 
 
 def grade(ledger: Ledger, traj: Trajectory, ws: Workspace, sandbox: Sandbox, python: Path,

@@ -16,7 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from greenloop.errors import UsageError
+from greenloop.errors import ConfigError, UsageError
+from greenloop.keys import api_key
 
 PIP_TIMEOUT_S = 900
 
@@ -144,8 +145,18 @@ def available() -> list[tuple[str, str, str]]:
     llama = importlib.util.find_spec("llama_cpp") is not None
     rows.append(("llama-cpp-python", "installed" if llama else "missing: pip install 'greenloop[local]'",
                  "runs local GGUF models in-process"))
-    rows.append(("openai:MODEL", "OPENAI_API_KEY set" if os.environ.get("OPENAI_API_KEY") else
-                 "needs OPENAI_API_KEY or --base-url", "OpenAI or any OpenAI-compatible server"))
-    rows.append(("anthropic:MODEL", "ANTHROPIC_API_KEY set" if os.environ.get("ANTHROPIC_API_KEY") else
-                 "needs ANTHROPIC_API_KEY", "Anthropic"))
+    rows.append(("openai:MODEL", _key_state("openai", "needs OPENAI_API_KEY or --base-url"),
+                 "OpenAI or any OpenAI-compatible server"))
+    rows.append(("anthropic:MODEL", _key_state("anthropic", "needs ANTHROPIC_API_KEY"), "Anthropic"))
     return rows
+
+
+def _key_state(provider: str, missing: str) -> str:
+    """Where the provider's key would come from (the variable, else the stored key: keys.api_key), never the key."""
+    try:
+        key = api_key(provider)
+    except ConfigError as exc:  # an unreadable keys.toml: the list still shows, this row says what to do
+        return str(exc)
+    if key is None:
+        return f"{missing} (or `greenloop keys set {provider}`)"
+    return f"key {key.source}" if key.source.startswith("stored") else f"{key.source.removeprefix('env ')} set"
