@@ -261,6 +261,12 @@ def test_applied_edits_produce_unified_diffs() -> None:
     ("```\nfix: handle empty input\n```", "fix: handle empty input"),
     ("Here is a message: add stuff", None),
     ("feat: " + "x" * 80, None),
+    # the request's own sections echoed back (seen with Qwen2.5-Coder-1.5B): greenloop adds files and tests itself
+    ("feat(textkit/slug.py): add slugify helper\n- lowercase\n\ntests: 1 passed.\ndiff:\n--- /dev/null\n+++ b/x.py\n",
+     "feat(textkit/slug.py): add slugify helper\n\n- lowercase"),
+    ("feat: add slugify\n\nLowercase the text.\n\nTests: 1 passed.\nDiff:\n", "feat: add slugify\n\nLowercase the text."),
+    ("fix: x\n\nBody.\ndiff --git a/x.py b/x.py\n@@ -1 +1 @@\n", "fix: x\n\nBody."),
+    ("fix: keep the tests: all of them", "fix: keep the tests: all of them"),
 ])
 def test_commit_message_parsing(text: str, expected: str | None) -> None:
     assert parse_commit_message(text) == expected

@@ -354,6 +354,11 @@ def _parse_unified_diff(text: str) -> tuple[FileEdit, ...]:
     return tuple(edits)
 
 
+# Where a commit message's body starts echoing the request (its Files/Tests/Diff sections, or the diff itself):
+# greenloop writes the files and the tests into the message itself.
+_ECHOED = re.compile(r"(?:(?:files|tests|diff)[ \t]*:|diff --git |--- |\+\+\+ |@@ )", re.I)
+
+
 def parse_commit_message(text: str) -> str | None:
     """A usable Conventional Commits message from a reply, or None."""
     body = text.replace("\r\n", "\n").strip()
@@ -370,5 +375,8 @@ def parse_commit_message(text: str) -> str | None:
         return None
     if len(subject) > 72:
         return None
-    rest = "\n".join(lines[1:]).strip()
+    body_lines = lines[1:]
+    echo = next((i for i, ln in enumerate(body_lines) if _ECHOED.match(ln)), len(body_lines))
+    rest = "\n".join(body_lines[:echo]).strip()
     return subject + ("\n\n" + rest if rest else "")
+
