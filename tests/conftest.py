@@ -89,6 +89,21 @@ def summary(proc: subprocess.CompletedProcess) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def scripted_run(repo: Path, tmp_path: Path, task: str, replies: list[dict], env: dict[str, str],
+                 test_cmd: str = "python -m pytest -q -p no:cacheprovider tests") -> dict:
+    """One `greenloop run --json` of `task` with the scripted model replying `replies`: its summary."""
+    script = write_script(tmp_path / "s.json", replies)
+    proc = cli("run", task, "--repo", str(repo), "--model", f"scripted:{script}", "--json", "--test-cmd", test_cmd,
+               env=env)
+    assert proc.stdout.strip(), proc.stderr
+    return summary(proc)
+
+
+def requested_steps(s: dict) -> list[str]:
+    """The step of each model request the run made, in order."""
+    return [e["step"] for e in events(s["trajectory"]) if e["kind"] == "model_request"]
+
+
 def wait_until_testing(repo: Path, timeout: float = 60) -> None:
     """Block until a run in `repo` has passed validation, so that it is inside its test run."""
     runs = repo / ".git" / "greenloop" / "runs"

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import cli, events, git, summary, write_script
+from conftest import events, git, requested_steps, scripted_run
 
 from greenloop.examples import Example
 from greenloop.probes import probe_calls, seed_calls
@@ -40,15 +40,7 @@ def block(code: str) -> str:
 
 
 def run(repo: Path, tmp_path: Path, replies: list[dict], env: dict[str, str] | None = None) -> dict:
-    script = write_script(tmp_path / "s.json", replies)
-    proc = cli("run", TASK, "--repo", str(repo), "--model", f"scripted:{script}", "--json",
-               "--test-cmd", "python -m pytest -q -p no:cacheprovider tests", env={**ENV, **(env or {})})
-    assert proc.stdout.strip(), proc.stderr
-    return summary(proc)
-
-
-def steps(s: dict) -> list[str]:
-    return [e["step"] for e in events(s["trajectory"]) if e["kind"] == "model_request"]
+    return scripted_run(repo, tmp_path, TASK, replies, {**ENV, **(env or {})})
 
 
 def crosschecks(s: dict) -> list[dict]:
@@ -74,7 +66,7 @@ def test_a_green_that_two_other_implementations_contradict_is_replaced(stubbed: 
                                 {"step": "crosscheck", "text": f"```python\n{EITHER_CASE}```\n"},
                                 {"step": "crosscheck", "text": f"```python\n{EITHER_CASE_TOO}```\n"}])
     assert s["status"] == "success", s
-    assert steps(s) == ["generate", "crosscheck", "crosscheck"]
+    assert requested_steps(s) == ["generate", "crosscheck", "crosscheck"]
     (check,) = crosschecks(s)
     assert check["swapped"] and check["chosen"] == 1 and check["eligible"] == [0, 1, 2]
     i = check["calls"].index("count_vowels('HELLO')")
@@ -87,7 +79,7 @@ def test_a_green_that_two_other_implementations_contradict_is_replaced(stubbed: 
 def test_a_green_that_the_second_opinion_agrees_with_stands_after_one_call(stubbed: Path, tmp_path: Path) -> None:
     s = run(stubbed, tmp_path, [{"step": "generate", "text": block(EITHER_CASE)},
                                 {"step": "crosscheck", "text": f"```python\n{EITHER_CASE_TOO}```\n"}])
-    assert s["status"] == "success" and steps(s) == ["generate", "crosscheck"], s
+    assert s["status"] == "success" and requested_steps(s) == ["generate", "crosscheck"], s
     (check,) = crosschecks(s)
     assert not check["swapped"] and check["eligible"] == [0, 1]
     assert git(stubbed, "show", f"{s['commit']}:textkit/vowels.py") == EITHER_CASE
@@ -114,7 +106,7 @@ def test_without_a_majority_the_green_stands_and_the_disagreement_is_named(stubb
                                 {"step": "crosscheck", "text": f"```python\n{EITHER_CASE}```\n"},
                                 {"step": "crosscheck", "text": f"```python\n{wrong_example}```\n"},
                                 {"step": "crosscheck", "text": f"```python\n{wrong_example}\n# again\n```\n"}])
-    assert s["status"] == "success" and steps(s) == ["generate"] + ["crosscheck"] * 3, s
+    assert s["status"] == "success" and requested_steps(s) == ["generate"] + ["crosscheck"] * 3, s
     (check,) = crosschecks(s)
     assert check["eligible"] == [0, 1] and not check["swapped"]
     assert git(stubbed, "show", f"{s['commit']}:textkit/vowels.py") == LOWER_ONLY
@@ -125,7 +117,7 @@ def test_without_a_majority_the_green_stands_and_the_disagreement_is_named(stubb
 def test_a_green_whose_tests_kill_mutants_is_not_crosschecked(stubbed: Path, tmp_path: Path) -> None:
     s = run(stubbed, tmp_path, [{"step": "generate", "text": block(EITHER_CASE)}],
             env={"GREENLOOP_MUTATION": "score", "GREENLOOP_MUTATION_BUDGET_S": "60"})
-    assert s["status"] == "success" and steps(s) == ["generate"], s
+    assert s["status"] == "success" and requested_steps(s) == ["generate"], s
     assert s["quality"]["mutation"]["score"] > 0 and not crosschecks(s)
 
 
@@ -138,7 +130,7 @@ def test_a_green_whose_evidence_is_weak_though_some_mutants_die_is_crosschecked(
                                 {"step": "crosscheck", "text": f"```python\n{EITHER_CASE}```\n"},
                                 {"step": "crosscheck", "text": f"```python\n{EITHER_CASE_TOO}```\n"}],
             env={"GREENLOOP_MUTATION": "score", "GREENLOOP_MUTATION_BUDGET_S": "120"})
-    assert s["status"] == "success" and "crosscheck" in steps(s), s
+    assert s["status"] == "success" and "crosscheck" in requested_steps(s), s
     (check,) = crosschecks(s)
     assert check["swapped"] and git(stubbed, "show", f"{s['commit']}:textkit/vowels.py") != weak
     first, last = [e["quality"]["mutation"] for e in events(s["trajectory"]) if e["kind"] == "grade"]
@@ -146,12 +138,9 @@ def test_a_green_whose_evidence_is_weak_though_some_mutants_die_is_crosschecked(
 
 
 def test_crosscheck_is_off_by_default_and_sends_no_second_request(stubbed: Path, tmp_path: Path) -> None:
-    script = write_script(tmp_path / "s.json", [{"step": "generate", "text": block(LOWER_ONLY)}])
-    proc = cli("run", TASK, "--repo", str(stubbed), "--model", f"scripted:{script}", "--json",
-               "--test-cmd", "python -m pytest -q -p no:cacheprovider tests",
-               env={k: v for k, v in ENV.items() if k != "GREENLOOP_CROSSCHECK"})
-    s = summary(proc)
-    assert s["status"] == "success" and steps(s) == ["generate"] and not crosschecks(s), s
+    s = scripted_run(stubbed, tmp_path, TASK, [{"step": "generate", "text": block(LOWER_ONLY)}],
+                     {k: v for k, v in ENV.items() if k != "GREENLOOP_CROSSCHECK"})
+    assert s["status"] == "success" and requested_steps(s) == ["generate"] and not crosschecks(s), s
 
 
 def test_a_hostile_second_opinion_runs_in_the_jail_and_leaves_nothing(stubbed: Path, tmp_path: Path) -> None:

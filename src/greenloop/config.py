@@ -53,6 +53,7 @@ class Settings(BaseModel):
     agreement: bool = True  # a second implementation settles a model test that the first contradicts
     crosscheck: bool = False  # a green without strong evidence is checked against other implementations (opt-in:
     # on 27 weak HumanEval greens of the 1.5B model it changed no hidden-test outcome, at 54 extra calls)
+    crash_check: bool = True  # a green that raises by accident on an input near the task's examples: one fix asked
     test_cmd: str | None = None
     test_timeout: float = Field(120.0, gt=0)
     sandbox: Literal["auto", "bwrap", "process", "none"] = "auto"

@@ -1,4 +1,5 @@
-"""What happens to a green run before its commit: the grade (grade.py); on a weak green, a second opinion
+"""What happens to a green run before its commit: a program that raises by accident near the task's examples is
+asked to handle that input once (crashcheck.py); the grade (grade.py); on a weak green, a second opinion
 (crosscheck.py) that may replace the program, then the grade again; with `mutation = "improve"`, stronger tests
 from the surviving mutants (strengthen.py). A low mutation score is a warning; the score decides how much the
 green says (figures.Evidence)."""
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from greenloop import crashcheck
 from greenloop.config import Settings
 from greenloop.crosscheck import applies, crosscheck
 from greenloop.errors import BudgetExceeded
@@ -28,6 +30,9 @@ def confirm(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, set
     def measure() -> Graded:
         return grade(st.ledger, traj, ws, sandbox, python, settings.test_timeout, settings.mutation_budget_s,
                      settings.test_cmd, settings.mutation != "off", examples)
+    if crashcheck.applies(st, settings):
+        crashed = crashcheck.crash_check(st, model, sandbox, ws, settings, traj, python)
+        st.warnings.extend([crashed.warning] if crashed.warning else [])
     graded = measure()
     if applies(st, settings, graded.evidence):
         checked = crosscheck(st, model, sandbox, ws, settings, traj, python)

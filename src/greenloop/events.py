@@ -240,6 +240,22 @@ class Crosscheck(Event):
     stopped: str = ""  # sampling stopped early: the budget or the model failed
 
 
+@_kind("crash_check")
+class CrashCheck(Event):
+    """The green program on inputs varied from the task's examples (crashcheck.py): the call it raised on by
+    accident, if any, and what the one fix asked for made of it (none, unchanged, invalid, still wrong, tests
+    failed, fixed)."""
+
+    calls: list[str]
+    crash: str | None
+    outcome: str
+    error: str = ""
+    green: str = ""
+    fixed: str | None = None
+    swapped: bool = False
+    why: str = ""
+
+
 @_kind("agreement")
 class Agreement(Event):
     decided: bool

@@ -160,7 +160,8 @@ def variants(value: object) -> list[object]:
     if isinstance(value, float):
         return [0.0, -value, value + 0.5, value * 2]
     if isinstance(value, str):
-        return ["", value[::-1], value.upper(), value[: len(value) // 2], value + value[:1], value + " " + value]
+        return ["", value[::-1], value.upper(), value[: len(value) // 2], value + value[:1], value + " " + value,
+                value[-1:], value[:1]]
     if isinstance(value, (list, tuple)):
         kind = type(value)
         seqs: list[object] = [kind(), value[::-1], value[:1], value + value[-1:], value[1:]]

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 Step = Literal["plan", "generate", "test_design", "fix", "rewrite", "redraft", "resample", "crosscheck",
-               "commit_message", "preflight"]
+               "crash_check", "commit_message", "preflight"]
 EditKind = Literal["whole", "search_replace", "diff"]
 
 

@@ -1,0 +1,126 @@
+"""A green program that raises by accident on an input near the task's examples is asked, once, to handle it
+(crashcheck.py); the fix is committed only if it meets the examples, no longer raises there and passes every test.
+Real loop, scripted model, real sandbox, real pytest, real git."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import events, git, requested_steps, scripted_run
+
+from greenloop.crashcheck import ACCIDENTAL
+
+STUB = ('def last_word_length(text):\n    """The length of the last word of text (0 when it has none).\n\n'
+        '    >>> last_word_length("hello world")\n    5\n    """\n')
+CRASHY = STUB + "    return len(text.split()[-1])\n"  # meets the example; IndexError on ""
+FIXED = STUB + "    words = text.split()\n    return len(words[-1]) if words else 0\n"
+NO_CRASH = STUB + "    words = text.split()\n    return len(words[-1]) if words else 0  # already safe\n"
+PROJECT_TEST = ("from textkit.words import last_word_length\n\n\ndef test_two_words():\n"
+                "    assert last_word_length('a bc') == 2\n")
+TASK = "Implement last_word_length in textkit/words.py as its docstring says"
+ENV = {"GREENLOOP_REQUIRE_TESTS": "false", "GREENLOOP_COMMIT_MESSAGE": "template", "GREENLOOP_MUTATION": "off"}
+
+
+@pytest.fixture
+def stubbed(repo: Path) -> Path:
+    (repo / "textkit" / "words.py").write_text(STUB)
+    (repo / "tests").mkdir()
+    (repo / "tests" / "test_words.py").write_text(PROJECT_TEST)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "stub")
+    return repo
+
+
+def block(code: str) -> str:
+    return f"textkit/words.py\n```python\n{code}```\n"
+
+
+def run(repo: Path, tmp_path: Path, replies: list[dict], env: dict[str, str] | None = None) -> dict:
+    return scripted_run(repo, tmp_path, TASK, replies, {**ENV, **(env or {})})
+
+
+def checks(s: dict) -> list[dict]:
+    return [e for e in events(s["trajectory"]) if e["kind"] == "crash_check"]
+
+
+def committed(repo: Path, s: dict) -> str:
+    return git(repo, "show", f"{s['commit']}:textkit/words.py")
+
+
+def test_a_green_that_crashes_near_the_example_is_fixed_once_and_the_fix_committed(stubbed: Path,
+                                                                                   tmp_path: Path) -> None:
+    s = run(stubbed, tmp_path, [{"step": "generate", "text": block(CRASHY)},
+                                {"step": "crash_check", "text": block(FIXED)}])
+    assert s["status"] == "success" and requested_steps(s) == ["generate", "crash_check"], s
+    (check,) = checks(s)
+    assert (check["crash"], check["error"], check["outcome"], check["swapped"]) == (
+        "last_word_length('')", "IndexError", "fixed", True)
+    assert committed(stubbed, s) == FIXED
+    assert any("raised IndexError on last_word_length('')" in w for w in s["warnings"]), s["warnings"]
+    request = next(e for e in events(s["trajectory"]) if e["kind"] == "model_request" and e["step"] == "crash_check")
+    assert "`last_word_length('')` raises IndexError" in request["messages"][-1]["content"]
+
+
+def test_a_file_sent_back_unchanged_says_the_task_rules_the_input_out(stubbed: Path, tmp_path: Path) -> None:
+    s = run(stubbed, tmp_path, [{"step": "generate", "text": block(CRASHY)},
+                                {"step": "crash_check", "text": block(CRASHY)}])
+    assert s["status"] == "success", s
+    (check,) = checks(s)
+    assert check["outcome"] == "unchanged" and not check["swapped"]
+    assert committed(stubbed, s) == CRASHY and not any("IndexError" in w for w in s["warnings"])
+
+
+def test_a_fix_that_breaks_a_test_is_not_committed_and_the_crash_is_named(stubbed: Path, tmp_path: Path) -> None:
+    breaks = STUB + "    return 5 if text else 0\n"  # meets the example and no longer raises; fails test_two_words
+    s = run(stubbed, tmp_path, [{"step": "generate", "text": block(CRASHY)},
+                                {"step": "crash_check", "text": block(breaks)}])
+    assert s["status"] == "success", s
+    (check,) = checks(s)
+    assert check["outcome"] == "tests failed" and not check["swapped"]
+    assert committed(stubbed, s) == CRASHY
+    assert any("last_word_length('') raises IndexError; the fix asked for failed the tests" in w
+               for w in s["warnings"]), s["warnings"]
+
+
+@pytest.mark.parametrize("wrong", ["    return 0\n",  # misses the example
+                                   "    return len(text.split()[-1]) + 0\n"])  # still raises
+def test_a_fix_that_misses_the_example_or_still_raises_is_not_committed(stubbed: Path, tmp_path: Path,
+                                                                        wrong: str) -> None:
+    s = run(stubbed, tmp_path, [{"step": "generate", "text": block(CRASHY)},
+                                {"step": "crash_check", "text": block(STUB + wrong)}])
+    (check,) = checks(s)
+    assert s["status"] == "success" and check["outcome"] == "still wrong", s
+    assert committed(stubbed, s) == CRASHY
+
+
+def test_a_green_that_raises_nowhere_costs_no_call(stubbed: Path, tmp_path: Path) -> None:
+    s = run(stubbed, tmp_path, [{"step": "generate", "text": block(NO_CRASH)}])
+    assert s["status"] == "success" and requested_steps(s) == ["generate"], s
+    (check,) = checks(s)
+    assert check["outcome"] == "none" and check["crash"] is None and "last_word_length('')" in check["calls"]
+
+
+def test_the_crash_check_can_be_turned_off(stubbed: Path, tmp_path: Path) -> None:
+    s = run(stubbed, tmp_path, [{"step": "generate", "text": block(CRASHY)}], env={"GREENLOOP_CRASH_CHECK": "false"})
+    assert s["status"] == "success" and requested_steps(s) == ["generate"] and checks(s) == [], s
+    assert committed(stubbed, s) == CRASHY
+
+
+def test_errors_code_raises_on_purpose_are_no_crash() -> None:
+    assert {"IndexError", "ZeroDivisionError", "RecursionError"} <= ACCIDENTAL
+    assert not {"ValueError", "TypeError", "TimeoutError", "AssertionError"} & ACCIDENTAL
+
+
+def test_what_the_probed_program_writes_never_reaches_the_fix_or_the_commit(stubbed: Path, tmp_path: Path) -> None:
+    # Red team: the green program, imported by the probes in the jail, appends to its own file on disk; the fix
+    # is an edit of that file. The edit must apply to the checked file, never to what the program left there.
+    planting = ("import pathlib\n_f = pathlib.Path(__file__)\nif _f.exists() and 'PLANTED' not in _f.read_text():\n"
+                "    _f.write_text(_f.read_text() + 'PLANTED = 1\\n')\n" + CRASHY)
+    edit = ("textkit/words.py\n<<<<<<< SEARCH\n    return len(text.split()[-1])\n=======\n"
+            "    words = text.split()\n    return len(words[-1]) if words else 0\n>>>>>>> REPLACE\n")
+    s = run(stubbed, tmp_path, [{"step": "generate", "text": block(planting)}, {"step": "crash_check", "text": edit}])
+    assert s["status"] == "success", s
+    (check,) = checks(s)
+    assert check["outcome"] == "fixed", check
+    assert "\nPLANTED = 1" not in committed(stubbed, s) and "if words else 0" in committed(stubbed, s)
