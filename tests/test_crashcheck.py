@@ -57,12 +57,13 @@ def test_a_green_that_crashes_near_the_example_is_fixed_once_and_the_fix_committ
     assert (check["crash"], check["error"], check["outcome"], check["swapped"]) == (
         "last_word_length('')", "IndexError", "fixed", True)
     assert committed(stubbed, s) == FIXED
-    assert any("raised IndexError on last_word_length('')" in w for w in s["warnings"]), s["warnings"]
+    assert any("raised IndexError on last_word_length(''); the committed one returns 0 there" in w
+               for w in s["warnings"]), s["warnings"]
     request = next(e for e in events(s["trajectory"]) if e["kind"] == "model_request" and e["step"] == "crash_check")
     assert "`last_word_length('')` raises IndexError" in request["messages"][-1]["content"]
 
 
-def test_a_file_sent_back_unchanged_says_the_task_rules_the_input_out(stubbed: Path, tmp_path: Path) -> None:
+def test_a_file_sent_back_unchanged_is_committed_as_it_was(stubbed: Path, tmp_path: Path) -> None:
     s = run(stubbed, tmp_path, [{"step": "generate", "text": block(CRASHY)},
                                 {"step": "crash_check", "text": block(CRASHY)}])
     assert s["status"] == "success", s

@@ -3,8 +3,9 @@
 Before a green is committed, the committed program runs on the inputs probes.py varies from the task's examples (an
 int one more or less, a list emptied, a string cut to its first or last character ...), in the jail. A call that
 raises an error no program raises on purpose (IndexError, KeyError, ZeroDivisionError, RecursionError, ...;
-not ValueError, which code raises to refuse an input) is shown to the model with the file, once: handle the input
-as the task says, or send the file unchanged when the task rules it out. The new program replaces the green one
+not ValueError, which code raises to refuse an input) is shown to the model with the file, once: return what the
+task says for that input, or raise ValueError if the task rules it out (a file sent back unchanged is the model's
+word that nothing is to change). The new program replaces the green one
 only when it meets every task example, no longer crashes on that input, and passes the whole verdict again (the
 project's tests, the run's frozen tests: trial.py); else the green one is committed as it was. One model call at
 most, only for a task about one existing Python file whose examples give calls to probe.
@@ -104,9 +105,11 @@ def crash_check(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace,
                      {target: AppliedFile(target, entry.original, fixed.after, False)}).kept:
         return _done(traj, calls, call, error, "tests failed", green, fixed.after, False,
                      f"{call.show()} raises {error}; the fix asked for failed the tests: check that input")
+    now = probed.outputs[0]
+    now = f"raises {now[1:]}" if now.startswith("!") else f"returns {now}"
     return _done(traj, calls, call, error, "fixed", green, fixed.after, True,
-                 f"the green program raised {error} on {call.show()}; the committed one handles it "
-                 f"(now {probed.outputs[0]}) and passes every test and task example")
+                 f"the green program raised {error} on {call.show()}; the committed one {now} there and passes "
+                 "every test and task example")
 
 
 def _done(traj: Trajectory, calls: list[Call], call: Call, error: str, outcome: str, green: str, fixed: str | None,
