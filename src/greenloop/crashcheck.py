@@ -5,14 +5,15 @@ int one more or less, a list emptied, a string cut to its first or last characte
 raises an error no program raises on purpose (IndexError, KeyError, ZeroDivisionError, RecursionError, ...;
 not ValueError, which code raises to refuse an input) is shown to the model with the file, once: return what the
 task says for that input, or raise ValueError if the task rules it out (a file sent back unchanged is the model's
-word that nothing is to change). The new program replaces the green one
-only when it meets every task example, no longer crashes on that input, and passes the whole verdict again (the
-project's tests, the run's frozen tests: trial.py); else the green one is committed as it was. One model call at
-most, only for a task about one existing Python file whose examples give calls to probe.
+word that nothing is to change). The new program replaces the green one only when it meets every task example,
+no longer crashes on that input, and passes the whole verdict again (the project's tests, the run's frozen tests:
+trial.py); else the green one is committed as it was, with a warning naming the input. One model call at most,
+only for a task about one existing Python file whose examples give calls to probe.
 
-Measured on the 82 HumanEval tasks of the one-run table: the committed programs of 5 greens crash so (4 right
-ones: 20 and 152 on inputs their docstrings rule out, 76 on a negative power, 126 on a real bug the hidden tests
-miss; and the false green 134, `txt[-2]` of a one-character string)."""
+Measured on the 82 HumanEval tasks of the one-run table (README): the committed programs of 5 greens crash so (4
+right ones: 20 and 152 on inputs their docstrings rule out, 76 on a negative power, 126 on a real bug the hidden
+tests miss; and the false green 134, `txt[-2]` of a one-character string). Run again, 20, 76 and 152 raise
+ValueError there now; 126 and 134 could not be fixed and say so in a warning; no outcome changed."""
 
 from __future__ import annotations
 
