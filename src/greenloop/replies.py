@@ -379,4 +379,3 @@ def parse_commit_message(text: str) -> str | None:
     echo = next((i for i, ln in enumerate(body_lines) if _ECHOED.match(ln)), len(body_lines))
     rest = "\n".join(body_lines[:echo]).strip()
     return subject + ("\n\n" + rest if rest else "")
-
