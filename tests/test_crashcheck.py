@@ -125,3 +125,49 @@ def test_what_the_probed_program_writes_never_reaches_the_fix_or_the_commit(stub
     (check,) = checks(s)
     assert check["outcome"] == "fixed", check
     assert "\nPLANTED = 1" not in committed(stubbed, s) and "if words else 0" in committed(stubbed, s)
+
+
+def test_a_fix_that_crashes_on_another_input_is_not_committed(stubbed: Path, tmp_path: Path) -> None:
+    # handles '' but raises IndexError on the upper-cased example, where the green program returned 5
+    trades = STUB + ("    words = text.split()\n    if text.isupper():\n        return len(words[5])\n"
+                     "    return len(words[-1]) if words else 0\n")
+    s = run(stubbed, tmp_path, [{"step": "generate", "text": block(CRASHY)},
+                                {"step": "crash_check", "text": block(trades)}])
+    (check,) = checks(s)
+    assert s["status"] == "success" and check["outcome"] == "still wrong", s
+    assert committed(stubbed, s) == CRASHY
+
+
+def _project_test(repo: Path) -> None:
+    (repo / "tests").mkdir()
+    (repo / "tests" / "test_ok.py").write_text("def test_ok():\n    assert True\n")
+    git(repo, "add", "-A")
+
+
+def test_a_probe_of_a_function_the_program_no_longer_has_is_no_crash(repo: Path, tmp_path: Path) -> None:
+    # The base file writes the call old(3) (a seed of the probes); the task renames the function. The green has no
+    # `old`: calling it is no crash (it read as KeyError, a crash to "fix" by bringing `old` back).
+    (repo / "textkit" / "m.py").write_text("def old(x):\n    return x + 1\n\n\n# the report calls old(3)\n")
+    _project_test(repo)
+    git(repo, "commit", "-qm", "old")
+    renamed = 'def new(x):\n    """new(3) gives 4."""\n    return x + 1\n'
+    s = scripted_run(repo, tmp_path, "Rename old to new in textkit/m.py: new(3) == 4",
+                     [{"step": "generate", "text": f"textkit/m.py\n```python\n{renamed}```\n"}], ENV)
+    assert s["status"] == "success" and requested_steps(s) == ["generate"], s
+    (check,) = checks(s)
+    assert check["outcome"] == "none" and "old(3)" in check["calls"], check
+    assert not any("KeyError" in w for w in s["warnings"]), s["warnings"]
+
+
+def test_a_task_file_the_run_did_not_write_is_not_probed(repo: Path, tmp_path: Path) -> None:
+    # The task names calc.py, which re-exports add from helpers.py; the green changes helpers.py alone. Probing
+    # calc.py as the program (empty: the run never wrote it) made every call a KeyError, a crash to "fix".
+    (repo / "calc.py").write_text("from helpers import add\n")
+    (repo / "helpers.py").write_text("def add(a, b):\n    return a - b\n")
+    _project_test(repo)
+    git(repo, "commit", "-qm", "calc")
+    fixed = "def add(a, b):\n    return a + b\n"
+    s = scripted_run(repo, tmp_path, "Fix calc.py: add(1, 2) == 3",
+                     [{"step": "generate", "text": f"helpers.py\n```python\n{fixed}```\n"}], ENV)
+    assert s["status"] == "success" and requested_steps(s) == ["generate"], s
+    assert checks(s) == [] and not any("raises" in w for w in s["warnings"]), s["warnings"]

@@ -1,8 +1,8 @@
-"""What happens to a green run before its commit: a program that raises by accident near the task's examples is
-asked to handle that input once (crashcheck.py); the grade (grade.py); on a weak green, a second opinion
-(crosscheck.py) that may replace the program, then the grade again; with `mutation = "improve"`, stronger tests
-from the surviving mutants (strengthen.py). A low mutation score is a warning; the score decides how much the
-green says (figures.Evidence)."""
+"""What happens to a green run before its commit: the grade (grade.py); on a weak green, a second opinion
+(crosscheck.py) that may replace the program, then the grade again; a program that raises by accident near the
+task's examples is asked to handle that input once (crashcheck.py), and graded again if its fix is kept; with
+`mutation = "improve"`, stronger tests from the surviving mutants (strengthen.py). A low mutation score is a
+warning; the score decides how much the green says (figures.Evidence)."""
 
 from __future__ import annotations
 
@@ -30,15 +30,16 @@ def confirm(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, set
     def measure() -> Graded:
         return grade(st.ledger, traj, ws, sandbox, python, settings.test_timeout, settings.mutation_budget_s,
                      settings.test_cmd, settings.mutation != "off", examples)
-    if crashcheck.applies(st, settings):
-        crashed = crashcheck.crash_check(st, model, sandbox, ws, settings, traj, python)
-        st.warnings.extend([crashed.warning] if crashed.warning else [])
     graded = measure()
     if applies(st, settings, graded.evidence):
         checked = crosscheck(st, model, sandbox, ws, settings, traj, python)
         if checked.warning:
             st.warnings.append(checked.warning)
         graded = measure() if checked.swapped else graded
+    if crashcheck.applies(st, settings):  # after the crosscheck: it checks the program that will be committed
+        crashed = crashcheck.crash_check(st, model, sandbox, ws, settings, traj, python)
+        st.warnings.extend([crashed.warning] if crashed.warning else [])
+        graded = measure() if crashed.swapped else graded
     if settings.mutation == "improve" and graded.mutation is not None and graded.mutation.survived:
         try:
             done = strengthen(st, model, sandbox, ws, settings, traj, python, graded.mutation.survived)

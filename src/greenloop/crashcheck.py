@@ -48,8 +48,9 @@ class CrashChecked:
 
 
 def applies(st: State, settings: Settings) -> bool:
+    """On: a Python task about one file the run wrote (the green may have changed only another one), with calls."""
     return (settings.crash_check and st.runner is None and st.target is not None
-            and module_name(st.target) is not None and bool(_calls(st)))
+            and st.target in st.ledger.written() and module_name(st.target) is not None and bool(_calls(st)))
 
 
 def _calls(st: State) -> list[Call]:
@@ -57,10 +58,13 @@ def _calls(st: State) -> list[Call]:
     return probe_calls(st.examples, entry.original or "" if entry else "")
 
 
+def _accidental(output: str) -> bool:
+    return output.startswith("!") and output[1:] in ACCIDENTAL
+
+
 def _crash(outputs: tuple[str, ...], calls: list[Call]) -> tuple[Call, str] | None:
     """The first call that raised by accident, and the error's name."""
-    return next(((c, out[1:]) for c, out in zip(calls, outputs, strict=True)
-                 if out.startswith("!") and out[1:] in ACCIDENTAL), None)
+    return next(((c, out[1:]) for c, out in zip(calls, outputs, strict=True) if _accidental(out)), None)
 
 
 def crash_check(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, settings: Settings,
@@ -72,8 +76,9 @@ def crash_check(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace,
     st.ledger.reset(ws)  # the probes import the run's other files as checked
     row = run_probes([green], target, module, st.examples, calls, sandbox, python, ws.root, settings.test_timeout)[0]
     st.ledger.reset(ws)  # nothing the probed program wrote stays for the reply to be read against
-    found = _crash(row.outputs, calls) if row is not None else None
-    if found is None:
+    # a program that did not load, or missed an example in the probe process, gives no basis for a crash
+    found = _crash(row.outputs, calls) if row is not None and row.meets_examples else None
+    if row is None or found is None:
         traj.event("crash_check", "crash_check", calls=[c.show() for c in calls], crash=None, outcome="none")
         return CrashChecked(False, None)
     call, error = found
@@ -94,19 +99,21 @@ def crash_check(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace,
     if out.errors or fixed is None:
         return _done(traj, calls, call, error, "invalid", green, None, False,
                      f"{call.show()} raises {error}; the fix asked for was no valid program: check that input")
-    probed = run_probes([fixed.after], target, module, st.examples, [call], sandbox, python, ws.root,
+    probed = run_probes([fixed.after], target, module, st.examples, calls, sandbox, python, ws.root,
                         settings.test_timeout)[0]
     st.ledger.reset(ws)  # nothing the probed program wrote stays
-    if probed is None or not probed.meets_examples or _crash(probed.outputs, [call]) is not None:
+    new_crash = probed is not None and any((_accidental(b) and not _accidental(a)) or (c == call and _accidental(b))
+                                           for c, a, b in zip(calls, row.outputs, probed.outputs, strict=True))
+    if probed is None or not probed.meets_examples or new_crash:
         return _done(traj, calls, call, error, "still wrong", green, fixed.after, False,
-                     f"{call.show()} raises {error}; the fix asked for missed the task's examples or still raised: "
-                     "check that input")
+                     f"{call.show()} raises {error}; the fix asked for missed the task's examples or raised by "
+                     "accident there or on another input: check that input")
     entry = st.ledger.entries[target]
     if not try_files(st, sandbox, ws, settings, python,
                      {target: AppliedFile(target, entry.original, fixed.after, False)}).kept:
         return _done(traj, calls, call, error, "tests failed", green, fixed.after, False,
                      f"{call.show()} raises {error}; the fix asked for failed the tests: check that input")
-    now = probed.outputs[0]
+    now = probed.outputs[calls.index(call)]
     now = f"raises {now[1:]}" if now.startswith("!") else f"returns {now}"
     return _done(traj, calls, call, error, "fixed", green, fixed.after, True,
                  f"the green program raised {error} on {call.show()}; the committed one {now} there and passes "

@@ -27,6 +27,7 @@ MAX_CALLS = 48
 CALL_LIMIT_S = 1.0  # each call; a program's import gets five times that
 MARKER = "@@greenloop-probes@@"
 
+MISSING = "<no such function>"  # a probe call's output when the program does not define the function it calls
 RUNNER = r'''
 import ast, io, json, signal, sys, types
 
@@ -62,6 +63,9 @@ for source in payload["programs"]:
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
     for name, args in payload["calls"]:
+        if not callable(module.__dict__.get(name)):  # the program has no such function: no call, no crash
+            row["outputs"].append("!" + payload["missing"])
+            continue
         try:
             signal.setitimer(signal.ITIMER_REAL, limit)
             value = module.__dict__[name](*[ast.literal_eval(a) for a in args])
@@ -206,7 +210,7 @@ def run_probes(programs: Sequence[str], path: str, module: str, examples: Sequen
     """Each program (the source of the file `path`, importable as `module`) on the task's examples and the
     calls. None for a program that did not load, or for all of them when the probe process did not finish."""
     payload = json.dumps({"programs": list(programs), "path": path, "module": module, "limit": CALL_LIMIT_S,
-                          "examples": [ex.assertion for ex in examples], "marker": MARKER,
+                          "examples": [ex.assertion for ex in examples], "marker": MARKER, "missing": MISSING,
                           "calls": [[c.name, list(c.args)] for c in calls]})
     with payload_file(workdir, payload) as name:
         result = sandbox.run([str(python), "-B", "-c", RUNNER, name], workdir, timeout_s=timeout_s)
