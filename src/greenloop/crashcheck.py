@@ -22,11 +22,12 @@ from pathlib import Path
 
 from greenloop.attempt import prepare_reply
 from greenloop.config import Settings
+from greenloop.crosscheck import target_calls
 from greenloop.edits import AppliedFile
 from greenloop.errors import BudgetExceeded, ModelError
 from greenloop.examples import module_name
 from greenloop.models.meter import MeteredModel
-from greenloop.probes import Call, probe_calls, run_probes
+from greenloop.probes import Call, run_probes
 from greenloop.prompts import render
 from greenloop.protocols import Sandbox
 from greenloop.state import State
@@ -50,12 +51,7 @@ class CrashChecked:
 def applies(st: State, settings: Settings) -> bool:
     """On: a Python task about one file the run wrote (the green may have changed only another one), with calls."""
     return (settings.crash_check and st.runner is None and st.target is not None
-            and st.target in st.ledger.written() and module_name(st.target) is not None and bool(_calls(st)))
-
-
-def _calls(st: State) -> list[Call]:
-    entry = st.ledger.entries.get(st.target or "")
-    return probe_calls(st.examples, entry.original or "" if entry else "")
+            and st.target in st.ledger.written() and module_name(st.target) is not None and bool(target_calls(st)))
 
 
 def _accidental(output: str) -> bool:
@@ -71,7 +67,7 @@ def crash_check(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace,
                 traj: Trajectory, python: Path) -> CrashChecked:
     target = st.target or ""
     module = module_name(target) or ""
-    calls = _calls(st)
+    calls = target_calls(st)
     green = st.ledger.current(target) or ""
     st.ledger.reset(ws)  # the probes import the run's other files as checked
     row = run_probes([green], target, module, st.examples, calls, sandbox, python, ws.root, settings.test_timeout)[0]

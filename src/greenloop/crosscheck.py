@@ -39,10 +39,11 @@ class CrossChecked:
 
 def applies(st: State, settings: Settings, evidence: Evidence) -> bool:
     return (settings.crosscheck and evidence != "strong" and st.target is not None and len(framings(st)) > 1
-            and module_name(st.target) is not None and any(_calls(st)))
+            and module_name(st.target) is not None and any(target_calls(st)))
 
 
-def _calls(st: State) -> list[Call]:
+def target_calls(st: State) -> list[Call]:
+    """The probe calls of the task's target: its examples' and those its file wrote before the run, varied."""
     entry = st.ledger.entries.get(st.target or "")
     return probe_calls(st.examples, entry.original or "" if entry else "")
 
@@ -69,7 +70,7 @@ def _differ(calls: list[Call], a: Row, b: Row) -> list[str]:
 def crosscheck(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, settings: Settings,
                traj: Trajectory, python: Path) -> CrossChecked:
     target = st.target or ""
-    calls = _calls(st)
+    calls = target_calls(st)
     programs = [st.ledger.current(target) or ""]
     framed: list[str] = ["green"]
     rows: dict[int, Row] = {}
