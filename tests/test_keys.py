@@ -65,7 +65,9 @@ def test_models_list_counts_a_stored_key_as_a_key(tmp_path: Path) -> None:
     keys_file(tmp_path).write_text("{not toml")
     broken = cli("models", "list", env=env)
     assert broken.returncode == 0 and "Traceback" not in broken.stderr, broken.stderr
-    assert "delete it and run `greenloop keys set` again" in broken.stdout
+    assert "keys.toml unreadable" in next(ln for ln in broken.stdout.splitlines() if "openai:MODEL" in ln)
+    assert broken.stderr.splitlines() == [f"{keys_file(tmp_path)}: invalid TOML (Invalid statement (at line 1, "
+                                          "column 1)); delete it and run `greenloop keys set` again"], broken.stderr
 
 
 def test_a_key_file_others_can_read_is_named_by_list(tmp_path: Path) -> None:

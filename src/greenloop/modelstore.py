@@ -151,12 +151,21 @@ def available() -> list[tuple[str, str, str]]:
     return rows
 
 
+def keys_problem() -> str | None:
+    """Why the stored keys cannot be read (one line that names the fix), or None when they can (or there are none)."""
+    try:
+        api_key("openai")
+    except ConfigError as exc:
+        return str(exc)
+    return None
+
+
 def _key_state(provider: str, missing: str) -> str:
     """Where the provider's key would come from (the variable, else the stored key: keys.api_key), never the key."""
     try:
         key = api_key(provider)
-    except ConfigError as exc:  # an unreadable keys.toml: the list still shows, this row says what to do
-        return str(exc)
+    except ConfigError:  # an unreadable keys.toml: the list still shows; keys_problem says once what to do
+        return "keys.toml unreadable (see the line below the table)"
     if key is None:
         return f"{missing} (or `greenloop keys set {provider}`)"
     return f"key {key.source}" if key.source.startswith("stored") else f"{key.source.removeprefix('env ')} set"
