@@ -54,12 +54,13 @@ def test_set_list_remove_with_0600_file_in_a_0700_directory(tmp_path: Path) -> N
 
 
 def test_models_list_counts_a_stored_key_as_a_key(tmp_path: Path) -> None:
-    env = {**user_env(tmp_path), "COLUMNS": "300"}
+    env = user_env(tmp_path)
     before = cli("models", "list", env=env).stdout
     assert "needs OPENAI_API_KEY" in before
     assert cli("keys", "set", "openai", env=env, input=KEY + "\n").returncode == 0
     listed = cli("models", "list", env=env)
     row = next(ln for ln in listed.stdout.splitlines() if "openai:MODEL" in ln)
+    assert row.split("\t")[:2] == ["openai:MODEL", f"key stored in {keys_file(tmp_path)}"]  # a script's line: no wrap
     assert listed.returncode == 0 and "key stored" in row and "needs OPENAI_API_KEY" not in row, listed.stdout
     assert KEY not in listed.stdout and "needs ANTHROPIC_API_KEY" in listed.stdout
     keys_file(tmp_path).write_text("{not toml")

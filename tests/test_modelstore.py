@@ -45,7 +45,7 @@ def test_local_prefers_the_1_5b_then_the_0_5b(tmp_path: Path) -> None:
     (tmp_path / "models").mkdir()
     for item in (QWEN, QWEN_15):
         (tmp_path / "models" / item.filename).write_bytes(b"GGUF")
-        proc = cli("models", "list", env={**_env(tmp_path), "COLUMNS": "300"})
+        proc = cli("models", "list", env=_env(tmp_path))
         assert proc.returncode == 0
         preferred = [line for line in proc.stdout.splitlines() if "preferred by `local`" in line]
         assert len(preferred) == 1 and item.name in preferred[0], proc.stdout

@@ -342,11 +342,9 @@ def trust(
 def models_list() -> None:
     """Show the models greenloop can use here."""
     from greenloop.modelstore import available, keys_problem
+    from greenloop.tables import cells, print_table
 
-    table = Table("model", "state", "about")
-    for row in available():
-        table.add_row(*(escape(cell) for cell in row))  # `pip install 'greenloop[local]'` is text, not markup
-    Console().print(table)
+    print_table(("model", "state", "about"), cells(available()))
     problem = keys_problem()
     if problem:  # one whole line, never wrapped inside a cell (a long path split the fix in two)
         print(for_terminal(problem), file=sys.stderr)

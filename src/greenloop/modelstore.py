@@ -165,7 +165,7 @@ def _key_state(provider: str, missing: str) -> str:
     try:
         key = api_key(provider)
     except ConfigError:  # an unreadable keys.toml: the list still shows; keys_problem says once what to do
-        return "keys.toml unreadable (see the line below the table)"
+        return "keys.toml unreadable: see the error after the list"
     if key is None:
         return f"{missing} (or `greenloop keys set {provider}`)"
     return f"key {key.source}" if key.source.startswith("stored") else f"{key.source.removeprefix('env ')} set"

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 from greenloop.daily_cli import fail, opened
 from greenloop.errors import UsageError
-from greenloop.sanitize import for_terminal
+from greenloop.tables import cells, print_table
 
 if TYPE_CHECKING:
     from greenloop.runlog import RunRecord
@@ -32,24 +29,6 @@ def _written(write: Callable[[], Path]) -> Path:
         fail(f"cannot write the page: {exc}")
 
 
-def _cells(rows: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
-    """Table cells from the record: no terminal controls, no line breaks or tabs (a script splits on them)."""
-    return [tuple(for_terminal(c).replace("\n", " ").replace("\t", " ") for c in row) for row in rows]
-
-
-def _print_table(header: tuple[str, ...], rows: list[tuple[str, ...]], keep_first: bool = False) -> None:
-    if not sys.stdout.isatty():  # scripts get one tab-separated line per row
-        print("\n".join("\t".join(row) for row in (header, *rows)))
-        return
-    table = Table(*header)
-    if keep_first:  # the id is what show, undo and --continue take: never cut
-        table.columns[0].no_wrap = True
-        table.columns[0].min_width = max((len(r[0]) for r in rows), default=3)
-    for row in rows:
-        table.add_row(*(escape(cell) for cell in row))
-    Console().print(table)
-
-
 def _list(runs: list[RunRecord], as_json: bool) -> None:
     from greenloop.runlog import when
     from greenloop.runstats import run_json
@@ -60,7 +39,7 @@ def _list(runs: list[RunRecord], as_json: bool) -> None:
     header = ("run", "time", "task", "status", "branch", "attempts", "model")
     rows = [(rec.run_id, when(rec.started)[:16], rec.task[:50], rec.status + (" (undone)" if rec.undone else ""),
              rec.branch or "-", str(rec.attempts), rec.model) for rec in runs]
-    _print_table(header, _cells(rows), keep_first=True)
+    print_table(header, cells(rows), keep_first=True)
 
 
 def register_runs(app: typer.Typer) -> None:
@@ -92,7 +71,7 @@ def register_runs(app: typer.Typer) -> None:
         elif stats and as_json:
             print(json.dumps(figures(found).to_json()))
         elif stats:
-            _print_table(("figure", "value"), figures(found).rows())
+            print_table(("figure", "value"), figures(found).rows())
         else:
             _list(found, as_json)
 
