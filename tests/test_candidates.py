@@ -156,6 +156,28 @@ def test_every_assertion_is_checked_on_its_own_in_the_sandbox(tmp_path: Path, sa
     assert not (tmp_path / "tests").exists() and not list(tmp_path.rglob("__pycache__"))
 
 
+def test_a_test_pytest_would_skip_or_expect_to_fail_is_not_checked(tmp_path: Path, sandbox) -> None:
+    """An xfail test's failing assert is expected: counted, it would lose right code a comparison. Skipped the same
+    way: skip, skipif or xfail whose condition holds (a string condition too: pytest evaluates it, this cannot),
+    on the function, its class or the module; a false condition runs the test."""
+    (tmp_path / "calc.py").write_text("def half(x):\n    return x // 2\n")
+    tests = ("import pytest\nfrom calc import half\n\n\n@pytest.mark.xfail(reason='known')\ndef test_a():\n"
+             "    assert half(3) == 2\n\n\n@pytest.mark.skip\ndef test_b():\n    assert half(2) == 1\n\n\n"
+             "@pytest.mark.skipif(True, reason='x')\ndef test_c():\n    assert half(2) == 1\n\n\n"
+             "@pytest.mark.skipif(False, reason='x')\ndef test_d():\n    assert half(2) == 1\n\n\n"
+             "@pytest.mark.xfail('sys.platform')\ndef test_e():\n    assert half(2) == 1\n\n\n"
+             "@pytest.mark.xfail\nclass TestGroup:\n    def test_f(self):\n        assert half(3) == 2\n\n\n"
+             "def test_g():\n    assert half(4) == 2\n")
+    module = instrument("tests/test_calc.py", tests)
+    assert module is not None
+    out = run_checks(sandbox, Path(sys.executable), tmp_path, [module], timeout_s=60)
+    assert sorted(out) == ["tests/test_calc.py:22", "tests/test_calc.py:37"], out  # test_d and test_g
+    assert all(o.ok for o in out.values())
+    marked = tests.replace("def test_g", "pytestmark = pytest.mark.skip\n\n\ndef test_g")
+    module = instrument("tests/test_calc.py", marked)
+    assert module is not None and run_checks(sandbox, Path(sys.executable), tmp_path, [module], timeout_s=60) == {}
+
+
 def test_a_check_that_raises_on_any_run_is_recorded_as_raised(tmp_path: Path, sandbox) -> None:
     """In a loop the first failure is the one shown, but a raise on a later iteration still marks the check as
     raised (agreement never drops such an assert); so does a raise on the expected side of an ==."""

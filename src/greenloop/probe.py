@@ -128,6 +128,19 @@ def _gl_equal(cid, left, right):
     except BaseException as exc:
         return _gl_record(cid, False, repr(value), True)
     _gl_record(cid, ok, repr(value))
+def _gl_off(marks):
+    # skip; skipif or xfail whose condition holds or cannot be read here (a string): pytest would not count them
+    for m in marks if isinstance(marks, (list, tuple)) else [marks]:
+        name, conds = getattr(m, "name", ""), list(getattr(m, "args", ()))
+        conds += [v for k, v in getattr(m, "kwargs", {}).items() if k == "condition"]
+        if name == "skip" or (name in ("skipif", "xfail") and (not conds or any(c for c in conds))):
+            return True
+    return False
+def _gl_skipped(fn, *owners):
+    try:
+        return any(_gl_off(getattr(o, "pytestmark", [])) for o in (fn, *owners))
+    except BaseException:
+        return True
 sys.stdout = sys.stderr = io.StringIO()
 for mod in data:
     import_errors.clear()
@@ -142,15 +155,19 @@ for mod in data:
     calls = []
     for name, obj in list(ns.items()):
         if name.startswith("test") and inspect.isfunction(obj):
-            calls.append(obj)
+            calls.append((obj, ()))
         elif name.startswith("Test") and inspect.isclass(obj):
             try:
                 inst = obj()
             except BaseException:
                 continue
-            calls += [getattr(inst, m) for m in dir(obj) if m.startswith("test") and callable(getattr(inst, m))]
-    for fn in calls:
+            calls += [(getattr(inst, m), (obj,)) for m in dir(obj)
+                      if m.startswith("test") and callable(getattr(inst, m))]
+    module_marks = type("_gl_module", (), {"pytestmark": ns.get("pytestmark", [])})
+    for fn, owners in calls:
         if any(p.default is p.empty for p in inspect.signature(fn).parameters.values()):
+            continue
+        if _gl_skipped(fn, *owners, module_marks):
             continue
         try:
             fn()
@@ -185,7 +202,8 @@ def payload_file(workdir: Path, payload: str) -> Iterator[str]:
 def run_checks(sandbox: Sandbox, python: Path, workdir: Path, modules: Sequence[Module],
                timeout_s: float) -> dict[str, Outcome]:
     """Every check of `modules`, run against the files now in `workdir`. A check that never ran
-    (its function needs fixtures, or stopped before it, or the run timed out) is absent."""
+    (its function needs fixtures, is marked skip or xfail, or stopped before it, or the run timed out) is
+    absent."""
     payload = json.dumps([{"path": m.path, "source": m.source, "ids": [c.id for c in m.checks]} for m in modules])
     with payload_file(workdir, payload) as name:
         result = sandbox.run([str(python), "-B", "-c", RUNNER, name], workdir, timeout_s=timeout_s)
