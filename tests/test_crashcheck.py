@@ -60,7 +60,8 @@ def test_a_green_that_crashes_near_the_example_is_fixed_once_and_the_fix_committ
     assert any("raised IndexError on last_word_length(''); the committed one returns 0 there" in w
                for w in s["warnings"]), s["warnings"]
     request = next(e for e in events(s["trajectory"]) if e["kind"] == "model_request" and e["step"] == "crash_check")
-    assert "`last_word_length('')` raises IndexError" in request["messages"][-1]["content"]
+    assert ("`last_word_length('')` raises IndexError on line 7: `return len(text.split()[-1])`."
+            in request["messages"][-1]["content"])
 
 
 def test_a_file_sent_back_unchanged_is_committed_as_it_was(stubbed: Path, tmp_path: Path) -> None:

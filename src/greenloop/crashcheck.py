@@ -27,7 +27,7 @@ from greenloop.edits import AppliedFile
 from greenloop.errors import BudgetExceeded, ModelError
 from greenloop.examples import module_name
 from greenloop.models.meter import MeteredModel
-from greenloop.probes import Call, run_probes
+from greenloop.probes import Call, Row, run_probes
 from greenloop.prompts import render
 from greenloop.protocols import Sandbox
 from greenloop.state import State
@@ -63,6 +63,13 @@ def _crash(outputs: tuple[str, ...], calls: list[Call]) -> tuple[Call, str] | No
     return next(((c, out[1:]) for c, out in zip(calls, outputs, strict=True) if _accidental(out)), None)
 
 
+def _where(row: Row, calls: list[Call], call: Call, program: str) -> str:
+    """` on line N: `source``: the program's line the error was raised through, or "" when it is not known."""
+    line = row.lines[calls.index(call)] if row.lines else 0
+    lines = program.splitlines()
+    return f" on line {line}: `{lines[line - 1].strip()}`" if 0 < line <= len(lines) else ""
+
+
 def crash_check(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace, settings: Settings,
                 traj: Trajectory, python: Path) -> CrashChecked:
     target = st.target or ""
@@ -80,7 +87,7 @@ def crash_check(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace,
     call, error = found
     messages = [Message("system", render("implement_system", dependencies=st.context.dependencies, js=None)),
                 Message("user", render("crash", task=st.task, path=target, content=green, call=call.show(),
-                                       error=error))]
+                                       error=error, where=_where(row, calls, call, green)))]
     try:
         text = model.complete(messages, "crash_check", None).text
     except (BudgetExceeded, ModelError) as exc:

@@ -52,7 +52,7 @@ for source in payload["programs"]:
         continue
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-    row = {"examples": [], "outputs": []}
+    row = {"examples": [], "outputs": [], "lines": []}
     for assertion in payload["examples"]:
         try:
             signal.setitimer(signal.ITIMER_REAL, limit)
@@ -65,16 +65,24 @@ for source in payload["programs"]:
     for name, args in payload["calls"]:
         if not callable(module.__dict__.get(name)):  # the program has no such function: no call, no crash
             row["outputs"].append("!" + payload["missing"])
+            row["lines"].append(0)
             continue
+        line = 0
         try:
             signal.setitimer(signal.ITIMER_REAL, limit)
             value = module.__dict__[name](*[ast.literal_eval(a) for a in args])
             out = repr(value)[:300]
         except BaseException as exc:
             out = "!" + type(exc).__name__
+            tb = exc.__traceback__
+            while tb is not None:  # the program's last line the error passed through
+                if tb.tb_frame.f_code.co_filename == payload["path"]:
+                    line = tb.tb_lineno
+                tb = tb.tb_next
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
         row["outputs"].append(out)
+        row["lines"].append(line)
     rows.append(row)
 sys.stdout = real_stdout
 print(payload["marker"] + json.dumps(rows))
@@ -96,6 +104,7 @@ class Row:
 
     examples: tuple[bool, ...]
     outputs: tuple[str, ...]
+    lines: tuple[int, ...] = ()  # per call: the program's last line a raised error passed through (0: none)
 
     @property
     def meets_examples(self) -> bool:
@@ -219,9 +228,11 @@ def run_probes(programs: Sequence[str], path: str, module: str, examples: Sequen
         return [None] * len(programs)
     try:  # the programs ran in this process: a line they forged must not crash the run
         rows = json.loads(line[len(MARKER):])
-        found = [Row(tuple(r["examples"]), tuple(map(str, r["outputs"]))) if r is not None else None for r in rows]
+        found = [Row(tuple(r["examples"]), tuple(map(str, r["outputs"])), tuple(int(n) for n in r["lines"]))
+                 if r is not None else None for r in rows]
     except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: `[[[...` nested deep
         return [None] * len(programs)
-    if len(found) != len(programs) or any(r is not None and len(r.outputs) != len(calls) for r in found):
+    if len(found) != len(programs) or any(r is not None and not len(r.outputs) == len(r.lines) == len(calls)
+                                          for r in found):
         return [None] * len(programs)
     return found
