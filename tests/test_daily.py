@@ -7,7 +7,7 @@ import os
 import re
 from pathlib import Path
 
-from conftest import BAD_IMPL, GOOD_TEST, TASK, cli, git, summary, whole, write_script
+from conftest import BAD_IMPL, GOOD_IMPL, GOOD_TEST, TASK, cli, git, summary, whole, write_script
 
 from greenloop.trajectory import read_events
 
@@ -196,3 +196,23 @@ def test_unknown_greenloop_variables_are_named_with_the_closest_match(repo: Path
         " each setting `greenloop config show` lists, and GREENLOOP_CACHE_DIR, GREENLOOP_BENCH_MODEL_DIR",
     ], proc.stderr
     assert "max_iterations = 5  # default" in proc.stdout
+
+
+def test_a_continued_run_still_knows_how_the_kept_attempts_met_the_tasks_examples(repo: Path, tmp_path: Path) -> None:
+    """The kept attempt's missed example comes back with the run: when the continued attempt fails the task's
+    example the same way, the failed run asks to check that example (as an uninterrupted run does, test_best)."""
+    task = "Add a slugify(text) helper in textkit/slug.py. Example: slugify('Hello World') == 'hello_world'"
+    punct = 'from textkit.slug import slugify\n\n\ndef test_punct():\n    assert slugify("  A, b!  ") == "a-b"\n'
+    first = write_script(tmp_path / "first.json", [{"step": "generate", "text": whole(test=punct)}])
+    proc = cli("run", task, "--repo", str(repo), "--model", f"scripted:{first}", "--max-iterations", "1",
+               "--keep-failed")
+    assert proc.returncode == 1, proc.stderr
+    run_id = cli("runs", "--repo", str(repo)).stdout.splitlines()[-1].split("\t")[0]
+    again = write_script(tmp_path / "again.json",
+                         [{"text": f"textkit/slug.py\n```python\n{GOOD_IMPL}# draft {i}\n```"} for i in range(8)])
+    s = summary(cli("run", "--continue", run_id, "--repo", str(repo), "--model", f"scripted:{again}", "--json",
+                    "--max-iterations", "1"))
+    assert s["status"] == "failed" and s["attempts"] == 2, s
+    assert [w for w in s["warnings"] if "failed the task's example the same way" in w] == [
+        "all 2 programs judged failed the task's example the same way (assert slugify('Hello World') == "
+        "'hello_world'; got 'hello-world'): check that example; if it is right, this model does not meet it"], s

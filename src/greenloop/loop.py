@@ -94,6 +94,9 @@ def _failed(st: State, traj: Trajectory, attempt: int, step: Step, outcome: str,
         failure += "\n\nThe code still fails as before:\n" + st.test_failure
     st.failure = failure
     st.history.append(Attempt(attempt, step, outcome, summary[:200], failure_signature(failure), missed))  # type: ignore[arg-type]
+    if outcome == "tests_failed":  # what a continued run needs to weigh the task's examples as this one did
+        record = {**record, "missed": st.missed, "first_missed": None if missed is None else
+                  {"line": missed.line, "returned": missed.returned}}
     traj.event(step, "attempt", number=attempt, outcome=outcome, summary=summary, failure=failure, **record)
     return _next_step(st)
 

@@ -21,7 +21,7 @@ from greenloop.runlog import RunRecord
 from greenloop.state import State
 from greenloop.testrun import failure_signature
 from greenloop.trajectory import read_events
-from greenloop.types import Attempt
+from greenloop.types import Attempt, Missed
 from greenloop.workspace import Workspace
 
 STEPS = ("generate", "redraft", "resample", "fix", "rewrite")
@@ -38,6 +38,7 @@ class KeptRun:
     history: tuple[Attempt, ...]
     failure: str  # the last attempt's failure text: what the next fix request shows
     ran_tests: tuple[str, ...]  # test ids the run's tests had in the last test run (frozen again)
+    missed: int = 0  # the task's examples the last judged program missed (State.missed)
 
 
 def kept_record(repo: gitops.Repo, run_id: str) -> Path:
@@ -69,14 +70,25 @@ def load_kept(repo: gitops.Repo, rec: RunRecord) -> KeptRun:
     events = list(read_events(rec.path))
     attempts = [e for e in events if e.get("kind") == "attempt"]
     history = tuple(Attempt(int(e["number"]), e["step"] if e.get("step") in STEPS else "fix", e["outcome"],
-                            str(e.get("summary") or "")[:200], failure_signature(str(e.get("failure") or "")))
+                            str(e.get("summary") or "")[:200], failure_signature(str(e.get("failure") or "")),
+                            _missed(e.get("first_missed")))
                     for e in attempts)
+    judged = [e for e in attempts if e.get("outcome") == "tests_failed"]
+    missed = judged[-1].get("missed") if judged else 0
     failure = next((str(e.get("failure") or e.get("summary") or "") for e in reversed(attempts)
                     if e.get("outcome") != "passed"), "")
     last_run = next((e for e in reversed(events) if e.get("kind") == "test_run"), {})
     ran = tuple(str(i) for i, _status in last_run.get("new", []) if not str(i).endswith("::<collection>"))
     return KeptRun(rec.run_id, rec.task, gitops.Worktree(path, branch, base, rec.run_id), rec.path,
-                   history, failure, ran)
+                   history, failure, ran, missed if isinstance(missed, int) and missed >= 0 else 0)
+
+
+def _missed(recorded: object) -> Missed | None:
+    """The first task example an attempt's program missed, as its event recorded it (None: none, or not read)."""
+    if not isinstance(recorded, dict) or not isinstance(recorded.get("line"), str):
+        return None
+    returned = recorded.get("returned")
+    return Missed(recorded["line"], returned if isinstance(returned, str) else None)
 
 
 def seed(st: State, ws: Workspace, kept: KeptRun) -> list[str]:
@@ -105,6 +117,7 @@ def seed(st: State, ws: Workspace, kept: KeptRun) -> list[str]:
     st.red_checked.update({p: st.ledger.current(p) or "" for p in frozen})
     st.history.extend(kept.history)
     st.failure = kept.failure
+    st.missed = kept.missed
     return taken
 
 
