@@ -178,6 +178,23 @@ def test_a_test_pytest_would_skip_or_expect_to_fail_is_not_checked(tmp_path: Pat
     assert module is not None and run_checks(sandbox, Path(sys.executable), tmp_path, [module], timeout_s=60) == {}
 
 
+def test_marks_inherited_along_the_class_hierarchy_and_unittests_skips_count_too(tmp_path: Path, sandbox) -> None:
+    """pytest reads a class's marks along its MRO (a subclass with marks of its own still inherits xfail), and honours
+    unittest's skip and expectedFailure; a plain subclass test still runs."""
+    (tmp_path / "calc.py").write_text("def half(x):\n    return x // 2\n")
+    tests = ("import unittest\nimport pytest\nfrom calc import half\n\n\n"
+             "@pytest.mark.xfail\nclass TestBase:\n    def test_a(self):\n        assert half(3) == 2\n\n\n"
+             "@pytest.mark.filterwarnings('ignore')\nclass TestSub(TestBase):\n    pass\n\n\n"
+             "class TestCaseStyle(unittest.TestCase):\n    @unittest.expectedFailure\n    def test_b(self):\n"
+             "        assert half(3) == 2\n\n    def test_c(self):\n        assert half(4) == 2\n\n\n"
+             "@unittest.skip('later')\nclass TestSkipped(unittest.TestCase):\n    def test_d(self):\n"
+             "        assert half(3) == 2\n")
+    module = instrument("tests/test_calc.py", tests)
+    assert module is not None
+    out = run_checks(sandbox, Path(sys.executable), tmp_path, [module], timeout_s=60)
+    assert out == {"tests/test_calc.py:23": Outcome(True, "2")}, out  # test_c alone
+
+
 def test_a_check_that_raises_on_any_run_is_recorded_as_raised(tmp_path: Path, sandbox) -> None:
     """In a loop the first failure is the one shown, but a raise on a later iteration still marks the check as
     raised (agreement never drops such an assert); so does a raise on the expected side of an ==."""

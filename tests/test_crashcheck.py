@@ -4,12 +4,16 @@ Real loop, scripted model, real sandbox, real pytest, real git."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 from conftest import events, git, requested_steps, scripted_run
 
-from greenloop.crashcheck import ACCIDENTAL
+from greenloop.crashcheck import ACCIDENTAL, _where
+from greenloop.probes import Call, run_probes
+from greenloop.sandboxes.common import Limits
+from greenloop.sandboxes.select import choose as choose_sandbox
 
 STUB = ('def last_word_length(text):\n    """The length of the last word of text (0 when it has none).\n\n'
         '    >>> last_word_length("hello world")\n    5\n    """\n')
@@ -172,3 +176,22 @@ def test_a_task_file_the_run_did_not_write_is_not_probed(repo: Path, tmp_path: P
                      [{"step": "generate", "text": f"helpers.py\n```python\n{fixed}```\n"}], ENV)
     assert s["status"] == "success" and requested_steps(s) == ["generate"], s
     assert checks(s) == [] and not any("raises" in w for w in s["warnings"]), s["warnings"]
+
+
+def test_a_forged_probe_line_number_cannot_crash_the_run(tmp_path: Path) -> None:
+    # Red team: the probed program prints its own last report line at exit, with a line number JSON reads as a
+    # float infinity (int() of it raised OverflowError on the host and ended the run); and a form feed in its
+    # docstring (str.splitlines counts it as a line break, Python's line numbers do not).
+    forged = ('import atexit, os\natexit.register(lambda: os.write(1, b\'\\n@@greenloop-probes@@[{"examples": [], '
+              '"outputs": ["!IndexError"], "lines": [Infinity]}]\\n\'))\n'
+              'def last(s):\n    """A\\x0cB"""\n    return s[5]\n')
+    box, _ = choose_sandbox("auto", Limits())
+    (row,) = run_probes([forged], "m.py", "m", [], [Call("last", ("'abc'",))], box, Path(sys.executable), tmp_path,
+                        30)
+    assert row is not None and row.outputs == ("!IndexError",) and row.lines == (0,)
+    honest = forged.split("def last", 1)[1]
+    (row,) = run_probes(["def last" + honest], "m.py", "m", [], [Call("last", ("'abc'",))], box,
+                        Path(sys.executable), tmp_path, 30)
+    assert row is not None and row.lines == (3,)
+    assert _where(row, [Call("last", ("'abc'",))], Call("last", ("'abc'",)), "def last" + honest) == (
+        " on line 3: `return s[5]`")

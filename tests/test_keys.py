@@ -69,6 +69,8 @@ def test_models_list_counts_a_stored_key_as_a_key(tmp_path: Path) -> None:
     assert "keys.toml unreadable" in next(ln for ln in broken.stdout.splitlines() if "openai:MODEL" in ln)
     assert broken.stderr.splitlines() == [f"{keys_file(tmp_path)}: invalid TOML (Invalid statement (at line 1, "
                                           "column 1)); delete it and run `greenloop keys set` again"], broken.stderr
+    exported = cli("models", "list", env={**env, "OPENAI_API_KEY": "sk-env-zyxwvutsrqpo9876"})
+    assert exported.stderr == broken.stderr  # an exported key does not read the file: the error is still named
 
 
 def test_a_key_file_others_can_read_is_named_by_list(tmp_path: Path) -> None:

@@ -66,7 +66,7 @@ def _crash(outputs: tuple[str, ...], calls: list[Call]) -> tuple[Call, str] | No
 def _where(row: Row, calls: list[Call], call: Call, program: str) -> str:
     """` on line N: `source``: the program's line the error was raised through, or "" when it is not known."""
     line = row.lines[calls.index(call)] if row.lines else 0
-    lines = program.splitlines()
+    lines = program.replace("\r\n", "\n").replace("\r", "\n").split("\n")  # as Python counts lines (not \f, \x85)
     return f" on line {line}: `{lines[line - 1].strip()}`" if 0 < line <= len(lines) else ""
 
 

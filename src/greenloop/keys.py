@@ -72,6 +72,9 @@ class KeyStore:
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{self.path}: invalid TOML ({exc}); delete it and run `greenloop keys set` "
                               "again") from exc
+        except OSError as exc:  # no permission to read it: a one-line error, not a traceback
+            raise ConfigError(f"{self.path}: cannot be read ({exc.strerror}); run `chmod 600 {self.path}` as its "
+                              "owner") from exc
         if not isinstance(table, dict):
             raise ConfigError(f"{self.path}: [keys] must be a table; delete the file and run `greenloop keys set`")
         return {str(k): str(v) for k, v in table.items() if k in PROVIDERS and isinstance(v, str) and v}

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from greenloop.errors import ConfigError, UsageError
-from greenloop.keys import api_key
+from greenloop.keys import KeyStore, api_key
 
 PIP_TIMEOUT_S = 900
 
@@ -154,7 +154,7 @@ def available() -> list[tuple[str, str, str]]:
 def keys_problem() -> str | None:
     """Why the stored keys cannot be read (one line that names the fix), or None when they can (or there are none)."""
     try:
-        api_key("openai")
+        KeyStore.of(os.environ).read()  # the file itself: an exported key would not read it
     except ConfigError as exc:
         return str(exc)
     return None

@@ -136,9 +136,16 @@ def _gl_off(marks):
         if name == "skip" or (name in ("skipif", "xfail") and (not conds or any(c for c in conds))):
             return True
     return False
-def _gl_skipped(fn, *owners):
+def _gl_skipped(fn, cls, module_marks):
+    # the function's marks, every class of its class's MRO (pytest reads marks along it), the module's; and
+    # unittest's skip and expectedFailure, which pytest honours too
     try:
-        return any(_gl_off(getattr(o, "pytestmark", [])) for o in (fn, *owners))
+        marks = [getattr(fn, "pytestmark", [])] + [module_marks]
+        marks += [k.__dict__.get("pytestmark", []) for k in (cls.__mro__ if cls is not None else ())]
+        owners = [o for o in (fn, cls) if o is not None]
+        unittest_off = any(getattr(o, flag, False) for o in owners
+                           for flag in ("__unittest_skip__", "__unittest_expecting_failure__"))
+        return unittest_off or any(_gl_off(m) for m in marks)
     except BaseException:
         return True
 sys.stdout = sys.stderr = io.StringIO()
@@ -155,19 +162,18 @@ for mod in data:
     calls = []
     for name, obj in list(ns.items()):
         if name.startswith("test") and inspect.isfunction(obj):
-            calls.append((obj, ()))
+            calls.append((obj, None))
         elif name.startswith("Test") and inspect.isclass(obj):
             try:
                 inst = obj()
             except BaseException:
                 continue
-            calls += [(getattr(inst, m), (obj,)) for m in dir(obj)
+            calls += [(getattr(inst, m), obj) for m in dir(obj)
                       if m.startswith("test") and callable(getattr(inst, m))]
-    module_marks = type("_gl_module", (), {"pytestmark": ns.get("pytestmark", [])})
-    for fn, owners in calls:
+    for fn, cls in calls:
         if any(p.default is p.empty for p in inspect.signature(fn).parameters.values()):
             continue
-        if _gl_skipped(fn, *owners, module_marks):
+        if _gl_skipped(fn, cls, ns.get("pytestmark", [])):
             continue
         try:
             fn()

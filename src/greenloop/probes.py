@@ -77,7 +77,7 @@ for source in payload["programs"]:
             tb = exc.__traceback__
             while tb is not None:  # the program's last line the error passed through
                 if tb.tb_frame.f_code.co_filename == payload["path"]:
-                    line = tb.tb_lineno
+                    line = tb.tb_lineno or 0
                 tb = tb.tb_next
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
@@ -228,7 +228,8 @@ def run_probes(programs: Sequence[str], path: str, module: str, examples: Sequen
         return [None] * len(programs)
     try:  # the programs ran in this process: a line they forged must not crash the run
         rows = json.loads(line[len(MARKER):])
-        found = [Row(tuple(r["examples"]), tuple(map(str, r["outputs"])), tuple(int(n) for n in r["lines"]))
+        found = [Row(tuple(r["examples"]), tuple(map(str, r["outputs"])),
+                     tuple(n if type(n) is int else 0 for n in r["lines"]))  # a forged Infinity: no OverflowError
                  if r is not None else None for r in rows]
     except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: `[[[...` nested deep
         return [None] * len(programs)
