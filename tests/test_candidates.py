@@ -156,11 +156,18 @@ def test_every_assertion_is_checked_on_its_own_in_the_sandbox(tmp_path: Path, sa
     assert not (tmp_path / "tests").exists() and not list(tmp_path.rglob("__pycache__"))
 
 
+def _checked_against_half(tmp_path: Path, sandbox, tests: str) -> dict[str, Outcome]:
+    """Every check of `tests` (tests/test_calc.py), run against calc.half in the sandbox."""
+    (tmp_path / "calc.py").write_text("def half(x):\n    return x // 2\n")
+    module = instrument("tests/test_calc.py", tests)
+    assert module is not None
+    return run_checks(sandbox, Path(sys.executable), tmp_path, [module], timeout_s=60)
+
+
 def test_a_test_pytest_would_skip_or_expect_to_fail_is_not_checked(tmp_path: Path, sandbox) -> None:
     """An xfail test's failing assert is expected: counted, it would lose right code a comparison. Skipped the same
     way: skip, skipif or xfail whose condition holds (a string condition too: pytest evaluates it, this cannot),
     on the function, its class or the module; a false condition runs the test."""
-    (tmp_path / "calc.py").write_text("def half(x):\n    return x // 2\n")
     tests = ("import pytest\nfrom calc import half\n\n\n@pytest.mark.xfail(reason='known')\ndef test_a():\n"
              "    assert half(3) == 2\n\n\n@pytest.mark.skip\ndef test_b():\n    assert half(2) == 1\n\n\n"
              "@pytest.mark.skipif(True, reason='x')\ndef test_c():\n    assert half(2) == 1\n\n\n"
@@ -168,20 +175,16 @@ def test_a_test_pytest_would_skip_or_expect_to_fail_is_not_checked(tmp_path: Pat
              "@pytest.mark.xfail('sys.platform')\ndef test_e():\n    assert half(2) == 1\n\n\n"
              "@pytest.mark.xfail\nclass TestGroup:\n    def test_f(self):\n        assert half(3) == 2\n\n\n"
              "def test_g():\n    assert half(4) == 2\n")
-    module = instrument("tests/test_calc.py", tests)
-    assert module is not None
-    out = run_checks(sandbox, Path(sys.executable), tmp_path, [module], timeout_s=60)
+    out = _checked_against_half(tmp_path, sandbox, tests)
     assert sorted(out) == ["tests/test_calc.py:22", "tests/test_calc.py:37"], out  # test_d and test_g
     assert all(o.ok for o in out.values())
     marked = tests.replace("def test_g", "pytestmark = pytest.mark.skip\n\n\ndef test_g")
-    module = instrument("tests/test_calc.py", marked)
-    assert module is not None and run_checks(sandbox, Path(sys.executable), tmp_path, [module], timeout_s=60) == {}
+    assert _checked_against_half(tmp_path, sandbox, marked) == {}
 
 
 def test_marks_inherited_along_the_class_hierarchy_and_unittests_skips_count_too(tmp_path: Path, sandbox) -> None:
     """pytest reads a class's marks along its MRO (a subclass with marks of its own still inherits xfail), and honours
     unittest's skip and expectedFailure; a plain subclass test still runs."""
-    (tmp_path / "calc.py").write_text("def half(x):\n    return x // 2\n")
     tests = ("import unittest\nimport pytest\nfrom calc import half\n\n\n"
              "@pytest.mark.xfail\nclass TestBase:\n    def test_a(self):\n        assert half(3) == 2\n\n\n"
              "@pytest.mark.filterwarnings('ignore')\nclass TestSub(TestBase):\n    pass\n\n\n"
@@ -189,9 +192,7 @@ def test_marks_inherited_along_the_class_hierarchy_and_unittests_skips_count_too
              "        assert half(3) == 2\n\n    def test_c(self):\n        assert half(4) == 2\n\n\n"
              "@unittest.skip('later')\nclass TestSkipped(unittest.TestCase):\n    def test_d(self):\n"
              "        assert half(3) == 2\n")
-    module = instrument("tests/test_calc.py", tests)
-    assert module is not None
-    out = run_checks(sandbox, Path(sys.executable), tmp_path, [module], timeout_s=60)
+    out = _checked_against_half(tmp_path, sandbox, tests)
     assert out == {"tests/test_calc.py:23": Outcome(True, "2")}, out  # test_c alone
 
 
