@@ -9,6 +9,8 @@ from pathlib import Path
 
 from conftest import BAD_IMPL, GOOD_IMPL, GOOD_TEST, TASK, cli, git, summary, whole, write_script
 
+from greenloop import record
+from greenloop.events import AttemptEvent
 from greenloop.trajectory import read_events
 
 
@@ -216,3 +218,5 @@ def test_a_continued_run_still_knows_how_the_kept_attempts_met_the_tasks_example
     assert [w for w in s["warnings"] if "failed the task's example the same way" in w] == [
         "all 2 programs judged failed the task's example the same way (assert slugify('Hello World') == "
         "'hello_world'; got 'hello-world'): check that example; if it is right, this model does not meet it"], s
+    kept_attempt = next(e for e in record.read(Path(s["trajectory"]), strict=True).events if e.kind == "attempt")
+    assert isinstance(kept_attempt, AttemptEvent) and kept_attempt.missed == 1  # a declared field, read typed

@@ -349,6 +349,8 @@ class AttemptEvent(Event):
     summary: str = ""
     failure: str = ""  # the failing assertion shown to the model next; `run --continue` starts from it
     errors: list[str] = field(default_factory=list)
+    missed: int = 0  # tests_failed: the task's examples the program missed (`run --continue` weighs them again)
+    first_missed: dict[str, str | None] | None = None  # the first of them: {"line", "returned"}
 
 
 @_kind("early_stop")
