@@ -27,7 +27,7 @@ from greenloop.edits import AppliedFile
 from greenloop.errors import BudgetExceeded, ModelError
 from greenloop.examples import module_name
 from greenloop.models.meter import MeteredModel
-from greenloop.probes import Call, Row, run_probes
+from greenloop.probes import Call, run_probes
 from greenloop.prompts import render
 from greenloop.protocols import Sandbox
 from greenloop.state import State
@@ -58,14 +58,13 @@ def _accidental(output: str) -> bool:
     return output.startswith("!") and output[1:] in ACCIDENTAL
 
 
-def _crash(outputs: tuple[str, ...], calls: list[Call]) -> tuple[Call, str] | None:
-    """The first call that raised by accident, and the error's name."""
-    return next(((c, out[1:]) for c, out in zip(calls, outputs, strict=True) if _accidental(out)), None)
+def _crash(outputs: tuple[str, ...]) -> tuple[int, str] | None:
+    """The index of the first call that raised by accident, and the error's name."""
+    return next(((i, out[1:]) for i, out in enumerate(outputs) if _accidental(out)), None)
 
 
-def _where(row: Row, calls: list[Call], call: Call, program: str) -> str:
-    """` on line N: `source``: the program's line the error was raised through, or "" when it is not known."""
-    line = row.lines[calls.index(call)] if row.lines else 0
+def _where(line: int, program: str) -> str:
+    """` on line N: `source``: the program's line the error was raised through (0: not known, "")."""
     lines = program.replace("\r\n", "\n").replace("\r", "\n").split("\n")  # as Python counts lines (not \f, \x85)
     return f" on line {line}: `{lines[line - 1].strip()}`" if 0 < line <= len(lines) else ""
 
@@ -80,14 +79,15 @@ def crash_check(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace,
     row = run_probes([green], target, module, st.examples, calls, sandbox, python, ws.root, settings.test_timeout)[0]
     st.ledger.reset(ws)  # nothing the probed program wrote stays for the reply to be read against
     # a program that did not load, or missed an example in the probe process, gives no basis for a crash
-    found = _crash(row.outputs, calls) if row is not None and row.meets_examples else None
+    found = _crash(row.outputs) if row is not None and row.meets_examples else None
     if row is None or found is None:
         traj.event("crash_check", "crash_check", calls=[c.show() for c in calls], crash=None, outcome="none")
         return CrashChecked(False, None)
-    call, error = found
+    at, error = found
+    call = calls[at]
     messages = [Message("system", render("implement_system", dependencies=st.context.dependencies, js=None)),
                 Message("user", render("crash", task=st.task, path=target, content=green, call=call.show(),
-                                       error=error, where=_where(row, calls, call, green)))]
+                                       error=error, where=_where(row.lines[at], green)))]
     try:
         text = model.complete(messages, "crash_check", None).text
     except (BudgetExceeded, ModelError) as exc:
@@ -105,8 +105,8 @@ def crash_check(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace,
     probed = run_probes([fixed.after], target, module, st.examples, calls, sandbox, python, ws.root,
                         settings.test_timeout)[0]
     st.ledger.reset(ws)  # nothing the probed program wrote stays
-    new_crash = probed is not None and any((_accidental(b) and not _accidental(a)) or (c == call and _accidental(b))
-                                           for c, a, b in zip(calls, row.outputs, probed.outputs, strict=True))
+    new_crash = probed is not None and any((_accidental(b) and not _accidental(a)) or (i == at and _accidental(b))
+                                           for i, (a, b) in enumerate(zip(row.outputs, probed.outputs, strict=True)))
     if probed is None or not probed.meets_examples or new_crash:
         return _done(traj, calls, call, error, "still wrong", green, fixed.after, False,
                      f"{call.show()} raises {error}; the fix asked for missed the task's examples or raised by "
@@ -116,7 +116,7 @@ def crash_check(st: State, model: MeteredModel, sandbox: Sandbox, ws: Workspace,
                      {target: AppliedFile(target, entry.original, fixed.after, False)}).kept:
         return _done(traj, calls, call, error, "tests failed", green, fixed.after, False,
                      f"{call.show()} raises {error}; the fix asked for failed the tests: check that input")
-    now = probed.outputs[calls.index(call)]
+    now = probed.outputs[at]
     now = f"raises {now[1:]}" if now.startswith("!") else f"returns {now}"
     return _done(traj, calls, call, error, "fixed", green, fixed.after, True,
                  f"the green program raised {error} on {call.show()}; the committed one {now} there and passes "

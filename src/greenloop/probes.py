@@ -104,7 +104,7 @@ class Row:
 
     examples: tuple[bool, ...]
     outputs: tuple[str, ...]
-    lines: tuple[int, ...] = ()  # per call: the program's last line a raised error passed through (0: none)
+    lines: tuple[int, ...]  # per call: the program's last line a raised error passed through (0: none)
 
     @property
     def meets_examples(self) -> bool:
